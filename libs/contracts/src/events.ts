@@ -1,0 +1,141 @@
+import type {
+  DiagnosticReport,
+  DocumentReference,
+  Encounter,
+  Observation,
+  Patient,
+} from '@medplum/fhirtypes';
+import { z } from 'zod';
+import { defineEvent } from './envelope';
+import { Topics } from './topics';
+
+/**
+ * Event payload schemas. FHIR resources inside events are checked for their resourceType here
+ * (structural validation of FHIR belongs to the mapper's tests and the FHIR validator); the
+ * TypeScript type comes from @medplum/fhirtypes, never hand-written.
+ */
+function fhirResource<T extends { resourceType: string }>(resourceType: T['resourceType']) {
+  return z
+    .looseObject({ resourceType: z.literal(resourceType) })
+    .transform((value) => value as unknown as T);
+}
+
+const isoInstant = z.iso.datetime({ offset: true });
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256 digest');
+
+/** The part every canonical clinical event shares: where it came from and which mapper made it. */
+const sourceProvenance = z.object({
+  institutionId: z.string().min(1),
+  /** Assigning authority system (URI or urn:oid:) of the local patient id. */
+  patientSystem: z.string().min(1),
+  localPatientId: z.string().min(1),
+  sourceMessageId: z.string().min(1),
+  mapperVersion: z.string().min(1),
+});
+
+/** A raw HL7v2 message as received over MLLP, recorded before its ACK (hie.inbound.hl7v2). */
+export const InboundHl7v2Received = defineEvent(
+  'org.tessera.hl7v2.received',
+  1,
+  Topics.inboundHl7v2,
+  z.object({
+    ledgerId: z.string().min(1),
+    institutionId: z.string().min(1).nullable(),
+    sendingFacility: z.string(),
+    messageType: z.string(),
+    controlId: z.string(),
+    receivedAt: isoInstant,
+    charset: z.string(),
+    contentSha256: sha256Hex,
+    /** The message text, decoded by its declared character set, segments separated by CR. */
+    message: z.string().min(1),
+  }),
+);
+
+export const PatientUpserted = defineEvent(
+  'org.tessera.patient.upserted',
+  1,
+  Topics.patient,
+  sourceProvenance.extend({ patient: fhirResource<Patient>('Patient') }),
+);
+
+export const PatientMerged = defineEvent(
+  'org.tessera.patient.merged',
+  1,
+  Topics.patient,
+  sourceProvenance.extend({ priorLocalPatientId: z.string().min(1), patient: fhirResource<Patient>('Patient') }),
+);
+
+export const EncounterUpserted = defineEvent(
+  'org.tessera.encounter.upserted',
+  1,
+  Topics.encounter,
+  sourceProvenance.extend({ encounter: fhirResource<Encounter>('Encounter') }),
+);
+
+export const ObservationReported = defineEvent(
+  'org.tessera.observation.reported',
+  1,
+  Topics.observation,
+  sourceProvenance.extend({
+    report: fhirResource<DiagnosticReport>('DiagnosticReport').optional(),
+    observations: z.array(fhirResource<Observation>('Observation')),
+  }),
+);
+
+export const DocumentPublished = defineEvent(
+  'org.tessera.document.published',
+  1,
+  Topics.document,
+  sourceProvenance.extend({
+    document: fhirResource<DocumentReference>('DocumentReference'),
+    content: z
+      .object({ contentType: z.string(), sha256: sha256Hex, size: z.number().int().nonnegative(), base64: z.string() })
+      .optional(),
+  }),
+);
+
+export const LinkState = z.enum(['MATCH', 'POSSIBLE_MATCH', 'NO_MATCH']);
+export const LinkOrigin = z.enum(['AUTO', 'MANUAL']);
+
+/** An MPI link decision about one source record (hie.mpi.link, keyed by source record). */
+export const MpiLinkChanged = defineEvent(
+  'org.tessera.mpi.link.changed',
+  1,
+  Topics.mpiLink,
+  z.object({
+    patientSystem: z.string().min(1),
+    localPatientId: z.string().min(1),
+    enterpriseId: z.string().min(1).nullable(),
+    previousEnterpriseId: z.string().min(1).nullable(),
+    state: LinkState,
+    origin: LinkOrigin,
+    score: z.number().nullable(),
+    ruleSetVersion: z.string(),
+    decidedAt: isoInstant,
+    reason: z.string(),
+  }),
+);
+
+export const ConsentChanged = defineEvent(
+  'org.tessera.consent.changed',
+  1,
+  Topics.consent,
+  z.object({ enterpriseId: z.string().min(1), consentId: z.string().min(1), version: z.number().int().positive(), changedAt: isoInstant }),
+);
+
+export const AuditRecorded = defineEvent(
+  'org.tessera.audit.recorded',
+  1,
+  Topics.audit,
+  z.object({
+    action: z.enum(['C', 'R', 'U', 'D', 'E']),
+    outcome: z.enum(['0', '4', '8', '12']),
+    recordedAt: isoInstant,
+    agent: z.object({ who: z.string(), institutionId: z.string().nullable(), role: z.string().optional() }),
+    purposeOfUse: z.string().optional(),
+    enterpriseId: z.string().optional(),
+    entity: z.string(),
+    detail: z.string().optional(),
+  }),
+);

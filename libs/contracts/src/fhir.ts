@@ -1,0 +1,20 @@
+/** FHIR R4 types from a maintained package (@medplum/fhirtypes), re-exported so apps import one place. */
+export type {
+  Bundle,
+  BundleEntry,
+  CodeableConcept,
+  Coding,
+  Consent,
+  DiagnosticReport,
+  DocumentReference,
+  Encounter,
+  HumanName,
+  Identifier,
+  Observation,
+  OperationOutcome,
+  OperationOutcomeIssue,
+  Parameters,
+  Patient,
+  Reference,
+  Resource,
+} from '@medplum/fhirtypes';
