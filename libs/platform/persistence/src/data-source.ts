@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import type { MixedList } from 'typeorm';
 import { DataSource } from 'typeorm';
 import type { EntitySchema } from 'typeorm';
+import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import type { postgresConfig } from '@tessera/platform-config';
 import type { z } from 'zod';
 
@@ -18,10 +19,10 @@ export interface DataSourceOptions {
   readonly poolSize?: number;
 }
 
-/** A TypeORM DataSource for one service's own database. Migrations are explicit; synchronize is off. */
-export function createDataSource(options: DataSourceOptions): DataSource {
+/** TypeORM options for one service's own database. Migrations are explicit; synchronize is off. */
+export function dataSourceOptions(options: DataSourceOptions): PostgresConnectionOptions {
   const { settings } = options;
-  return new DataSource({
+  return {
     type: 'postgres',
     host: settings.PGHOST,
     port: settings.PGPORT,
@@ -36,8 +37,15 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     logging: false,
     applicationName: options.applicationName ?? options.database,
     extra: { max: options.poolSize ?? settings.PG_POOL_SIZE },
-  });
+  };
 }
+
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource(dataSourceOptions(options));
+}
+
+/** Advisory lock key serializing migrations of one database (arbitrary, fixed). */
+const MIGRATION_LOCK_KEY = 7_265_001;
 
 const DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -77,10 +85,16 @@ export async function migrate(options: DataSourceOptions): Promise<string[]> {
   await ensureDatabase(options.settings, options.database);
   const dataSource = createDataSource({ ...options, poolSize: 2 });
   await dataSource.initialize();
+  const runner = dataSource.createQueryRunner();
   try {
+    // Several replicas may boot at once: one applies the migrations, the others wait and find none.
+    await runner.connect();
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.release();
     await dataSource.destroy();
   }
 }
