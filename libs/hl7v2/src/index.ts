@@ -1,0 +1,7 @@
+// Public API of @tessera/hl7v2: pure HL7 v2.x parsing, building, character sets, MLLP framing and
+// acknowledgments. No sockets, no Nest, no infrastructure (type:domain).
+export type { Hl7EncodingCharacters, Hl7FieldRepetition, Hl7Header, Hl7Message, Hl7Segment } from './message';
+export { parseHl7 } from './parse/hl7-message.parser';
+export { Hl7ParseError, isHl7ParseError } from './parse/hl7-parse.error';
+export type { Hl7ErrorLocation, Hl7ParseErrorCode } from './parse/hl7-parse.error';
+export { DEFAULT_ENCODING_CHARACTERS, escapeHl7, unescapeHl7 } from './encoding/hl7-escape.codec';
