@@ -121,7 +121,7 @@ export class ConsumerRunner {
       throw new Error(`A handler for event type ${definition.type} is already registered in group ${this.groupId}`);
     }
     this.registrations.set(definition.type, {
-      definition: definition as EventDefinition<unknown>,
+      definition: definition,
       handler: handler as EventHandler<unknown>,
     });
     return this;

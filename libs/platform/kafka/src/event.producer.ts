@@ -75,7 +75,7 @@ export class EventProducer {
   /** Validates, wraps in a CloudEvent and writes one event to its definition's topic. */
   async publish<T>(definition: EventDefinition<T>, input: PublishInput<T>): Promise<CloudEventAttributes> {
     const [attributes] = await this.publishBatch(definition, [input]);
-    return attributes as CloudEventAttributes;
+    return attributes;
   }
 
   /**
@@ -109,7 +109,7 @@ export class EventProducer {
           topic: definition.topic,
           key: input.key,
           value: JSON.stringify(data),
-          headers: buildRecordHeaders(attributes[i] as CloudEventAttributes, traceHeaders),
+          headers: buildRecordHeaders(attributes[i], traceHeaders),
         })),
       );
       return attributes;
