@@ -43,10 +43,21 @@ export class MessagingTables1700000000000 implements MigrationInterface {
       `CREATE INDEX ${OUTBOX_TABLE}_unpublished_idx ON ${OUTBOX_TABLE} (id) WHERE published_at IS NULL`,
     );
     await queryRunner.query(`CREATE INDEX ${OUTBOX_TABLE}_published_at_idx ON ${OUTBOX_TABLE} (published_at)`);
+    // Wake the relay when rows are committed (NOTIFY is delivered at commit, once per transaction).
+    await queryRunner.query(`
+      CREATE FUNCTION ${OUTBOX_TABLE}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${OUTBOX_CHANNEL}', '');
+        RETURN NULL;
+      END $$`);
+    await queryRunner.query(`
+      CREATE TRIGGER ${OUTBOX_TABLE}_notify AFTER INSERT ON ${OUTBOX_TABLE}
+      FOR EACH STATEMENT EXECUTE FUNCTION ${OUTBOX_TABLE}_notify()`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP TABLE ${OUTBOX_TABLE}`);
+    await queryRunner.query(`DROP FUNCTION ${OUTBOX_TABLE}_notify()`);
     await queryRunner.query(`DROP TABLE ${INBOX_TABLE}`);
   }
 }
