@@ -5,3 +5,5 @@ export { parseHl7 } from './parse/hl7-message.parser';
 export { Hl7ParseError, isHl7ParseError } from './parse/hl7-parse.error';
 export type { Hl7ErrorLocation, Hl7ParseErrorCode } from './parse/hl7-parse.error';
 export { DEFAULT_ENCODING_CHARACTERS, escapeHl7, unescapeHl7 } from './encoding/hl7-escape.codec';
+export { encodeMllpFrame, MllpFrameDecoder } from './mllp/mllp-frame.decoder';
+export type { MllpFrame, MllpFrameDecoderOptions, MllpFrameEvent, MllpFramingError, MllpFramingErrorCode } from './mllp/mllp-frame.decoder';
