@@ -114,8 +114,8 @@ describe('MllpFrameDecoder', () => {
     const errs = errors(events);
     expect(errs).toHaveLength(1);
     expect(errs[0]).toMatchObject({ code: 'FRAME_TOO_LARGE', head: big.subarray(0, 16) });
-    expect(errs[0]!.byteCount).toBeGreaterThan(64);
-    expect(errs[0]!.message).toContain('64');
+    expect(errs[0].byteCount).toBeGreaterThan(64);
+    expect(errs[0].message).toContain('64');
     expect(payloads(events)).toEqual([msg('2').toString('latin1')]);
     expect(d.bufferedBytes).toBe(0);
   });
