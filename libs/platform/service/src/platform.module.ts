@@ -2,8 +2,9 @@ import type { DynamicModule } from '@nestjs/common';
 import { Global, Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { createKafka } from '@tessera/platform-kafka';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@tessera/platform-persistence';
@@ -26,17 +27,6 @@ import {
   REDIS_CLIENT,
   SERVICE_OPTIONS,
 } from './tokens';
-
-function kafkaLogCreator(logger: Logger) {
-  return () =>
-    ({ level, log }: { level: logLevel; log: { message: string } & Record<string, unknown> }) => {
-      const { message, ...rest } = log;
-      const fields = { component: 'kafkajs', broker: rest['broker'], groupId: rest['groupId'], error: rest['error'] };
-      if (level <= logLevel.ERROR) logger.error(fields, message);
-      else if (level === logLevel.WARN) logger.warn(fields, message);
-      else logger.debug(fields, message);
-    };
-}
 
 /**
  * Everything a Tessera service stands on: validated settings, logger, metrics, its own Postgres
@@ -102,13 +92,7 @@ export class PlatformModule {
           provide: KAFKA,
           inject: [PLATFORM_SETTINGS, LOGGER],
           useFactory: (s: PlatformSettings, logger: Logger) =>
-            new Kafka({
-              clientId: `tessera-${options.name}`,
-              brokers: s.kafka.KAFKA_BROKERS,
-              logLevel: logLevel.WARN,
-              logCreator: kafkaLogCreator(logger),
-              retry: { retries: 5 },
-            }),
+            createKafka(s.kafka, { clientId: `tessera-${options.name}`, logger, logLevel: logLevel.WARN }),
         },
         {
           provide: KAFKA_ADMIN,

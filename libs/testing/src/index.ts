@@ -1,0 +1,5 @@
+export * from './child-process.helper';
+export * from './test-database.helper';
+export * from './test-tracing.helper';
+export * from './wait.helper';
+export * from './service-process';
