@@ -1,0 +1,61 @@
+# syntax=docker/dockerfile:1.7
+# One image recipe for every Tessera service:
+#   docker build --build-arg SERVICE=mpi -t tessera/mpi .
+# SERVICE: interop-gateway | mpi | consent | document-registry
+#
+# The whole workspace is compiled (npm run build -> dist/, tsc + tsc-alias), so
+# every image also carries dist/tools/platform/init.js (topic creation) and can
+# run `<image> migrate` (apply this service's migrations and exit).
+
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+############################ build ############################
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV CI=true NX_DAEMON=false NX_NO_CLOUD=true
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.build.json tsconfig.json ./
+COPY scripts ./scripts
+COPY libs ./libs
+COPY apps ./apps
+COPY tools ./tools
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -f dist/.tsbuildinfo
+
+############################ runtime ############################
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+ARG HTTP_PORT=8080
+RUN test -n "${SERVICE}" || (echo "build arg SERVICE is required: interop-gateway|mpi|consent|document-registry" >&2; exit 1)
+
+LABEL org.opencontainers.image.title="tessera-${SERVICE}" \
+      org.opencontainers.image.description="Tessera regional HIE service: ${SERVICE}"
+
+ENV NODE_ENV=production \
+    SERVICE=${SERVICE} \
+    HTTP_HOST=0.0.0.0 \
+    HTTP_PORT=${HTTP_PORT} \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+COPY --from=build --chown=node:node /app/package.json ./package.json
+COPY --from=build --chown=node:node /app/node_modules ./node_modules
+COPY --from=build --chown=node:node /app/dist ./dist
+RUN test -f "dist/apps/${SERVICE}/src/main.js" \
+ || (echo "dist/apps/${SERVICE}/src/main.js missing: unknown SERVICE '${SERVICE}'?" >&2; exit 1)
+
+USER node
+# HTTP (the port is also overridable at run time with HTTP_PORT); the gateway
+# additionally listens for MLLP on 2575.
+EXPOSE ${HTTP_PORT} 2575
+
+# /health is readiness: 200 only when Postgres, Redis and Kafka answer.
+HEALTHCHECK --interval=10s --timeout=4s --start-period=40s --retries=5 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/health',{signal:AbortSignal.timeout(3000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+# exec: node becomes PID 1 and receives SIGTERM directly (services drain
+# consumers and exit 0). Extra arguments are passed on, e.g. `migrate`.
+ENTRYPOINT ["/bin/sh", "-c", "exec node --import \"./dist/apps/${SERVICE}/src/instrumentation.js\" \"./dist/apps/${SERVICE}/src/main.js\" \"$@\"", "--"]
+CMD []
