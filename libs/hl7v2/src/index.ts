@@ -7,3 +7,5 @@ export type { Hl7ErrorLocation, Hl7ParseErrorCode } from './parse/hl7-parse.erro
 export { DEFAULT_ENCODING_CHARACTERS, escapeHl7, unescapeHl7 } from './encoding/hl7-escape.codec';
 export { encodeMllpFrame, MllpFrameDecoder } from './mllp/mllp-frame.decoder';
 export type { MllpFrame, MllpFrameDecoderOptions, MllpFrameEvent, MllpFramingError, MllpFramingErrorCode } from './mllp/mllp-frame.decoder';
+export { decodeHl7Bytes, encodeHl7Text, Hl7CharsetError, isSupportedHl7Charset } from './charset/hl7-charset.codec';
+export type { DecodedHl7Text, DecodeHl7Options, Hl7CharsetErrorCode } from './charset/hl7-charset.codec';
