@@ -115,7 +115,7 @@ export function decodeHl7Bytes(bytes: Uint8Array, defaultCharset: string, option
 
   const header = asciiHeader(buffer);
   let declared = readMsh18(header);
-  if (/[^\x00-\x7f]/.test(header)) {
+  if (/[^ -~\t]/.test(header)) {
     // Non-ASCII bytes in MSH: a multi-byte trail byte may equal "|" and shift the byte-level
     // read. Decode leniently with the best guess and read MSH-18 again from the text.
     const guess = codecFor(declared) ?? codecFor(defaultCharset) ?? 'latin1';
