@@ -184,7 +184,7 @@ start_locked() {
   local port
   for port in "${BROKER_PORT}" "${CONTROLLER_PORT}"; do
     if port_open "${port}"; then
-      die "port ${port} is already in use by a process not started by this script"
+      die "port ${port} is already in use, but not by the broker of ${STATE_DIR} (another Kafka? set KAFKA_PORT/KAFKA_CONTROLLER_PORT)"
     fi
   done
   cmd_fetch
