@@ -1,7 +1,8 @@
 /**
  * The read-only view of a parsed HL7v2 message that the rest of Tessera codes against.
- * node-hl7-client does the parsing behind this interface (libs/hl7v2/src/parse); nothing outside
- * this lib imports node-hl7-client.
+ * parseHl7 (libs/hl7v2/src/parse) implements it with its own tokenizer (the header comment of
+ * hl7-message.parser.ts says why node-hl7-client is not used for this); nothing outside this lib
+ * imports node-hl7-client.
  *
  * Positions are 1-based as in the standard: field 3 of PID is `PID-3`; repetitions and components
  * are 1-based too. Values returned are unescaped (escape sequences such as \F\, \S\, \T\, \R\, \E\,
@@ -21,6 +22,8 @@ export interface Hl7Segment {
 export interface Hl7FieldRepetition {
   /** Component `component` (1-based), first sub-component; '' when absent. */
   component(component: number, subComponent?: number): string;
+  /** All sub-components of component `component` (1-based), unescaped; [] when absent. */
+  subComponents(component: number): readonly string[];
   /** Number of components present. */
   readonly componentCount: number;
   /** The whole repetition as text, unescaped, components joined by the component separator. */

@@ -126,6 +126,8 @@ describe('parseHl7', () => {
     expect(reps[1].component(2, 1)).toBe('^');
     expect(reps[1].component(2, 2)).toBe('&');
     expect(reps[1].text).toBe('C^^&&');
+    expect(reps[1].subComponents(2)).toEqual(['^', '&']);
+    expect(reps[1].subComponents(3)).toEqual([]);
   });
 
   it('keeps the HL7 null "" as is and distinguishes empty repetitions', () => {

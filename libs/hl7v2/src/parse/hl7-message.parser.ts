@@ -187,6 +187,10 @@ class ParsedRepetition implements Hl7FieldRepetition {
     return this.components[component - 1]?.[subComponent - 1] ?? '';
   }
 
+  subComponents(component: number): readonly string[] {
+    return this.components[component - 1] ?? [];
+  }
+
   get text(): string {
     return this.components.map((subs) => subs.join(this.encoding.subComponent)).join(this.encoding.component);
   }
@@ -200,6 +204,10 @@ class LiteralRepetition implements Hl7FieldRepetition {
 
   component(component: number, subComponent = 1): string {
     return component === 1 && subComponent === 1 ? this.text : '';
+  }
+
+  subComponents(component: number): readonly string[] {
+    return component === 1 ? [this.text] : [];
   }
 }
 
