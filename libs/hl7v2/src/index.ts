@@ -15,3 +15,5 @@ export { ackMode, ackRequired, applicationAckRequested, immediateAckCode } from 
 export type { AckCode, AckCondition, AckOutcome, Hl7AckPlan } from './ack/ack-mode.policy';
 export { ackErrorFor, buildAck, buildAckForUnparseable, formatDtm, recoverHeaderFragments } from './ack/ack.builder';
 export type { BuildAckForUnparseableOptions, BuildAckOptions, Hl7AckError, Hl7AckSubject, Hl7ErrorPointer } from './ack/ack.builder';
+export { Hl7MessageBuilder, repeat } from './build/hl7-message.builder';
+export type { Hl7ComponentValue, Hl7FieldValue, Hl7MshInput, Hl7Repeated, Hl7RepetitionValue } from './build/hl7-message.builder';

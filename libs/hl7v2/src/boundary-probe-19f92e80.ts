@@ -1,0 +1,2 @@
+import { createKafka } from '@tessera/platform-kafka';
+export const x = createKafka;

@@ -1,0 +1,2 @@
+import * as forbidden from '@opentelemetry/api';
+export const x = forbidden;

@@ -1,0 +1,2 @@
+import * as forbidden from '@nestjs/common';
+export const x = forbidden;

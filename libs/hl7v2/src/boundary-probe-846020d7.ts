@@ -1,0 +1,2 @@
+import * as forbidden from 'typeorm';
+export const x = forbidden;

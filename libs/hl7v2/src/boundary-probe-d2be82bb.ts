@@ -1,0 +1,2 @@
+import * as forbidden from 'kafkajs';
+export const x = forbidden;

@@ -1,0 +1,2 @@
+import * as forbidden from 'redis';
+export const x = forbidden;
