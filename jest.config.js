@@ -40,7 +40,7 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['**/*.int-spec.ts'],
-      testTimeout: 120_000,
+      setupFilesAfterEnv: ['<rootDir>/tools/jest/integration.setup.ts'],
       slowTestThreshold: 30,
     },
   ],

@@ -64,9 +64,11 @@ async function main() {
   if (steps.some((s) => !s.ok)) return finish();
   if (!focused) {
     await step('typecheck (incl. tests)', () => run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { env }));
-    await step('lint (type-aware, module boundaries)', () =>
-      run('npx', ['eslint', '--max-warnings', '0', '--cache', '--cache-location', '.tessera/eslintcache', '.'], { env }),
-    );
+    await step('lint (type-aware, module boundaries)', async () => {
+      // @nx/enforce-module-boundaries reads Nx's cached project graph: compute it first.
+      await run('npx', ['nx', 'show', 'projects'], { env, quiet: true });
+      await run('npx', ['eslint', '--max-warnings', '0', '--cache', '--cache-location', '.tessera/eslintcache', '.'], { env });
+    });
   }
   await step('unit tests', () => jest('unit', ['--maxWorkers=2']));
   await step('integration tests (real Postgres, Redis, Kafka)', () => jest('integration', ['--runInBand']));

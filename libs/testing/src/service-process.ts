@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -70,12 +71,24 @@ export async function startServiceProcess(
   };
 }
 
+/** A TCP port free on 127.0.0.1 right now (tests never depend on fixed ports). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * The lifecycle every service must honour: boots against real Postgres/Redis/Kafka, reports each
  * dependency on /health, serves Prometheus /metrics, exits 0 after a graceful drain on SIGTERM.
  */
-export async function expectServiceLifecycle(name: string, port: number): Promise<void> {
-  const service = await startServiceProcess(name, port);
+export async function expectServiceLifecycle(name: string): Promise<void> {
+  const service = await startServiceProcess(name, await freePort());
   try {
     const health = await fetch(`${service.url}/health`);
     expect(health.status).toBe(200);

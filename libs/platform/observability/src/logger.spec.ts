@@ -20,7 +20,7 @@ describe('createLogger', () => {
     const [line] = out.lines();
     expect(line).toMatchObject({ service: 'mpi', level: 'info', msg: 'received', messageType: 'ADT^A01' });
     expect(JSON.stringify(line)).not.toContain('Zoë');
-    expect(line!['patient']).toBe('[redacted]');
+    expect(line['patient']).toBe('[redacted]');
   });
 
   it('respects the level', () => {
