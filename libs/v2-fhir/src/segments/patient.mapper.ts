@@ -1,0 +1,244 @@
+import type { Hl7Segment } from '@tessera/hl7v2';
+import type {
+  Extension,
+  HumanName,
+  Identifier,
+  Organization,
+  Patient,
+  PatientContact,
+  Practitioner,
+  Reference,
+} from '@medplum/fhirtypes';
+import { mapCwe, mapCx, mapXad, mapXcn, mapXpn, mapXtn } from '../datatypes/v2-datatypes.mapper';
+import type { MappingScope } from '../mapping.scope';
+import { present } from '../mapping.scope';
+import { deterministicId } from '../resource-id.util';
+import { v2TableSystem } from '../vocabulary/code-systems.vocabulary';
+import { mapAdministrativeSex } from '../vocabulary/v2-tables.vocabulary';
+
+export interface MappedPatient {
+  readonly patient: Patient;
+  readonly localPatientId: string;
+  readonly patientSystem: string;
+  readonly identifiers: readonly (Identifier & { readonly system: string; readonly value: string })[];
+}
+
+/** Identifier types that name the institution's own patient number, in order of preference. */
+const LOCAL_ID_TYPES: readonly string[] = ['MR', 'PI', 'PT'];
+
+/** The institution as a logical Reference(Organization): Patient.managingOrganization. */
+export function institutionReference(institutionId: string): Reference<Organization> {
+  return { type: 'Organization', identifier: { system: 'urn:tessera:institution', value: institutionId } };
+}
+
+export function patientId(institutionId: string, system: string, value: string): string {
+  return deterministicId('Patient', institutionId, system, value);
+}
+
+/**
+ * Chooses the local patient id among PID-3 (or MRG-1) repetitions: the first with identifier type
+ * MR, else PI, else PT (v2 table 0203), else the first repetition.
+ */
+export function chooseLocalIdentifier<T extends Identifier>(identifiers: readonly T[]): T | undefined {
+  for (const type of LOCAL_ID_TYPES) {
+    const found = identifiers.find((i) => i.type?.coding?.some((c) => c.code === type) === true);
+    if (found !== undefined) return found;
+  }
+  return identifiers[0];
+}
+
+/** CX repetitions of `field` as patient identifiers. */
+export function patientIdentifiers(
+  scope: MappingScope,
+  segment: Hl7Segment,
+  field: number,
+): MappedPatient['identifiers'] {
+  const out: (Identifier & { readonly system: string; readonly value: string })[] = [];
+  segment.repetitions(field).forEach((rep, i) => {
+    const identifier = mapCx(scope, rep, scope.at(segment, field, i + 1), 'patient');
+    if (identifier !== undefined) out.push(identifier);
+  });
+  return out;
+}
+
+/**
+ * PID (+ PD1, NK1) -> Patient, after the IG segment maps PID[Patient], PD1[Patient] and
+ * NK1[Patient] (contact). Fails with 101 at PID-3 when no patient identifier is sent.
+ */
+export function mapPatient(
+  scope: MappingScope,
+  pid: Hl7Segment,
+  pd1: Hl7Segment | undefined,
+  nk1s: readonly Hl7Segment[],
+): MappedPatient | undefined {
+  // PID-3 patient identifier list (IG: identifier); PID-2 / PID-4 (deprecated external/alternate
+  // ids, still sent by v2.3 feeds) are kept as further identifiers.
+  const listed = patientIdentifiers(scope, pid, 3);
+  const identifiers = [...listed, ...patientIdentifiers(scope, pid, 2), ...patientIdentifiers(scope, pid, 4)];
+  const primary = chooseLocalIdentifier(listed);
+  if (primary === undefined) {
+    scope.fail(
+      '101',
+      scope.at(pid, 3),
+      'PID-3 (patient identifier list) is required: send at least one identifier with CX-1 valued.',
+    );
+    return undefined;
+  }
+  const id = patientId(scope.ctx.institutionId, primary.system, primary.value);
+
+  // PID-5 patient name and PID-9 alias (IG: name). Every repetition is kept, in order, in any script.
+  const names: HumanName[] = [];
+  for (const field of [5, 9]) {
+    for (const rep of pid.repetitions(field)) {
+      const name = mapXpn(rep);
+      if (name !== undefined) names.push(name);
+    }
+  }
+  if (names.length === 0) {
+    scope.warn('MISSING_RECOMMENDED_FIELD', scope.at(pid, 5), 'PID-5 (patient name) is empty.');
+  }
+
+  const extension: Extension[] = [];
+  // PID-6 mother's maiden name -> extension patient-mothersMaidenName (IG PID[Patient]).
+  const maiden = pid.repetitions(6)[0]?.component(1, 1) ?? '';
+  if (present(maiden)) {
+    extension.push({
+      url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName',
+      valueString: maiden,
+    });
+  }
+
+  // PID-7 date/time of birth -> birthDate (date part only).
+  const birthRaw = pid.value(7, 1);
+  let birthDate: string | undefined;
+  if (present(birthRaw)) {
+    const converted = scope.dateTime(birthRaw.slice(0, 8), scope.at(pid, 7));
+    birthDate = converted;
+  }
+
+  // PID-8 administrative sex (table 0001) -> gender (IG ConceptMap AdministrativeSex).
+  const sexCode = pid.value(8, 1);
+  const gender = present(sexCode) ? mapAdministrativeSex(sexCode) : undefined;
+  if (present(sexCode) && gender === undefined) {
+    scope.warn('UNKNOWN_CODE', scope.at(pid, 8), 'PID-8 code is not in HL7 table 0001; gender left empty.');
+  }
+
+  // PID-11 addresses; PID-13 home and PID-14 business telecom.
+  const address = pid.repetitions(11).flatMap((rep) => mapXad(rep) ?? []);
+  const telecom = [
+    ...pid.repetitions(13).flatMap((rep) => mapXtn(rep, 'home') ?? []),
+    ...pid.repetitions(14).flatMap((rep) => mapXtn(rep, 'work') ?? []),
+  ];
+
+  // PID-16 marital status (table 0002) -> maritalStatus.
+  const maritalStatus = mapCwe(scope, pid.repetitions(16)[0], scope.at(pid, 16), v2TableSystem('0002'));
+
+  // PID-24 multiple birth indicator / PID-25 birth order -> multipleBirth[x].
+  const birthOrder = pid.value(25);
+  const multipleBirth = pid.value(24).toUpperCase();
+  const multipleBirthValue: Pick<Patient, 'multipleBirthInteger' | 'multipleBirthBoolean'> =
+    present(birthOrder) && /^\d+$/.test(birthOrder)
+      ? { multipleBirthInteger: Number(birthOrder) }
+      : multipleBirth === 'Y' || multipleBirth === 'N'
+        ? { multipleBirthBoolean: multipleBirth === 'Y' }
+        : {};
+
+  // PID-29 death date/time, PID-30 death indicator -> deceased[x].
+  const deathDateTime = scope.dateTime(pid.value(29, 1), scope.at(pid, 29));
+  const deathIndicator = pid.value(30).toUpperCase();
+  const deceased: Pick<Patient, 'deceasedDateTime' | 'deceasedBoolean'> =
+    deathDateTime !== undefined
+      ? { deceasedDateTime: deathDateTime }
+      : deathIndicator === 'Y' || deathIndicator === 'N'
+        ? { deceasedBoolean: deathIndicator === 'Y' }
+        : {};
+
+  // PD1-3 patient primary facility (XON) and PD1-4 primary care provider (XCN) -> generalPractitioner.
+  const generalPractitioner: Reference<Organization | Practitioner>[] = [];
+  if (pd1 !== undefined) {
+    for (const rep of pd1.repetitions(3)) {
+      const name = rep.component(1);
+      const orgId = rep.component(10) || rep.component(3);
+      if (!present(name) && !present(orgId)) continue;
+      generalPractitioner.push({
+        type: 'Organization',
+        ...(present(orgId)
+          ? {
+              identifier: {
+                system: `urn:tessera:aa:${encodeURIComponent(scope.ctx.institutionId)}`,
+                value: orgId,
+              },
+            }
+          : {}),
+        ...(present(name) ? { display: name } : {}),
+      });
+    }
+    pd1.repetitions(4).forEach((rep, i) => {
+      const ref = mapXcn(scope, rep, scope.at(pd1, 4, i + 1));
+      if (ref !== undefined) generalPractitioner.push(ref);
+    });
+  }
+
+  const contact = nk1s.flatMap((nk1) => mapNextOfKin(scope, nk1) ?? []);
+
+  const patient: Patient = {
+    resourceType: 'Patient',
+    id,
+    ...(extension.length > 0 ? { extension } : {}),
+    identifier: identifiers.map((i) => ({ ...i })),
+    ...(names.length > 0 ? { name: names } : {}),
+    ...(telecom.length > 0 ? { telecom } : {}),
+    ...(gender !== undefined ? { gender } : {}),
+    ...(birthDate !== undefined ? { birthDate } : {}),
+    ...deceased,
+    ...(address.length > 0 ? { address } : {}),
+    ...(maritalStatus !== undefined ? { maritalStatus } : {}),
+    ...multipleBirthValue,
+    ...(contact.length > 0 ? { contact } : {}),
+    ...(generalPractitioner.length > 0 ? { generalPractitioner } : {}),
+    managingOrganization: institutionReference(scope.ctx.institutionId),
+  };
+  return { patient, localPatientId: primary.value, patientSystem: primary.system, identifiers };
+}
+
+/**
+ * NK1 -> Patient.contact (IG NK1[Patient]): 2 name, 3 relationship (table 0063), 4 address,
+ * 5 phone, 6 business phone, 7 contact role (table 0131), 8/9 start/end date, 13 organization,
+ * 15 administrative sex.
+ */
+function mapNextOfKin(scope: MappingScope, nk1: Hl7Segment): PatientContact | undefined {
+  const name = nk1
+    .repetitions(2)
+    .map(mapXpn)
+    .find((n) => n !== undefined);
+  const relationship = [
+    mapCwe(scope, nk1.repetitions(3)[0], scope.at(nk1, 3), v2TableSystem('0063')),
+    mapCwe(scope, nk1.repetitions(7)[0], scope.at(nk1, 7), v2TableSystem('0131')),
+  ].filter((r) => r !== undefined);
+  const address = nk1
+    .repetitions(4)
+    .map(mapXad)
+    .find((a) => a !== undefined);
+  const telecom = [
+    ...nk1.repetitions(5).flatMap((rep) => mapXtn(rep, 'home') ?? []),
+    ...nk1.repetitions(6).flatMap((rep) => mapXtn(rep, 'work') ?? []),
+  ];
+  const organizationName = nk1.value(13, 1);
+  const sex = nk1.value(15, 1);
+  const gender = present(sex) ? mapAdministrativeSex(sex) : undefined;
+  const start = scope.dateTime(nk1.value(8, 1), scope.at(nk1, 8));
+  const end = scope.dateTime(nk1.value(9, 1), scope.at(nk1, 9));
+  if (name === undefined && telecom.length === 0 && address === undefined && !present(organizationName))
+    return undefined;
+  return {
+    ...(relationship.length > 0 ? { relationship } : {}),
+    ...(name !== undefined ? { name } : {}),
+    ...(telecom.length > 0 ? { telecom } : {}),
+    ...(address !== undefined ? { address } : {}),
+    ...(gender !== undefined ? { gender } : {}),
+    ...(present(organizationName) ? { organization: { display: organizationName } } : {}),
+    ...(start !== undefined || end !== undefined
+      ? { period: { ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}) } }
+      : {}),
+  };
+}
