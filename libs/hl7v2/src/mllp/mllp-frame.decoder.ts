@@ -125,8 +125,11 @@ export class MllpFrameDecoder {
         }
         case 'in-frame':
         case 'discarding': {
-          let j = i;
-          while (j < n && chunk[j] !== SB && chunk[j] !== EB) j++;
+          // Native scans: the next EB, then any SB before it.
+          const eb = chunk.indexOf(EB, i);
+          const window = eb < 0 ? n : eb;
+          const sbOffset = chunk.subarray(i, window).indexOf(SB);
+          const j = sbOffset < 0 ? window : i + sbOffset;
           if (this.state === 'in-frame') this.append(chunk, i, j, events);
           if (j === n) {
             i = n;

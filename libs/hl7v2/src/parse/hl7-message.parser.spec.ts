@@ -84,6 +84,12 @@ describe('parseHl7', () => {
     expect(msg.first('ZPI')!.value(2)).toBe('42');
   });
 
+  it('keeps a lone LF inside a value when segments are CR-terminated', () => {
+    const msg = parseHl7('MSH|^~\\&|A|B|||||ORU^R01|C|P|2.5\rOBX|1|TX|||line1\nline2\r\nNTE|1\r');
+    expect(msg.segments.map((s) => s.name)).toEqual(['MSH', 'OBX', 'NTE']);
+    expect(msg.first('OBX')!.value(5)).toBe('line1\nline2');
+  });
+
   it('supports custom encoding characters from MSH-1/MSH-2', () => {
     const hash = parseHl7('MSH#^~\\&#APP#FAC#R#RF#2024##ADT^A08#C1#P#2.4\rPID#1##ID1~ID2##Roe^Ann');
     expect(hash.encoding).toEqual({ field: '#', component: '^', repetition: '~', escape: '\\', subComponent: '&' });

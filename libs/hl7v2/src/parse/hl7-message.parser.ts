@@ -23,7 +23,8 @@ const BATCH_SEGMENTS: ReadonlySet<string> = new Set(['BHS', 'BTS', 'FHS', 'FTS']
 /**
  * Parses one HL7 v2.x message (v2.1 – v2.8 share this syntax, Chapter 2 §2.5–2.7).
  * - Segment terminators CR, LF or CRLF are all accepted (§2.5.1 mandates CR; LF comes from files
- *   and Unix tools). Blank lines are ignored.
+ *   and Unix tools). If the text contains any CR, CR/CRLF terminate segments and a lone LF stays
+ *   inside the value. Blank lines are ignored.
  * - Delimiters come from MSH-1 / MSH-2 (§2.5.4), including a v2.7 truncation character as fifth
  *   character of MSH-2 (§2.5.5.6).
  * - Values are unescaped per §2.7 (see unescapeHl7). MSH-1 and MSH-2 are returned literally.
@@ -32,9 +33,12 @@ const BATCH_SEGMENTS: ReadonlySet<string> = new Set(['BHS', 'BTS', 'FHS', 'FTS']
  * Throws Hl7ParseError (never echoing message content) when the text is not a message.
  */
 export function parseHl7(text: string): Hl7Message {
-  const lines = text
-    .replace(/^\uFEFF/, '')
-    .split(/\r\n|\r|\n/)
+  const body = text.replace(/^\uFEFF/, '');
+  // §2.5.1: the terminator is CR. When the text has CRs, a lone LF is data (senders embed LFs in
+  // report text, e.g. OBX-5 of type TX) and is kept in the value; only LF-only text (files,
+  // Unix tools) is split on LF.
+  const lines = body
+    .split(body.includes('\r') ? /\r\n|\r/ : /\n/)
     .filter((line) => line.trim() !== '');
   const first = lines[0];
   if (first === undefined) {
@@ -141,7 +145,8 @@ class ParsedMessage implements Hl7Message {
 }
 
 class ParsedSegment implements Hl7Segment {
-  private readonly cache = new Map<number, readonly Hl7FieldRepetition[]>();
+  /** Split repetitions per field, filled on first access. */
+  private cache: (readonly Hl7FieldRepetition[] | undefined)[] | undefined;
 
   constructor(
     readonly name: string,
@@ -156,14 +161,14 @@ class ParsedSegment implements Hl7Segment {
 
   repetitions(field: number): readonly Hl7FieldRepetition[] {
     if (!Number.isInteger(field) || field < 1 || field > this.rawFields.length) return [];
-    const cached = this.cache.get(field);
+    const cached = this.cache?.[field];
     if (cached !== undefined) return cached;
     const raw = this.rawFields[field - 1];
     let reps: readonly Hl7FieldRepetition[];
     if (raw === '') reps = [];
     else if (this.name === 'MSH' && field <= 2) reps = [new LiteralRepetition(raw)];
     else reps = raw.split(this.encoding.repetition).map((r) => new ParsedRepetition(r, this.encoding));
-    this.cache.set(field, reps);
+    (this.cache ??= [])[field] = reps;
     return reps;
   }
 

@@ -1,2 +1,0 @@
-import { createKafka } from '@tessera/platform-kafka';
-export const x = createKafka;

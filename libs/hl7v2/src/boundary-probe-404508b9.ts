@@ -1,2 +1,0 @@
-import * as forbidden from '@opentelemetry/api';
-export const x = forbidden;

@@ -1,2 +1,0 @@
-import * as forbidden from '@nestjs/common';
-export const x = forbidden;

@@ -1,2 +1,0 @@
-import * as forbidden from 'typeorm';
-export const x = forbidden;

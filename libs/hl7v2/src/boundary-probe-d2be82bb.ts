@@ -1,2 +1,0 @@
-import * as forbidden from 'kafkajs';
-export const x = forbidden;

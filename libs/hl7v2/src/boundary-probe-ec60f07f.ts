@@ -1,2 +1,0 @@
-import * as forbidden from 'redis';
-export const x = forbidden;
