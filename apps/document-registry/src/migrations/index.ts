@@ -1,2 +1,4 @@
+import { MessagingTables1700000000000 } from '@tessera/platform-kafka';
+
 /** Migrations of the document-registry database, in order. Never `synchronize` (STYLE.md habit 10). */
-export const migrations = [];
+export const migrations = [MessagingTables1700000000000];

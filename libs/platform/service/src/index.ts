@@ -5,3 +5,5 @@ export * from './platform-settings';
 export * from './platform.module';
 export * from './service.config';
 export * from './tokens';
+export * from './health.registry';
+export * from './messaging.service';

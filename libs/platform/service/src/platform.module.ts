@@ -4,21 +4,23 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { logLevel } from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
-import { createKafka } from '@tessera/platform-kafka';
+import { createKafka, EventProducer } from '@tessera/platform-kafka';
+import { OutboxWriter } from '@tessera/platform-outbox';
+import { HealthRegistry } from './health.registry';
+import { MessagingService } from './messaging.service';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '@tessera/platform-persistence';
 import { createLogger, createMetricsRegistry } from '@tessera/platform-observability';
 import { connectRedis } from '@tessera/platform-redis';
 import type { RedisClient } from '@tessera/platform-redis';
-import type { HealthCheck } from '@tessera/platform-health';
 import { HealthController } from './health.controller';
 import { HttpMetricsInterceptor } from './http-metrics.interceptor';
 import { LifecycleService } from './lifecycle.service';
 import { loadPlatformSettings } from './platform-settings';
 import type { PlatformSettings, ServiceOptions } from './platform-settings';
 import {
-  HEALTH_CHECKS,
+  EVENT_PRODUCER,
   KAFKA,
   KAFKA_ADMIN,
   LOGGER,
@@ -32,6 +34,8 @@ import {
  * Everything a Tessera service stands on: validated settings, logger, metrics, its own Postgres
  * database (TypeORM, migrations only), Redis, Kafka, `/health` and `/metrics`, ordered shutdown.
  */
+const PLATFORM_HEALTH_CHECKS = Symbol('PLATFORM_HEALTH_CHECKS');
+
 @Global()
 @Module({})
 export class PlatformModule {
@@ -104,25 +108,40 @@ export class PlatformModule {
             return admin;
           },
         },
+        HealthRegistry,
         {
-          provide: HEALTH_CHECKS,
-          inject: [DataSource, REDIS_CLIENT, KAFKA_ADMIN],
-          useFactory: (dataSource: DataSource, redis: RedisClient, admin: Admin): HealthCheck[] => [
-            { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
-            {
+          provide: EVENT_PRODUCER,
+          inject: [KAFKA, LOGGER, LifecycleService],
+          useFactory: async (kafka: Kafka, logger: Logger, lifecycle: LifecycleService) => {
+            const producer = new EventProducer(kafka, { logger });
+            await producer.connect();
+            lifecycle.onClose('kafka-producer', () => producer.disconnect());
+            return producer;
+          },
+        },
+        OutboxWriter,
+        MessagingService,
+        {
+          // Registers the platform's own checks once its clients exist.
+          provide: PLATFORM_HEALTH_CHECKS,
+          inject: [HealthRegistry, DataSource, REDIS_CLIENT, KAFKA_ADMIN],
+          useFactory: (registry: HealthRegistry, dataSource: DataSource, redis: RedisClient, admin: Admin) => {
+            registry.add({ name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) });
+            registry.add({
               name: 'redis',
               check: async () => {
                 if ((await redis.ping()) !== 'PONG') throw new Error('unexpected PING reply');
               },
-            },
-            {
+            });
+            registry.add({
               name: 'kafka',
               check: async () => {
                 const cluster = await admin.describeCluster();
                 if (cluster.brokers.length === 0) throw new Error('no brokers in cluster metadata');
               },
-            },
-          ],
+            });
+            return true;
+          },
         },
         { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
       ],
@@ -134,8 +153,11 @@ export class PlatformModule {
         REDIS_CLIENT,
         KAFKA,
         KAFKA_ADMIN,
-        HEALTH_CHECKS,
+        EVENT_PRODUCER,
+        HealthRegistry,
         LifecycleService,
+        MessagingService,
+        OutboxWriter,
       ],
     };
   }

@@ -6,4 +6,4 @@ export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 export const KAFKA = Symbol('KAFKA');
 export const KAFKA_ADMIN = Symbol('KAFKA_ADMIN');
-export const HEALTH_CHECKS = Symbol('HEALTH_CHECKS');
+export const EVENT_PRODUCER = Symbol('EVENT_PRODUCER');
