@@ -61,6 +61,8 @@ export interface ConsumerHealth {
   readonly lastError: { readonly message: string; readonly at: string } | null;
   readonly lastBatchAt: string | null;
   readonly processed: number;
+  /** Records skipped because their event id was already in the inbox. */
+  readonly duplicates: number;
   readonly retried: number;
   readonly deadLettered: number;
 }
@@ -101,7 +103,7 @@ export class ConsumerRunner {
   private connected = false;
   private lastError: { message: string; at: string } | null = null;
   private lastBatchAt: string | null = null;
-  private readonly counters = { processed: 0, retried: 0, deadLettered: 0 };
+  private readonly counters = { processed: 0, duplicates: 0, retried: 0, deadLettered: 0 };
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: ConsumerRunnerOptions) {}
@@ -258,6 +260,7 @@ export class ConsumerRunner {
         this.counters.processed += 1;
         return;
       case 'duplicate':
+        this.counters.duplicates += 1;
         return;
       case 'retried':
         this.counters.retried += 1;
