@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goldenCases, mapGoldenCase, resourcesOf } from './testing/golden-cases.fixture';
@@ -12,6 +12,8 @@ import { goldenCases, mapGoldenCase, resourcesOf } from './testing/golden-cases.
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 const POM = join(REPO_ROOT, 'tools', 'fhir-validator', 'pom.xml');
 const JAR = join(REPO_ROOT, 'tools', 'fhir-validator', 'target', 'fhir-validator.jar');
+/** Set V2FHIR_VALIDATION_DIR to keep the resource files (and inspect the validator's warnings). */
+const KEEP_DIR = process.env['V2FHIR_VALIDATION_DIR'];
 
 interface ValidatorIssue {
   readonly location: string;
@@ -32,11 +34,12 @@ describe('HAPI FHIR R4 validation of the golden mappings', () => {
 
   beforeAll(() => {
     if (!existsSync(JAR)) execFileSync('mvn', ['-q', '-B', '-f', POM, 'package'], { stdio: 'inherit' });
-    dir = mkdtempSync(join(tmpdir(), 'v2-fhir-validate-'));
+    dir = KEEP_DIR ?? mkdtempSync(join(tmpdir(), 'v2-fhir-validate-'));
+    mkdirSync(dir, { recursive: true });
   });
 
   afterAll(() => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    if (KEEP_DIR === undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it('every produced resource validates with zero errors', () => {

@@ -67,6 +67,11 @@ export function encounterKey(scope: MappingScope, pv1: Hl7Segment, patientResour
   };
 }
 
+function currentLocationStatus(classCode: string, status: Encounter['status']): EncounterLocation['status'] {
+  if (classCode.toUpperCase() === 'P' || status === 'planned') return 'planned';
+  return status === 'finished' ? 'completed' : 'active';
+}
+
 function location(
   path: string | undefined,
   institutionId: string,
@@ -134,13 +139,14 @@ export function mapEncounter(
 
   const admit = scope.dateTime(pv1.value(44, 1), scope.at(pv1, 44));
 
-  // PV1-3 assigned location (active, planned for preadmits), PV1-6 prior location (completed),
+  // PV1-3 assigned location (IG: active, planned when PV1-2 = P; completed once the visit is
+  // finished), PV1-6 prior location (completed),
   // PV1-11 temporary location (active), PV1-42 pending location (reserved).
   const locations = [
     location(
       plPath(pv1.repetitions(3)[0]),
       scope.ctx.institutionId,
-      classCode.toUpperCase() === 'P' ? 'planned' : 'active',
+      currentLocationStatus(classCode, status),
     ),
     location(plPath(pv1.repetitions(6)[0]), scope.ctx.institutionId, 'completed'),
     location(plPath(pv1.repetitions(11)[0]), scope.ctx.institutionId, 'active'),

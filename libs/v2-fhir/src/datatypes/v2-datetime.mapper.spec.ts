@@ -1,0 +1,50 @@
+import { normalizeUtcOffset, utcOffsetOf, v2DateTimeToFhir, v2TimeToFhir } from './v2-datetime.mapper';
+
+describe('v2 DTM -> FHIR date/dateTime', () => {
+  it('keeps date precision', () => {
+    expect(v2DateTimeToFhir('2024', undefined)?.value).toBe('2024');
+    expect(v2DateTimeToFhir('202405', undefined)?.value).toBe('2024-05');
+    expect(v2DateTimeToFhir('20240501', undefined)).toEqual({
+      value: '2024-05-01',
+      hasTime: false,
+      timeDropped: false,
+    });
+  });
+
+  it('adds seconds and the offset FHIR requires with a time', () => {
+    expect(v2DateTimeToFhir('202405010830+0800', undefined)?.value).toBe('2024-05-01T08:30:00+08:00');
+    expect(v2DateTimeToFhir('20240501083015.1234-0500', undefined)?.value).toBe(
+      '2024-05-01T08:30:15.1234-05:00',
+    );
+    expect(v2DateTimeToFhir('20240501083015+0000', undefined)?.value).toBe('2024-05-01T08:30:15Z');
+  });
+
+  it('uses the fallback offset, or drops the time when none is known', () => {
+    expect(v2DateTimeToFhir('20240501083015', '+08:00')).toEqual({
+      value: '2024-05-01T08:30:15+08:00',
+      hasTime: true,
+      timeDropped: false,
+    });
+    expect(v2DateTimeToFhir('20240501083015', undefined)).toEqual({
+      value: '2024-05-01',
+      hasTime: false,
+      timeDropped: true,
+    });
+  });
+
+  it('rejects malformed values', () => {
+    expect(v2DateTimeToFhir('2024-05-01', undefined)).toBeUndefined();
+    expect(v2DateTimeToFhir('20240230', undefined)).toBeUndefined();
+    expect(v2DateTimeToFhir('20240501250000+0800', undefined)).toBeUndefined();
+  });
+
+  it('normalises offsets and TM', () => {
+    expect(normalizeUtcOffset('+0800')).toBe('+08:00');
+    expect(normalizeUtcOffset('-05:30')).toBe('-05:30');
+    expect(normalizeUtcOffset('+2500')).toBeUndefined();
+    expect(utcOffsetOf('20240501083000+0800')).toBe('+08:00');
+    expect(utcOffsetOf('20240501083000')).toBeUndefined();
+    expect(v2TimeToFhir('0830')).toBe('08:30:00');
+    expect(v2TimeToFhir('2599')).toBeUndefined();
+  });
+});
