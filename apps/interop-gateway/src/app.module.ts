@@ -1,16 +1,34 @@
 import { Module } from '@nestjs/common';
+import { loadConfig } from '@tessera/platform-config';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { GATEWAY_SETTINGS, gatewayConfig } from './gateway.config';
+import { IngestHandler } from './ingest/ingest.handler';
+import { InstitutionFacilityOrmEntity, InstitutionOrmEntity } from './institutions/institution.orm-entity';
+import { InstitutionRegistry } from './institutions/institution.registry';
+import { InstitutionTypeormRepository } from './institutions/institution.typeorm-repository';
+import { LedgerWriterService } from './ledger/ledger-writer.service';
 import { migrations } from './migrations';
+import { MllpListener } from './mllp/mllp.listener';
 
 /** HL7v2/FHIR adapter: MLLP listeners, message ledger, ACKs, v2→FHIR mapping, FHIR ingest. */
 export const serviceOptions: ServiceOptions = {
   name: 'interop-gateway',
   defaultHttpPort: 8081,
   defaultDatabase: 'tessera_gateway',
-  entities: [],
+  entities: [InstitutionOrmEntity, InstitutionFacilityOrmEntity],
   migrations,
 };
 
-@Module({ imports: [PlatformModule.forRoot(serviceOptions)] })
+@Module({
+  imports: [PlatformModule.forRoot(serviceOptions)],
+  providers: [
+    { provide: GATEWAY_SETTINGS, useFactory: () => loadConfig(gatewayConfig) },
+    InstitutionTypeormRepository,
+    InstitutionRegistry,
+    LedgerWriterService,
+    IngestHandler,
+    MllpListener,
+  ],
+})
 export class AppModule {}

@@ -48,7 +48,17 @@ export async function bootstrapService(
     if (argv[0] === 'migrate') return undefined;
   }
 
-  const app = await NestFactory.create(appModule, { logger: new PinoNestLogger(logger), bufferLogs: true });
+  let app: INestApplication;
+  try {
+    app = await NestFactory.create(appModule, { logger: new PinoNestLogger(logger), bufferLogs: true, abortOnError: false });
+  } catch (error) {
+    // A feature's own config namespace failed validation: same clear message, no stack trace.
+    if ((error as Error).name === 'ConfigError') {
+      process.stderr.write(`${options.name}: cannot start.\n${(error as Error).message}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
   // Our own signal handling instead of enableShutdownHooks: Nest re-raises the signal after close,
   // which makes a clean drain exit with 143; an orchestrator should see 0 for a graceful stop.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { defineConfig, port, positiveInt } from '@tessera/platform-config';
+
+/** Settings of the interop gateway (read once at boot; see .env.example). */
+export const gatewayConfig = defineConfig(
+  'gateway',
+  z.object({
+    MLLP_HOST: z.string().default('127.0.0.1').describe('address the MLLP listener binds (0.0.0.0 in containers)'),
+    MLLP_PORT: port(2575, 'MLLP listener port'),
+    MLLP_MAX_FRAME_BYTES: positiveInt(16 * 1024 * 1024, 'largest accepted HL7 message in bytes'),
+    MLLP_IDLE_TIMEOUT_MS: positiveInt(10 * 60_000, 'idle MLLP connections are closed after this many ms'),
+    MLLP_MAX_CONNECTIONS: positiveInt(2_000, 'concurrent MLLP connections accepted'),
+    MLLP_MAX_IN_FLIGHT: positiveInt(64, 'messages of one connection being processed before reading pauses'),
+    INGEST_BATCH_MAX: positiveInt(500, 'messages made durable together in one group commit'),
+    INGEST_BATCH_WINDOW_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(2)
+      .describe('how long a group commit waits for more messages (0-100 ms)'),
+    INGEST_DURABLE_TIMEOUT_MS: positiveInt(10_000, 'a message not durable within this many ms is answered negatively'),
+    INSTITUTIONS_SEED_FILE: z
+      .string()
+      .default('deploy/demo-region/institutions.yaml')
+      .describe('YAML file of institutions seeded into the registry when missing (empty: none)'),
+    GATEWAY_APPLICATION: z.string().default('TESSERA').describe('MSH-3 of the ACKs the gateway sends'),
+    GATEWAY_FACILITY: z.string().default('TESSERA-HIE').describe('MSH-4 of the ACKs the gateway sends'),
+    LEDGER_RETENTION_DAYS: positiveInt(90, 'days ledger messages are kept before pruning'),
+    LEDGER_PRUNE_INTERVAL_MS: positiveInt(60 * 60_000, 'how often the ledger pruning job runs'),
+    LEDGER_REPUBLISH_AFTER_MS: positiveInt(5_000, 'stored-but-unpublished messages older than this are republished'),
+  }),
+);
+
+export type GatewaySettings = z.output<(typeof gatewayConfig)['schema']>;
+export const GATEWAY_SETTINGS = Symbol('GATEWAY_SETTINGS');

@@ -1,0 +1,236 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import {
+  ackErrorFor,
+  buildAck,
+  buildAckForUnparseable,
+  decodeHl7Bytes,
+  encodeHl7Text,
+  Hl7CharsetError,
+  Hl7ErrorCodes,
+  immediateAckCode,
+  isHl7ParseError,
+  parseHl7,
+  recoverHeaderFragments,
+} from '@tessera/hl7v2';
+import type { AckCode, AckOutcome, Hl7AckError, Hl7AckSubject, Hl7Message } from '@tessera/hl7v2';
+import { Counter as PromCounter, Histogram as PromHistogram } from '@tessera/platform-observability';
+import { METRICS_REGISTRY } from '@tessera/platform-service';
+import { GATEWAY_SETTINGS } from '../gateway.config';
+import type { GatewaySettings } from '../gateway.config';
+import type { Institution } from '../institutions/institution';
+import { InstitutionRegistry } from '../institutions/institution.registry';
+import type { DurableResult, NewLedgerMessage } from '../ledger/ledger-message';
+import { LedgerWriterService } from '../ledger/ledger-writer.service';
+import { ackPlanFor, assessMessage } from './message-acceptance.policy';
+import type { Acceptance } from './message-acceptance.policy';
+
+/** The result of ingesting one message: the ACK to send (if the sender wants one) and what happened. */
+export interface IngestResult {
+  readonly ack: Buffer | undefined;
+  readonly ackCode: AckCode | undefined;
+  readonly ledgerId: string;
+  readonly duplicate: boolean;
+}
+
+export interface IngestSource {
+  readonly peer: string;
+  readonly channel: 'mllp' | 'http';
+}
+
+const NOT_DURABLE: Hl7AckError = {
+  code: Hl7ErrorCodes.ApplicationInternalError,
+  severity: 'E',
+  location: { segment: 'MSH', sequence: 1, field: 10 },
+  userMessage:
+    'The exchange could not store this message durably just now (storage or messaging unavailable). It was not accepted: send it again; a resend is recognised and never processed twice.',
+};
+
+/**
+ * The use case behind every inbound HL7v2 message (ARCHITECTURE.md "path of one message", 1-2):
+ * decode by MSH-18 → parse → check the sender and the content → store and publish durably (group
+ * commit) → build the ACK in the sender's character set. A message is answered positively only
+ * once it is durable; a message that cannot be parsed is stored with its error, never dropped.
+ */
+@Injectable()
+export class IngestHandler {
+  private counter = 0;
+  private readonly received: Counter<'institution' | 'type' | 'ack'>;
+  private readonly latency: Histogram<'ack'>;
+
+  constructor(
+    private readonly institutions: InstitutionRegistry,
+    private readonly ledger: LedgerWriterService,
+    @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.received = new PromCounter({
+      name: 'gateway_messages_total',
+      help: 'HL7v2 messages received, by institution (feed), message type and ACK code',
+      labelNames: ['institution', 'type', 'ack'],
+      registers: [registry],
+    });
+    this.latency = new PromHistogram({
+      name: 'gateway_ack_latency_seconds',
+      help: 'Time from a complete frame to its ACK being ready (includes the durable write)',
+      labelNames: ['ack'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    });
+  }
+
+  async ingest(bytes: Buffer, source: IngestSource): Promise<IngestResult> {
+    const started = performance.now();
+    const receivedAt = new Date();
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    // MSH is ASCII in every supported charset: read MSH-4 before decoding to pick the feed's default.
+    const fragments = recoverHeaderFragments(bytes.toString('latin1'));
+    const institution = this.institutions.byFacilityCode(fragments.sendingFacility ?? '');
+    const base = {
+      id: randomUUID(),
+      receivedAt,
+      institutionId: institution?.id ?? null,
+      contentSha256: sha256,
+      raw: bytes,
+      peer: source.peer,
+      channel: source.channel,
+    };
+
+    let message: Hl7Message;
+    let charset: string;
+    let text: string;
+    try {
+      const decoded = decodeHl7Bytes(bytes, institution?.feed.defaultCharset ?? 'UNICODE UTF-8');
+      charset = decoded.charset;
+      text = decoded.text;
+      message = parseHl7(text);
+    } catch (error) {
+      if (!(error instanceof Hl7CharsetError) && !isHl7ParseError(error)) throw error;
+      return this.finish(started, institution, 'unparseable', await this.unparseable(base, fragments, error));
+    }
+
+    const acceptance = assessMessage(message, institution);
+    const plan = ackPlanFor(institution, message);
+    const header = message.header;
+    const record: NewLedgerMessage = {
+      ...base,
+      sendingApplication: header.sendingApplication,
+      sendingFacility: header.sendingFacility,
+      messageType: `${header.messageCode}^${header.triggerEvent}`,
+      controlId: header.controlId,
+      hl7Version: header.version,
+      charset,
+      text: acceptance.outcome === 'accepted' ? text : null,
+      partitionKey: partitionKey(institution, message),
+      ackMode: plan.mode,
+      ackCode: immediateAckCode(plan, acceptance.outcome) ?? null,
+      ackErrors: acceptance.outcome === 'accepted' ? [] : acceptance.errors,
+      state: acceptance.outcome === 'accepted' ? 'received' : 'rejected',
+      stateDetail: acceptance.outcome === 'accepted' ? null : (acceptance.errors[0]?.userMessage ?? null),
+    };
+    const durable = await this.ledger.write(record);
+    const { outcome, errors } = this.answer(acceptance, durable);
+    const code = immediateAckCode(plan, outcome);
+    const ack = code === undefined ? undefined : this.ackBytes(message, code, errors, charset);
+    return this.finish(started, institution, record.messageType, {
+      ack,
+      ackCode: code,
+      ledgerId: durable.durable ? durable.stored.id : (durable.stored?.id ?? record.id),
+      duplicate: durable.durable ? durable.stored.duplicate : false,
+    });
+  }
+
+  /** A repeat gets the original outcome; a message that is not durable is never answered positively. */
+  private answer(acceptance: Acceptance, durable: DurableResult): { outcome: AckOutcome; errors: readonly Hl7AckError[] } {
+    if (!durable.durable) return { outcome: 'rejected', errors: [NOT_DURABLE] };
+    const stored = durable.stored;
+    if (stored.duplicate && stored.state === 'rejected') {
+      return { outcome: stored.ackCode === 'AE' || stored.ackCode === 'CE' ? 'error' : 'rejected', errors: stored.ackErrors };
+    }
+    if (stored.duplicate) return { outcome: 'accepted', errors: [] };
+    return acceptance.outcome === 'accepted' ? { outcome: 'accepted', errors: [] } : acceptance;
+  }
+
+  private async unparseable(
+    base: Pick<NewLedgerMessage, 'id' | 'receivedAt' | 'institutionId' | 'contentSha256' | 'raw' | 'peer' | 'channel'>,
+    fragments: Hl7AckSubject,
+    error: unknown,
+  ): Promise<IngestResult> {
+    const ackError = ackErrorFor(error as Parameters<typeof ackErrorFor>[0]);
+    const charset = fragments.characterSet ?? '';
+    const record: NewLedgerMessage = {
+      ...base,
+      sendingApplication: fragments.sendingApplication ?? '',
+      sendingFacility: fragments.sendingFacility ?? '',
+      messageType: '',
+      controlId: fragments.controlId ?? '',
+      hl7Version: fragments.version ?? '',
+      charset,
+      text: null,
+      partitionKey: '',
+      ackMode: 'original',
+      ackCode: 'AE',
+      ackErrors: [ackError],
+      state: 'unparseable',
+      stateDetail: (error as Error).message,
+    };
+    const durable = await this.ledger.write(record);
+    const ackText = buildAckForUnparseable(fragments, {
+      code: durable.durable ? 'AE' : 'AR',
+      controlId: this.nextControlId(),
+      now: new Date(),
+      sendingApplication: this.settings.GATEWAY_APPLICATION,
+      sendingFacility: this.settings.GATEWAY_FACILITY,
+      errors: durable.durable ? [ackError] : [ackError, NOT_DURABLE],
+    });
+    return {
+      ack: safeEncode(ackText, charset),
+      ackCode: durable.durable ? 'AE' : 'AR',
+      ledgerId: durable.durable ? durable.stored.id : record.id,
+      duplicate: durable.durable && durable.stored.duplicate,
+    };
+  }
+
+  private ackBytes(message: Hl7Message, code: AckCode, errors: readonly Hl7AckError[], charset: string): Buffer {
+    const text = buildAck(message, {
+      code,
+      controlId: this.nextControlId(),
+      now: new Date(),
+      sendingApplication: this.settings.GATEWAY_APPLICATION,
+      sendingFacility: this.settings.GATEWAY_FACILITY,
+      errors,
+    });
+    return safeEncode(text, charset);
+  }
+
+  private finish(started: number, institution: Institution | undefined, type: string, result: IngestResult): IngestResult {
+    const ack = result.ackCode ?? 'none';
+    this.received.inc({ institution: institution?.id ?? 'unknown', type: type === '' ? 'unknown' : type, ack });
+    this.latency.observe({ ack }, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  /** MSH-10 of our ACKs: unique per process and time, ≤ 20 characters (ST length in v2.5). */
+  private nextControlId(): string {
+    this.counter = (this.counter + 1) % 1_000_000;
+    return `T${Date.now().toString(36).toUpperCase()}${this.counter.toString(36).toUpperCase().padStart(4, '0')}`;
+  }
+}
+
+/** The ACK goes back in the message's character set; an unknown one falls back to UTF-8. */
+function safeEncode(text: string, charset: string): Buffer {
+  try {
+    return encodeHl7Text(text, charset);
+  } catch {
+    return Buffer.from(text, 'utf8');
+  }
+}
+
+/** Kafka key of the raw message: institution | first PID-3 id, so one patient's messages keep their order. */
+function partitionKey(institution: Institution | undefined, message: Hl7Message): string {
+  const pid = message.first('PID');
+  const localId = pid?.repetitions(3)[0]?.component(1) ?? '';
+  return `${institution?.id ?? message.header.sendingFacility}|${localId}`;
+}
+

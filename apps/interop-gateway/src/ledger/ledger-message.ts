@@ -1,0 +1,50 @@
+import type { Hl7AckError } from '@tessera/hl7v2';
+
+/**
+ * Where a ledger message is in its life:
+ * - received: stored, not yet on Kafka (the ACK waits for publication; the republisher retries)
+ * - published: on hie.inbound.hl7v2 (acks=all), ACKed positively
+ * - mapped / failed: the mapper produced canonical events, or could not (state_detail says why)
+ * - rejected: answered AE/AR, kept for operators, never published
+ * - unparseable: not an HL7 message we could read, kept with its error
+ */
+export type LedgerState = 'received' | 'published' | 'mapped' | 'failed' | 'rejected' | 'unparseable';
+
+/** A message as the ingest path records it, before it is stored. */
+export interface NewLedgerMessage {
+  readonly id: string;
+  readonly receivedAt: Date;
+  readonly institutionId: string | null;
+  readonly sendingApplication: string;
+  readonly sendingFacility: string;
+  readonly messageType: string;
+  readonly controlId: string;
+  readonly hl7Version: string;
+  readonly contentSha256: string;
+  readonly charset: string;
+  readonly raw: Buffer;
+  /** Decoded text (not stored: `raw` + `charset` are the record); published for accepted messages. */
+  readonly text: string | null;
+  readonly peer: string;
+  readonly channel: 'mllp' | 'http';
+  /** Kafka key: institution|local patient id, so one patient's messages stay in order. */
+  readonly partitionKey: string;
+  readonly ackMode: 'original' | 'enhanced';
+  readonly ackCode: string | null;
+  readonly ackErrors: readonly Hl7AckError[];
+  readonly state: Extract<LedgerState, 'received' | 'rejected' | 'unparseable'>;
+  readonly stateDetail: string | null;
+}
+
+/** What storing a message found: it is new, or it repeats one already stored (same facility, MSH-10, bytes). */
+export interface StoredOutcome {
+  readonly id: string;
+  readonly duplicate: boolean;
+  readonly state: LedgerState;
+  readonly ackCode: string | null;
+  readonly ackErrors: readonly Hl7AckError[];
+}
+
+export type DurableResult =
+  | { readonly durable: true; readonly stored: StoredOutcome }
+  | { readonly durable: false; readonly reason: 'database' | 'kafka' | 'timeout'; readonly stored?: StoredOutcome };
