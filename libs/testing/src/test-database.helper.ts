@@ -46,3 +46,23 @@ export async function connectTestClient(settings: PostgresSettings, database: st
   await client.connect();
   return client;
 }
+
+/** Drops a per-test database (closing any connection left to it). */
+export async function dropTestDatabase(settings: PostgresSettings, database: string): Promise<void> {
+  if (!/^tessera_[a-z0-9_]+_test_[a-z0-9_]+$/.test(database)) {
+    throw new Error('Refusing to drop a database whose name does not look like a per-test database');
+  }
+  const client = new Client({
+    host: settings.PGHOST,
+    port: settings.PGPORT,
+    user: settings.PGUSER,
+    password: settings.PGPASSWORD,
+    database: 'postgres',
+  });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { processEnv } from '@tessera/platform-config';
 
 /** Settings the messaging crash-test children receive from the integration test that spawns them. */
