@@ -52,6 +52,7 @@ describe('CloudEvents envelope', () => {
       localPatientId: '123',
       sourceMessageId: 'm1',
       mapperVersion: '1.0.0',
+      channel: 'hl7v2',
     };
     expect(() => validateEventData(PatientUpserted, { ...base, patient: { resourceType: 'Encounter' } })).toThrow(
       /patient\.resourceType/,

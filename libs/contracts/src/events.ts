@@ -29,8 +29,12 @@ const sourceProvenance = z.object({
   /** Assigning authority system (URI or urn:oid:) of the local patient id. */
   patientSystem: z.string().min(1),
   localPatientId: z.string().min(1),
+  /** The gateway's ledger id of the message or Bundle the event was derived from. */
   sourceMessageId: z.string().min(1),
+  /** Version of the rules that produced the resources (v2-fhir MAPPER_VERSION, or the FHIR ingest's). */
   mapperVersion: z.string().min(1),
+  /** How the source arrived: an HL7 v2 message (MLLP) or a FHIR Bundle (REST). */
+  channel: z.enum(['hl7v2', 'fhir']),
 });
 
 /** A raw HL7v2 message as received over MLLP, recorded before its ACK (hie.inbound.hl7v2). */
@@ -63,7 +67,15 @@ export const PatientMerged = defineEvent(
   'org.tessera.patient.merged',
   1,
   Topics.patient,
-  sourceProvenance.extend({ priorLocalPatientId: z.string().min(1), patient: fhirResource<Patient>('Patient') }),
+  sourceProvenance.extend({
+    /** MRG-1 identifier merged into the surviving one (localPatientId / patientSystem). */
+    priorPatientSystem: z.string().min(1),
+    priorLocalPatientId: z.string().min(1),
+    /** The surviving Patient. */
+    patient: fhirResource<Patient>('Patient'),
+    /** The prior Patient: inactive, link replaced-by the surviving one. */
+    priorPatient: fhirResource<Patient>('Patient'),
+  }),
 );
 
 export const EncounterUpserted = defineEvent(
@@ -78,8 +90,9 @@ export const ObservationReported = defineEvent(
   1,
   Topics.observation,
   sourceProvenance.extend({
-    report: fhirResource<DiagnosticReport>('DiagnosticReport').optional(),
-    observations: z.array(fhirResource<Observation>('Observation')),
+    /** One DiagnosticReport per order (OBR) or per FHIR DiagnosticReport; may be empty. */
+    reports: z.array(fhirResource<DiagnosticReport>('DiagnosticReport')),
+    observations: z.array(fhirResource<Observation>('Observation')).min(1),
   }),
 );
 
@@ -89,9 +102,13 @@ export const DocumentPublished = defineEvent(
   Topics.document,
   sourceProvenance.extend({
     document: fhirResource<DocumentReference>('DocumentReference'),
-    content: z
-      .object({ contentType: z.string(), sha256: sha256Hex, size: z.number().int().nonnegative(), base64: z.string() })
-      .optional(),
+    /** The document bytes (security labels and encounter are inside `document`). */
+    content: z.object({
+      contentType: z.string().min(1),
+      sha256: sha256Hex,
+      size: z.number().int().nonnegative(),
+      base64: z.string(),
+    }),
   }),
 );
 
