@@ -173,7 +173,9 @@ describe('MllpClient', () => {
     stub = await startAckStub();
     const port = stub.port;
     await stub.close();
-    await expect(connect({ host: '127.0.0.1', port, connectTimeoutMs: 2_000 })).rejects.toBeInstanceOf(MllpConnectionError);
+    await expect(connect({ host: '127.0.0.1', port, connectTimeoutMs: 2_000 })).rejects.toBeInstanceOf(
+      MllpConnectionError,
+    );
   });
 });
 
@@ -192,7 +194,8 @@ describe('readAck', () => {
   });
 
   it('falls back to ERR-1 (v2.1-2.4) and MSA-3', () => {
-    const ack = 'MSH|^~\\&|T|H|A|F|20250101000000||ACK^A01|1|P|2.3\rMSA|AR|M1|Unknown facility\rERR|MSH^1^4^103\r';
+    const ack =
+      'MSH|^~\\&|T|H|A|F|20250101000000||ACK^A01|1|P|2.3\rMSA|AR|M1|Unknown facility\rERR|MSH^1^4^103\r';
     expect(readAck(ack).errors).toEqual([{ code: '103', location: '', text: 'Unknown facility' }]);
   });
 });

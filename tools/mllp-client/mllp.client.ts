@@ -82,7 +82,9 @@ export class MllpClient {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
-        this.failAll(this.closedError ?? new MllpConnectionError('The MLLP connection was closed by the peer.'));
+        this.failAll(
+          this.closedError ?? new MllpConnectionError('The MLLP connection was closed by the peer.'),
+        );
         resolve();
       });
     });
@@ -104,11 +106,17 @@ export class MllpClient {
       const readyEvent = tlsOptions !== undefined ? 'secureConnect' : 'connect';
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new MllpConnectionError(`Could not connect to ${options.host}:${options.port} within ${timeoutMs} ms.`));
+        reject(
+          new MllpConnectionError(
+            `Could not connect to ${options.host}:${options.port} within ${timeoutMs} ms.`,
+          ),
+        );
       }, timeoutMs);
       const onError = (error: Error): void => {
         clearTimeout(timer);
-        reject(new MllpConnectionError(`Could not connect to ${options.host}:${options.port}: ${error.message}`));
+        reject(
+          new MllpConnectionError(`Could not connect to ${options.host}:${options.port}: ${error.message}`),
+        );
       };
       socket.once('error', onError);
       socket.once(readyEvent, () => {
@@ -152,7 +160,15 @@ export class MllpClient {
       resolve = res;
       reject = rej;
     });
-    const entry: Pending = { sentAt: process.hrtime.bigint(), charset, settled: false, timer: undefined, ack, resolve, reject };
+    const entry: Pending = {
+      sentAt: process.hrtime.bigint(),
+      charset,
+      settled: false,
+      timer: undefined,
+      ack,
+      resolve,
+      reject,
+    };
     entry.timer = setTimeout(() => {
       entry.settled = true;
       reject(new MllpTimeoutError(`No ACK within ${timeoutMs} ms.`));
@@ -184,13 +200,17 @@ export class MllpClient {
         // MISSING_CR_AFTER_END_BLOCK leaves the frame valid; anything else means the stream is no
         // longer in step with our messages, so matching further ACKs by order would be wrong.
         if (event.code === 'MISSING_CR_AFTER_END_BLOCK') continue;
-        this.closedError = new MllpConnectionError(`Unusable MLLP response stream (${event.code}): ${event.message}`);
+        this.closedError = new MllpConnectionError(
+          `Unusable MLLP response stream (${event.code}): ${event.message}`,
+        );
         this.socket.destroy();
         return;
       }
       const entry = this.pending.shift();
       if (entry === undefined) {
-        this.closedError = new MllpConnectionError('Received an MLLP frame while no message was awaiting an ACK.');
+        this.closedError = new MllpConnectionError(
+          'Received an MLLP frame while no message was awaiting an ACK.',
+        );
         this.socket.destroy();
         return;
       }

@@ -42,9 +42,20 @@ function newestMtime(dir: string): number {
 
 /** Builds target/hapi-sender.jar (mvn package) unless it is already newer than its sources. */
 export async function ensureHapiSender(): Promise<string> {
-  const sourcesMtime = Math.max(statSync(path.join(PROJECT, 'pom.xml')).mtimeMs, newestMtime(path.join(PROJECT, 'src')));
-  if (existsSync(JAR) && existsSync(path.join(PROJECT, 'target', 'lib')) && statSync(JAR).mtimeMs >= sourcesMtime) return JAR;
-  await execFileAsync('mvn', ['-q', '-B', '-f', path.join(PROJECT, 'pom.xml'), 'package'], { timeout: 600_000, maxBuffer: 16 << 20 });
+  const sourcesMtime = Math.max(
+    statSync(path.join(PROJECT, 'pom.xml')).mtimeMs,
+    newestMtime(path.join(PROJECT, 'src')),
+  );
+  if (
+    existsSync(JAR) &&
+    existsSync(path.join(PROJECT, 'target', 'lib')) &&
+    statSync(JAR).mtimeMs >= sourcesMtime
+  )
+    return JAR;
+  await execFileAsync('mvn', ['-q', '-B', '-f', path.join(PROJECT, 'pom.xml'), 'package'], {
+    timeout: 600_000,
+    maxBuffer: 16 << 20,
+  });
   if (!existsSync(JAR)) throw new Error(`mvn package finished but ${JAR} is missing.`);
   return JAR;
 }
@@ -53,17 +64,30 @@ export async function ensureHapiSender(): Promise<string> {
  * Sends the messages in order on one HAPI connection and returns one result per message. Messages
  * are ER7 text with CR (or LF) segment separators; HAPI encodes each per its MSH-18.
  */
-export async function sendWithHapi(host: string, port: number, messages: readonly string[], timeoutMs = 60_000): Promise<HapiAck[]> {
+export async function sendWithHapi(
+  host: string,
+  port: number,
+  messages: readonly string[],
+  timeoutMs = 60_000,
+): Promise<HapiAck[]> {
   const jar = await ensureHapiSender();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hapi-sender-'));
   const file = path.join(dir, 'messages.hl7');
   try {
-    await writeFile(file, messages.map((m) => m.replace(/\r\n|\n/g, '\r').replace(/\r?$/, '\r')).join(''), 'utf8');
+    await writeFile(
+      file,
+      messages.map((m) => m.replace(/\r\n|\n/g, '\r').replace(/\r?$/, '\r')).join(''),
+      'utf8',
+    );
     // Exit code 1 means "some message got no ACK": those lines carry `error`, so read stdout either way.
-    const stdout = await execFileAsync('java', [`-DhapiSender.timeoutMs=${timeoutMs}`, '-jar', jar, host, String(port), file], {
-      timeout: timeoutMs * (messages.length + 1),
-      maxBuffer: 16 << 20,
-    }).then(
+    const stdout = await execFileAsync(
+      'java',
+      [`-DhapiSender.timeoutMs=${timeoutMs}`, '-jar', jar, host, String(port), file],
+      {
+        timeout: timeoutMs * (messages.length + 1),
+        maxBuffer: 16 << 20,
+      },
+    ).then(
       (r) => r.stdout,
       (error: { code?: unknown; stdout?: string; stderr?: string; message: string }) => {
         if (error.code === 1 && typeof error.stdout === 'string') return error.stdout;

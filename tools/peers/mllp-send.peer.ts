@@ -31,19 +31,30 @@ export interface MllpSendOptions {
 }
 
 /** Sends one message with mllp_send and returns the ACK text (MLLP framing removed). */
-export async function sendWithMllpSend(host: string, port: number, hl7Text: string, options: MllpSendOptions = {}): Promise<string> {
+export async function sendWithMllpSend(
+  host: string,
+  port: number,
+  hl7Text: string,
+  options: MllpSendOptions = {},
+): Promise<string> {
   if (!existsSync(MLLP_SEND)) {
-    throw new Error(`${MLLP_SEND} is missing: run tools/peers/ensure-mllp-send.sh (installs Debian's python3-hl7).`);
+    throw new Error(
+      `${MLLP_SEND} is missing: run tools/peers/ensure-mllp-send.sh (installs Debian's python3-hl7).`,
+    );
   }
   const charset = options.charset ?? 'UNICODE UTF-8';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mllp-send-'));
   const file = path.join(dir, 'message.hl7');
   try {
     await writeFile(file, encodeMllpFrame(encodeHl7Text(hl7Text, charset)));
-    const { stdout } = await execFileAsync(PYTHON, [MLLP_SEND, '--port', String(port), '--file', file, host], {
-      encoding: 'buffer',
-      timeout: options.timeoutMs ?? 30_000,
-    });
+    const { stdout } = await execFileAsync(
+      PYTHON,
+      [MLLP_SEND, '--port', String(port), '--file', file, host],
+      {
+        encoding: 'buffer',
+        timeout: options.timeoutMs ?? 30_000,
+      },
+    );
     return decodeHl7Bytes(unframe(stdout), charset, { onMalformed: 'replace' }).text;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -55,7 +66,9 @@ function unframe(output: Buffer): Buffer {
   const start = output.indexOf(0x0b);
   const end = start < 0 ? -1 : output.indexOf(0x1c, start + 1);
   if (start < 0 || end < 0) {
-    throw new Error(`mllp_send printed no complete MLLP block (${output.length} bytes): no ACK was received.`);
+    throw new Error(
+      `mllp_send printed no complete MLLP block (${output.length} bytes): no ACK was received.`,
+    );
   }
   return output.subarray(start + 1, end);
 }
