@@ -50,6 +50,7 @@ export interface OutboxRelayHealth {
 /** Default advisory lock key: fixed, so every replica of a service contends for the same lock. */
 export const OUTBOX_RELAY_LOCK_KEY = 0x7e55_0b0c;
 
+// Ordered by the bigint column, never by the text alias (which would sort "10" before "9").
 const ROW_COLUMNS = `id::text AS id, event_id, topic, "key", headers, payload`;
 
 interface RawRow {
@@ -192,10 +193,11 @@ export class OutboxRelay {
       try {
         await client.connect();
         if (!(await this.acquireLock(client, standbyRetryMs))) continue;
-        this.leader = true;
-        this.options.logger.info({ database: this.options.database }, 'Outbox relay is active');
+        // Listen before the first read: a row committed after that read still wakes the loop.
         client.on('notification', () => this.notify());
         await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        this.leader = true;
+        this.options.logger.info({ database: this.options.database }, 'Outbox relay is active');
         await this.relayWhileLeader(client);
       } catch (error) {
         this.recordError(error);
@@ -230,7 +232,7 @@ export class OutboxRelay {
   /** Sends the oldest unpublished rows in one send (acks=all), then marks them published. */
   private async relayBatch(client: Client, batchSize: number): Promise<number> {
     const result = await client.query<RawRow>(
-      `SELECT ${ROW_COLUMNS} FROM ${OUTBOX_TABLE} WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+      `SELECT ${ROW_COLUMNS} FROM ${OUTBOX_TABLE} WHERE published_at IS NULL ORDER BY ${OUTBOX_TABLE}.id LIMIT $1`,
       [batchSize],
     );
     if (result.rows.length === 0) return 0;
