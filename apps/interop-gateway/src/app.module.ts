@@ -6,8 +6,11 @@ import { GATEWAY_SETTINGS, gatewayConfig } from './gateway.config';
 import { IngestHandler } from './ingest/ingest.handler';
 import { InstitutionFacilityOrmEntity, InstitutionOrmEntity } from './institutions/institution.orm-entity';
 import { InstitutionRegistry } from './institutions/institution.registry';
+import { InstitutionsController } from './institutions/institutions.controller';
 import { InstitutionTypeormRepository } from './institutions/institution.typeorm-repository';
 import { LedgerWriterService } from './ledger/ledger-writer.service';
+import { MapMessageHandler } from './mapping/map-message.handler';
+import { DEFAULT_MAPPER_CONSUMER_OPTIONS, MAPPER_CONSUMER_OPTIONS, MapperConsumer } from './mapping/mapper.consumer';
 import { migrations } from './migrations';
 import { MllpListener } from './mllp/mllp.listener';
 
@@ -22,6 +25,7 @@ export const serviceOptions: ServiceOptions = {
 
 @Module({
   imports: [PlatformModule.forRoot(serviceOptions)],
+  controllers: [InstitutionsController],
   providers: [
     { provide: GATEWAY_SETTINGS, useFactory: () => loadConfig(gatewayConfig) },
     InstitutionTypeormRepository,
@@ -29,6 +33,9 @@ export const serviceOptions: ServiceOptions = {
     LedgerWriterService,
     IngestHandler,
     MllpListener,
+    MapMessageHandler,
+    { provide: MAPPER_CONSUMER_OPTIONS, useValue: DEFAULT_MAPPER_CONSUMER_OPTIONS },
+    MapperConsumer,
   ],
 })
 export class AppModule {}

@@ -92,7 +92,7 @@ export const ObservationReported = defineEvent(
   sourceProvenance.extend({
     /** One DiagnosticReport per order (OBR) or per FHIR DiagnosticReport; may be empty. */
     reports: z.array(fhirResource<DiagnosticReport>('DiagnosticReport')),
-    observations: z.array(fhirResource<Observation>('Observation')).min(1),
+    observations: z.array(fhirResource<Observation>('Observation')),
   }),
 );
 
