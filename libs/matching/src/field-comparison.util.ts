@@ -94,7 +94,11 @@ export function compareAddress(a: NormalizedRecord, b: NormalizedRecord): string
   const samePostal = a.postalCode !== undefined && a.postalCode === b.postalCode;
   if (a.addressLine === b.addressLine)
     return samePostal || a.postalCode === undefined || b.postalCode === undefined ? 'exact' : 'line';
-  if (jaroWinkler(a.addressLine, b.addressLine) >= 0.93) return 'line';
+  const [shorter, longer] =
+    a.addressLine.length <= b.addressLine.length
+      ? [a.addressLine, b.addressLine]
+      : [b.addressLine, a.addressLine];
+  if (longer.startsWith(`${shorter} `) || jaroWinkler(a.addressLine, b.addressLine) >= 0.93) return 'line'; // apartment dropped, typo
   return samePostal ? 'postal' : 'different';
 }
 
