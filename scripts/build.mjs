@@ -4,8 +4,14 @@ import { run } from './lib/proc.mjs';
 
 export async function build({ quiet = false } = {}) {
   const started = Date.now();
-  await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { quiet });
+  // tsc emits even when it reports type errors; rewrite aliases anyway so dist/ stays runnable,
+  // then fail the build with tsc's errors.
+  const compiled = await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { quiet }).then(
+    () => undefined,
+    (error) => error,
+  );
   await run('npx', ['tsc-alias', '-p', 'tsconfig.build.json'], { quiet });
+  if (compiled !== undefined) throw compiled;
   if (!quiet) console.log(`build: done in ${((Date.now() - started) / 1000).toFixed(1)} s (dist/)`);
 }
 

@@ -4,3 +4,6 @@ export * from './test-tracing.helper';
 export * from './wait.helper';
 export * from './service-process';
 export * from './messaging.fixture';
+export * from './mllp.helper';
+export * from './topic-watcher';
+export * from './scratch-broker';

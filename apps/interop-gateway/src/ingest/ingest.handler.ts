@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Counter, Histogram, Registry } from 'prom-client';
 import {
   ackErrorFor,
@@ -38,6 +39,8 @@ export interface IngestSource {
   readonly peer: string;
   readonly channel: 'mllp' | 'http';
 }
+
+const tracer = trace.getTracer('tessera.interop-gateway');
 
 const NOT_DURABLE: Hl7AckError = {
   code: Hl7ErrorCodes.ApplicationInternalError,
@@ -80,7 +83,27 @@ export class IngestHandler {
     });
   }
 
-  async ingest(bytes: Buffer, source: IngestSource): Promise<IngestResult> {
+  /**
+   * One span per inbound message starts the trace that Kafka `traceparent` headers carry on to the
+   * mapper, the MPI and the registry. Attributes name the feed, never patient data.
+   */
+  ingest(bytes: Buffer, source: IngestSource): Promise<IngestResult> {
+    return tracer.startActiveSpan(`${source.channel} receive`, { kind: SpanKind.SERVER }, async (span) => {
+      try {
+        const result = await this.ingestInSpan(bytes, source);
+        span.setAttributes({ 'hl7.ack_code': result.ackCode ?? 'none', 'tessera.ledger_id': result.ledgerId, 'hl7.duplicate': result.duplicate });
+        return result;
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async ingestInSpan(bytes: Buffer, source: IngestSource): Promise<IngestResult> {
     const started = performance.now();
     const receivedAt = new Date();
     const sha256 = createHash('sha256').update(bytes).digest('hex');

@@ -7,6 +7,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { loadConfig, observabilityConfig } from '@tessera/platform-config';
 
@@ -33,10 +34,13 @@ export function startTelemetry(serviceName: string, serviceVersion = '0.1.0'): T
   const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT;
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName, [ATTR_SERVICE_VERSION]: serviceVersion }),
-    spanProcessors:
+    // With no exporter a processor that drops every span keeps the tracer provider registered, so
+    // trace context still flows (log lines, Kafka `traceparent`) at the cost of creating spans.
+    spanProcessors: [
       endpoint === undefined
-        ? []
-        : [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` }))],
+        ? new DroppingSpanProcessor()
+        : new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` })),
+    ],
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => req.url === '/health' || req.url === '/metrics' }),
       new ExpressInstrumentation(),
@@ -48,4 +52,12 @@ export function startTelemetry(serviceName: string, serviceVersion = '0.1.0'): T
   });
   sdk.start();
   return { exporting: endpoint !== undefined, shutdown: () => sdk.shutdown() };
+}
+
+/** Exports nothing: spans end where they are made (no OTLP endpoint configured). */
+class DroppingSpanProcessor implements SpanProcessor {
+  onStart(_span: Span): void {}
+  onEnd(_span: ReadableSpan): void {}
+  async forceFlush(): Promise<void> {}
+  async shutdown(): Promise<void> {}
 }
