@@ -30,7 +30,7 @@ const common = {
   transform,
   moduleNameMapper,
   testEnvironment: 'node',
-  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools'],
+  roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/tools', '<rootDir>/bench'],
 };
 
 module.exports = {

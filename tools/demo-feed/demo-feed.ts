@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDemoFeed } from './demo-feed.builder';
 import { sendFeed } from './demo-feed.sender';
 import { formatSummary, summarizeFeed } from './feed-summary.formatter';
-import { loadInstitutions } from './institutions.loader';
+import { findInstitutionsFile, loadInstitutions } from './institutions.loader';
 
 /*
  * The demo regional feed, end to end: builds the seeded feed, sends it to the gateway over MLLP
@@ -27,17 +25,6 @@ export const WHERE_TO_LOOK: readonly (readonly [string, string])[] = [
   ['Gateway log', '.tessera/logs/interop-gateway.log'],
   ['Raw messages topic (Kafka)', 'hie.inbound.hl7v2 @ 127.0.0.1:9092'],
 ];
-
-const DEFAULT_INSTITUTIONS = 'deploy/demo-region/institutions.yaml';
-
-/** deploy/demo-region/institutions.yaml found from the source (tools/demo-feed) or build (dist/tools/demo-feed) directory. */
-function findInstitutionsFile(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, DEFAULT_INSTITUTIONS);
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) return path.resolve(DEFAULT_INSTITUTIONS);
-  }
-}
 
 function intArg(value: string | undefined, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -81,7 +68,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       timeoutMs: intArg(values['timeout-ms'], 'timeout-ms', 30_000, 1),
       // Distinct per run by default so a second run is not answered as duplicates of the first.
       runTag: values['run-tag'] ?? Date.now().toString(36).toUpperCase(),
-      institutionsFile: values.institutions ?? findInstitutionsFile(),
+      institutionsFile: values.institutions ?? findInstitutionsFile(__dirname),
       dryRun: values['dry-run'],
     };
   } catch (error) {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse } from 'yaml';
 
 /*
@@ -68,4 +69,18 @@ export function parseInstitutionsYaml(text: string): DemoInstitution[] {
 
 export function loadInstitutions(file: string): DemoInstitution[] {
   return parseInstitutionsYaml(readFileSync(file, 'utf8'));
+}
+
+export const DEFAULT_INSTITUTIONS_FILE = 'deploy/demo-region/institutions.yaml';
+
+/**
+ * deploy/demo-region/institutions.yaml, searched upwards from `fromDir` (works from the sources and
+ * from dist/); falls back to the path relative to the working directory.
+ */
+export function findInstitutionsFile(fromDir: string): string {
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, DEFAULT_INSTITUTIONS_FILE);
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) return path.resolve(DEFAULT_INSTITUTIONS_FILE);
+  }
 }
