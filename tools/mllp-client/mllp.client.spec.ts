@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { encodeHl7Text, MllpFrameDecoder } from '@tessera/hl7v2';
 import { connect, MllpConnectionError, MllpTimeoutError } from './mllp.client';
 import { readAck } from './ack.reader';
@@ -175,6 +180,75 @@ describe('MllpClient', () => {
     await stub.close();
     await expect(connect({ host: '127.0.0.1', port, connectTimeoutMs: 2_000 })).rejects.toBeInstanceOf(
       MllpConnectionError,
+    );
+  });
+});
+
+describe('MllpClient over TLS', () => {
+  // A throwaway self-signed certificate for "localhost", made for this test run only.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mllp-tls-'));
+  let cert: Buffer;
+  let key: Buffer;
+  let server: tls.Server;
+  let port: number;
+
+  beforeAll(async () => {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    cert = readFileSync(path.join(dir, 'cert.pem'));
+    key = readFileSync(path.join(dir, 'key.pem'));
+    server = tls.createServer({ cert, key }, (socket) => {
+      const decoder = new MllpFrameDecoder({ maxFrameBytes: 1 << 20 });
+      socket.on('data', (chunk: Buffer) => {
+        for (const event of decoder.push(chunk)) {
+          if (event.kind !== 'frame') continue;
+          const controlId = event.payload.toString('utf8').split('\r')[0].split('|')[9];
+          const ack = `MSH|^~\\&|T|H|A|F|20250101000000||ACK^A01^ACK|X|P|2.5.1\rMSA|AA|${controlId}\r`;
+          socket.write(Buffer.concat([Buffer.from([0x0b]), Buffer.from(ack), Buffer.from([0x1c, 0x0d])]));
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as net.AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends over TLS when the server certificate is trusted', async () => {
+    const client = await connect({ host: '127.0.0.1', port, tls: { ca: cert, servername: 'localhost' } });
+    const ack = await client.send(msg('TLS1'));
+    await client.close();
+    expect(readAck(ack.text)).toMatchObject({ code: 'AA', controlId: 'TLS1' });
+  });
+
+  it('refuses a server certificate it does not trust', async () => {
+    await expect(connect({ host: '127.0.0.1', port, tls: { servername: 'localhost' } })).rejects.toThrow(
+      /self-signed|certificate/i,
     );
   });
 });
