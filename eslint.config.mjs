@@ -77,7 +77,7 @@ export default tseslint.config(
   {
     // Configuration is read only in config files (STYLE.md habit 7).
     files: ['**/*.ts'],
-    ignores: ['**/*.config.ts', 'libs/platform/config/**', '**/*.spec.ts', '**/*.int-spec.ts', 'tools/**', 'bench/**'],
+    ignores: ['**/*.config.ts', 'libs/platform/config/**', 'libs/testing/**', '**/*.spec.ts', '**/*.int-spec.ts', 'tools/**', 'bench/**'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings through a validated config (libs/platform/config).' }],
     },
