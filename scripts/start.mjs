@@ -52,6 +52,13 @@ async function main() {
     );
     if (result.status === 'rejected') console.log(`    ${result.reason.message}`);
   });
+  if (results.every((r) => r.status === 'fulfilled')) {
+    console.log('\nSending the demo regional feed over MLLP (127.0.0.1:2575) …\n');
+    // A new run tag each start: the feed is new traffic, not a resend the gateway would deduplicate.
+    await run('node', ['dist/tools/demo-feed/demo-feed.js', '--host', '127.0.0.1', '--port', '2575', '--run-tag', Date.now().toString(36)]).catch(
+      (error) => console.error(`demo feed: ${error.message}`),
+    );
+  }
   console.log('\nKafka 127.0.0.1:9092 (log: ~/.cache/tessera/kafka-state/kafka.log), Postgres 127.0.0.1:5432, Redis 127.0.0.1:6379');
   console.log('Each service: /health (dependencies), /metrics (Prometheus).');
   if (results.some((r) => r.status === 'rejected')) {

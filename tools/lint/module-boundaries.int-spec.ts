@@ -47,7 +47,7 @@ describe('@nx/enforce-module-boundaries', () => {
   const errorsByFile = new Map<string, string[]>();
 
   beforeAll(() => {
-    cases.forEach((c, i) => writeFileSync(files[i]!, c.code));
+    cases.forEach((c, i) => writeFileSync(files[i], c.code));
     try {
       const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
       // The rule reads Nx's cached project graph; compute it (no daemon) as `npm test` does.
@@ -69,7 +69,7 @@ describe('@nx/enforce-module-boundaries', () => {
   });
 
   it.each(cases.map((c, i) => [c.name, c, i] as const))('lints %s as expected', (_name, c, i) => {
-    const errors = errorsByFile.get(files[i]!);
+    const errors = errorsByFile.get(files[i]);
     expect(errors).toBeDefined();
     if (c.expected === undefined) expect(errors).toEqual([]);
     else expect(errors!.join('\n')).toContain(c.expected);

@@ -63,14 +63,14 @@ describe('interop-gateway ACK durability (real broker stopped and restarted)', (
     const runId = randomUUID().slice(0, 8);
 
     const [first] = await mllpExchange(mllpPort, [adt(`D1-${runId}`, `MRN-${runId}-1`)]);
-    expect(msaOf(first!).code).toBe('AA');
+    expect(msaOf(first).code).toBe('AA');
 
     await broker.stop();
     const controlId = `D2-${runId}`;
     const message = adt(controlId, `MRN-${runId}-2`);
     const started = Date.now();
     const [during] = await mllpExchange(mllpPort, [message], { timeoutMs: 30_000 });
-    const answer = msaOf(during!);
+    const answer = msaOf(during);
     expect(answer.code).toBe('AR');
     expect(answer.controlId).toBe(controlId);
     expect(answer.text).toContain('207^Application internal error');
@@ -85,7 +85,7 @@ describe('interop-gateway ACK durability (real broker stopped and restarted)', (
 
     await broker.start();
     const [after] = await mllpExchange(mllpPort, [message], { timeoutMs: 60_000 });
-    expect(msaOf(after!).code).toBe('AA');
+    expect(msaOf(after).code).toBe('AA');
 
     // The scratch broker's topic holds only this test's records: both messages, each exactly once
     // (the publish attempted during the outage and the resend share one ledger id / event id).
@@ -98,7 +98,7 @@ describe('interop-gateway ACK durability (real broker stopped and restarted)', (
       [controlId],
     );
     expect(row.rows).toHaveLength(1);
-    expect(row.rows[0]!.resend_count).toBe(1);
-    expect(['published', 'mapped']).toContain(row.rows[0]!.state);
+    expect(row.rows[0].resend_count).toBe(1);
+    expect(['published', 'mapped']).toContain(row.rows[0].state);
   });
 });

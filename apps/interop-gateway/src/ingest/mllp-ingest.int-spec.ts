@@ -57,15 +57,15 @@ describe('interop-gateway MLLP ingest', () => {
   it('ACKs AA echoing MSH-10 and swapping sender/receiver, and publishes the raw message once', async () => {
     const controlId = `A-${run}`;
     const [ack] = await mllpExchange(mllpPort, [adt(controlId, `M-${run}-1`)]);
-    const text = ack!.toString('utf8');
+    const text = ack.toString('utf8');
     expect(msaOf(text)).toMatchObject({ code: 'AA', controlId });
-    const msh = text.split('\r')[0]!.split('|');
+    const msh = text.split('\r')[0].split('|');
     expect(msh.slice(2, 6)).toEqual(['TESSERA', 'TESSERA-HIE', 'EPIC', 'STAURELIA']);
     expect(msh[8]).toBe('ACK^A04^ACK');
     const published = await watcher.waitFor((r) => (r.value ?? '').includes(`"controlId":"${controlId}"`));
-    expect(published[0]!.key).toBe(`st-aurelia|M-${run}-1`);
-    expect(published[0]!.headers['ce_type']).toBe('org.tessera.hl7v2.received');
-    expect(published[0]!.headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    expect(published[0].key).toBe(`st-aurelia|M-${run}-1`);
+    expect(published[0].headers['ce_type']).toBe('org.tessera.hl7v2.received');
+    expect(published[0].headers['traceparent']).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
   });
 
   it('ACKs a resend with the original outcome and publishes it only once', async () => {
@@ -73,20 +73,20 @@ describe('interop-gateway MLLP ingest', () => {
     const message = adt(controlId, `M-${run}-2`);
     const [first] = await mllpExchange(mllpPort, [message]);
     const [second] = await mllpExchange(mllpPort, [message]);
-    expect(msaOf(first!).code).toBe('AA');
-    expect(msaOf(second!).code).toBe('AA');
+    expect(msaOf(first).code).toBe('AA');
+    expect(msaOf(second).code).toBe('AA');
     const records = await watcher.waitFor((r) => (r.value ?? '').includes(`"controlId":"${controlId}"`), 1, { settleMs: 2_000 });
     expect(records).toHaveLength(1);
     const rows = await ledger('STAURELIA', controlId);
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.resend_count).toBe(1);
+    expect(rows[0].resend_count).toBe(1);
   });
 
   it('flags a reused MSH-10 with different content, and keeps both', async () => {
     const controlId = `REUSE-${run}`;
     await mllpExchange(mllpPort, [adt(controlId, `M-${run}-3`)]);
     const [ack] = await mllpExchange(mllpPort, [adt(controlId, `M-${run}-3`, 'STAURELIA', 'Changed')]);
-    expect(msaOf(ack!).code).toBe('AA');
+    expect(msaOf(ack).code).toBe('AA');
     const rows = await ledger('STAURELIA', controlId);
     expect(rows.map((r) => r.duplicate_control_id)).toEqual([false, true]);
   });
@@ -94,7 +94,7 @@ describe('interop-gateway MLLP ingest', () => {
   it('rejects an unknown sending facility with AR and an ERR at MSH-4, and keeps the message', async () => {
     const controlId = `UNK-${run}`;
     const [ack] = await mllpExchange(mllpPort, [adt(controlId, `M-${run}-4`, 'NOT-REGISTERED')]);
-    const { code, text } = msaOf(ack!);
+    const { code, text } = msaOf(ack);
     expect(code).toBe('AR');
     expect(text).toMatch(/\rERR\|\|MSH\^1\^4\^1\|204\^Unknown key identifier\^HL70357\|E\|/);
     expect(await ledger('NOT-REGISTERED', controlId)).toMatchObject([{ state: 'rejected', ack_code: 'AR' }]);
@@ -104,7 +104,7 @@ describe('interop-gateway MLLP ingest', () => {
     const controlId = `NOPID-${run}`;
     const message = adt(controlId, '').replace(`PID|1||^^^STA^MR`, 'PID|1||^^^STA^MR');
     const [ack] = await mllpExchange(mllpPort, [message]);
-    const { code, text } = msaOf(ack!);
+    const { code, text } = msaOf(ack);
     expect(code).toBe('AE');
     expect(text).toContain('ERR||PID^1^3^1|101^Required field missing^HL70357|E|');
     expect(text).not.toContain('Testperson');
@@ -115,15 +115,15 @@ describe('interop-gateway MLLP ingest', () => {
     const controlId = `SIU-${run}`;
     const message = adt(controlId, `M-${run}-5`).replace('ADT^A04^ADT_A01', 'SIU^S12^SIU_S12');
     const [ack] = await mllpExchange(mllpPort, [message]);
-    expect(msaOf(ack!).code).toBe('AR');
-    expect(msaOf(ack!).text).toContain('200^Unsupported message type^HL70357');
+    expect(msaOf(ack).code).toBe('AR');
+    expect(msaOf(ack).text).toContain('200^Unsupported message type^HL70357');
   });
 
   it('keeps a message that cannot be parsed, with its error, and answers AE', async () => {
     const controlId = `BAD-${run}`;
     const broken = `MSH|^~\\&|EPIC|STAURELIA|TESSERA|HIE|20260101120000||ADT^A04|${controlId}|P|2.5.1\rthis is not a segment`;
     const [ack] = await mllpExchange(mllpPort, [broken]);
-    const { code, controlId: echoed, text } = msaOf(ack!);
+    const { code, controlId: echoed, text } = msaOf(ack);
     expect(code).toBe('AE');
     expect(echoed).toBe(controlId);
     expect(text).toContain('ERR|');
@@ -132,8 +132,8 @@ describe('interop-gateway MLLP ingest', () => {
       [controlId],
     );
     expect(rows.rows[0]).toMatchObject({ state: 'unparseable' });
-    expect(rows.rows[0]!.state_detail).toMatch(/segment 2/i);
-    expect(rows.rows[0]!.raw.toString('utf8')).toBe(broken);
+    expect(rows.rows[0].state_detail).toMatch(/segment 2/i);
+    expect(rows.rows[0].raw.toString('utf8')).toBe(broken);
   });
 
   it('decodes GB 18030 by MSH-18, publishes the Hanzi name exactly, and ACKs in GB 18030', async () => {
@@ -145,9 +145,9 @@ describe('interop-gateway MLLP ingest', () => {
       'PV1|1|O',
     ].join('\r');
     const [ack] = await mllpExchange(mllpPort, [iconv.encode(text, 'gb18030')]);
-    expect(msaOf(iconv.decode(ack!, 'gb18030')).code).toBe('AA');
+    expect(msaOf(iconv.decode(ack, 'gb18030')).code).toBe('AA');
     const [record] = await watcher.waitFor((r) => (r.value ?? '').includes(`"controlId":"${controlId}"`));
-    const data = JSON.parse(record!.value!) as { message: string; charset: string };
+    const data = JSON.parse(record.value!) as { message: string; charset: string };
     expect(data.charset).toBe('GB 18030-2000');
     expect(data.message).toContain('王^秀英~Wang^Xiuying');
   });
@@ -160,8 +160,8 @@ describe('interop-gateway MLLP ingest', () => {
       [Buffer.concat([encodeMllpFrame(Buffer.from(oversized)), encodeMllpFrame(Buffer.from(adt(next, `M-${run}-7`)))])],
       { raw: true, expectAcks: 2, timeoutMs: 60_000 },
     );
-    expect(msaOf(acks[0]!)).toMatchObject({ code: 'AR', controlId: `BIG-${run}` });
-    expect(msaOf(acks[1]!)).toMatchObject({ code: 'AA', controlId: next });
+    expect(msaOf(acks[0])).toMatchObject({ code: 'AR', controlId: `BIG-${run}` });
+    expect(msaOf(acks[1])).toMatchObject({ code: 'AA', controlId: next });
   });
 
   it('answers several pipelined messages on one connection in order', async () => {

@@ -41,19 +41,19 @@ export class InstitutionTypeormRepository {
       const now = new Date();
       let version: number;
       if (expectedVersion === undefined) {
-        const inserted = await tx.query(
+        const inserted = await tx.query<unknown[]>(
           `INSERT INTO institutions (id, document, version, updated_at) VALUES ($1, $2::jsonb, 1, $3)
            ON CONFLICT (id) DO NOTHING RETURNING version`,
           [institution.id, JSON.stringify(institution), now],
         );
-        if ((inserted as unknown[]).length === 0) throw new InstitutionConflictError(`Institution ${institution.id} already exists`);
+        if (inserted.length === 0) throw new InstitutionConflictError(`Institution ${institution.id} already exists`);
         version = 1;
       } else {
-        const updated = (await tx.query(
+        const updated = await tx.query<[Array<{ version: number }>, number]>(
           `UPDATE institutions SET document = $2::jsonb, version = version + 1, updated_at = $3
            WHERE id = $1 AND version = $4 RETURNING version`,
           [institution.id, JSON.stringify(institution), now, expectedVersion],
-        )) as [Array<{ version: number }>, number];
+        );
         const row = updated[0][0];
         if (row === undefined) {
           throw new InstitutionConflictError(
@@ -70,11 +70,11 @@ export class InstitutionTypeormRepository {
   private async replaceFacilities(tx: EntityManager, institution: Institution): Promise<void> {
     await tx.getRepository(InstitutionFacilityOrmEntity).delete({ institutionId: institution.id });
     for (const code of institution.sendingFacilities) {
-      const result = (await tx.query(
+      const result = await tx.query<unknown[]>(
         `INSERT INTO institution_facilities (code, institution_id) VALUES ($1, $2)
          ON CONFLICT (code) DO NOTHING RETURNING code`,
         [code, institution.id],
-      )) as unknown[];
+      );
       if (result.length === 0) {
         throw new InstitutionConflictError(`Sending facility ${code} already belongs to another institution`);
       }

@@ -219,7 +219,7 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     const rows = [...unique.values()];
     const column = <T>(pick: (m: NewLedgerMessage) => T): T[] => rows.map(pick);
     return this.dataSource.transaction(async (tx) => {
-      const returned = (await tx.query(
+      const returned = await tx.query<ReturnedRow[]>(
         `INSERT INTO ledger_messages (id, received_at, institution_id, sending_application, sending_facility, message_type,
            control_id, hl7_version, content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode,
            ack_code, ack_errors, state, state_detail)
@@ -256,7 +256,7 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
           column((m) => m.state),
           column((m) => m.stateDetail),
         ],
-      )) as ReturnedRow[];
+      );
       const newIds = returned.filter((r) => r.inserted).map((r) => r.id);
       if (newIds.length > 0) {
         await tx.query(
