@@ -7,6 +7,9 @@ export const gatewayConfig = defineConfig(
   z.object({
     MLLP_HOST: z.string().default('127.0.0.1').describe('address the MLLP listener binds (0.0.0.0 in containers)'),
     MLLP_PORT: port(2575, 'MLLP listener port'),
+    MLLP_TLS_CERT_FILE: z.string().optional().describe('PEM server certificate for institution ports with feed.tls (required if any)'),
+    MLLP_TLS_KEY_FILE: z.string().optional().describe('PEM private key of MLLP_TLS_CERT_FILE'),
+    MLLP_TLS_CA_FILE: z.string().optional().describe('PEM CA bundle that client certificates of TLS feeds must chain to'),
     MLLP_MAX_FRAME_BYTES: positiveInt(16 * 1024 * 1024, 'largest accepted HL7 message in bytes'),
     MLLP_IDLE_TIMEOUT_MS: positiveInt(10 * 60_000, 'idle MLLP connections are closed after this many ms'),
     MLLP_MAX_CONNECTIONS: positiveInt(2_000, 'concurrent MLLP connections accepted'),

@@ -38,6 +38,8 @@ export interface IngestResult {
 export interface IngestSource {
   readonly peer: string;
   readonly channel: 'mllp' | 'http';
+  /** Set on an institution's own port: only that institution's facilities may send there. */
+  readonly reservedFor?: string;
 }
 
 const tracer = trace.getTracer('tessera.interop-gateway');
@@ -133,7 +135,7 @@ export class IngestHandler {
       return this.finish(started, institution, 'unparseable', await this.unparseable(base, fragments, error));
     }
 
-    const acceptance = assessMessage(message, institution);
+    const acceptance = assessMessage(message, institution, source.reservedFor === undefined ? {} : { reservedFor: source.reservedFor });
     const plan = ackPlanFor(institution, message);
     const header = message.header;
     const record: NewLedgerMessage = {

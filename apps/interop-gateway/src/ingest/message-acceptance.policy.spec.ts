@@ -28,6 +28,15 @@ describe('assessMessage', () => {
     expect(result).toMatchObject({ outcome: 'rejected', errors: [{ code: 204, location: { segment: 'MSH', field: 4 } }] });
   });
 
+  it('rejects a facility of another institution on a port reserved for one institution', () => {
+    const message = msg('ADT^A01', [PID]);
+    expect(assessMessage(message, institution, { reservedFor: 'st-aurelia' })).toEqual({ outcome: 'accepted' });
+    expect(assessMessage(message, institution, { reservedFor: 'riverside' })).toMatchObject({
+      outcome: 'rejected',
+      errors: [{ code: 204, location: { field: 4 } }],
+    });
+  });
+
   it('answers AR 200 for a message type the exchange does not take', () => {
     const result = assessMessage(msg('SIU^S12', [PID]), institution);
     expect(result).toMatchObject({ outcome: 'rejected', errors: [{ code: 200, location: { field: 9, component: 1 } }] });

@@ -40,8 +40,26 @@ function reject(outcome: 'error' | 'rejected', error: Hl7AckError): Acceptance {
 }
 
 /** Decides whether a parsed message is taken (HL7 v2.x Chapter 2 §2.9.2: AR for what the receiver does not take, AE for content errors). */
-export function assessMessage(message: Hl7Message, institution: Institution | undefined): Acceptance {
+export function assessMessage(
+  message: Hl7Message,
+  institution: Institution | undefined,
+  connection: { readonly reservedFor?: string } = {},
+): Acceptance {
   const header = message.header;
+  if (connection.reservedFor !== undefined && institution?.id !== connection.reservedFor) {
+    return reject('rejected', {
+      code: Hl7ErrorCodes.UnknownKeyIdentifier,
+      location: { segment: 'MSH', sequence: 1, field: 4 },
+      userMessage: `This connection is reserved for institution "${connection.reservedFor}"; sending facility (MSH-4) "${header.sendingFacility}" is not one of its facilities.`,
+    });
+  }
+  if (connection.reservedFor === undefined && institution?.feed.tls === true) {
+    return reject('rejected', {
+      code: Hl7ErrorCodes.UnknownKeyIdentifier,
+      location: { segment: 'MSH', sequence: 1, field: 4 },
+      userMessage: `Institution "${institution.id}" sends over TLS with a client certificate on its own port; this shared port does not take its messages.`,
+    });
+  }
   if (institution === undefined) {
     return reject('rejected', {
       code: Hl7ErrorCodes.UnknownKeyIdentifier,

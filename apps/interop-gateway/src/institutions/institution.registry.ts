@@ -30,6 +30,7 @@ export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown 
   private byId = new Map<string, VersionedInstitution>();
   private subscriber: RedisClient | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly changeListeners: Array<() => void> = [];
 
   constructor(
     private readonly repository: InstitutionTypeormRepository,
@@ -67,6 +68,11 @@ export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown 
     return [...this.byId.values()];
   }
 
+  /** Called after every refresh (another replica's change included). */
+  onChange(listener: () => void): void {
+    this.changeListeners.push(listener);
+  }
+
   async save(institution: Institution, expectedVersion: number | undefined): Promise<VersionedInstitution> {
     const saved = await this.repository.save(institution, expectedVersion);
     await this.refresh();
@@ -83,6 +89,7 @@ export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown 
     }
     this.byFacility = byFacility;
     this.byId = new Map(all.map((entry) => [entry.institution.id, entry]));
+    for (const listener of this.changeListeners) listener();
   }
 
   private async refreshQuietly(): Promise<void> {

@@ -25,8 +25,12 @@ export const institutionSchema = z.object({
       .string()
       .default('UNICODE UTF-8')
       .refine((c) => isSupportedHl7Charset(c), 'an HL7 table 0211 character set the gateway supports'),
+    /** A port of this institution's own (in addition to the shared MLLP port); only its facilities may send there. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** On its own port: TLS, and a client certificate signed by MLLP_TLS_CA_FILE is required. */
     tls: z.boolean().default(false),
-  }),
+  })
+  .refine((feed) => !feed.tls || feed.port !== undefined, { message: 'tls needs a port of the institution\'s own', path: ['tls'] }),
   active: z.boolean().default(true),
 });
 
