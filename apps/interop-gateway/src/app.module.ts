@@ -2,6 +2,13 @@ import { Module } from '@nestjs/common';
 import { loadConfig } from '@tessera/platform-config';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { FhirBodyReader } from './fhir/fhir-body.reader';
+import { FhirIngestHandler } from './fhir/fhir-ingest.handler';
+import { FhirController } from './fhir/fhir.controller';
+import { LedgerController } from './ledger/ledger.controller';
+import { LedgerQueryService } from './ledger/ledger-query.service';
+import { LedgerReplayService } from './ledger/ledger-replay.service';
+import { LedgerRetentionService } from './ledger/ledger-retention.service';
 import { GATEWAY_SETTINGS, gatewayConfig } from './gateway.config';
 import { IngestHandler } from './ingest/ingest.handler';
 import { InstitutionFacilityOrmEntity, InstitutionOrmEntity } from './institutions/institution.orm-entity';
@@ -25,7 +32,7 @@ export const serviceOptions: ServiceOptions = {
 
 @Module({
   imports: [PlatformModule.forRoot(serviceOptions)],
-  controllers: [InstitutionsController],
+  controllers: [InstitutionsController, LedgerController, FhirController],
   providers: [
     { provide: GATEWAY_SETTINGS, useFactory: () => loadConfig(gatewayConfig) },
     InstitutionTypeormRepository,
@@ -36,6 +43,11 @@ export const serviceOptions: ServiceOptions = {
     MapMessageHandler,
     { provide: MAPPER_CONSUMER_OPTIONS, useValue: DEFAULT_MAPPER_CONSUMER_OPTIONS },
     MapperConsumer,
+    LedgerQueryService,
+    LedgerReplayService,
+    LedgerRetentionService,
+    FhirBodyReader,
+    FhirIngestHandler,
   ],
 })
 export class AppModule {}

@@ -195,3 +195,191 @@ describe('mapper', () => {
     expect(outbox[0].n).toBe(0);
   });
 });
+
+describe('ledger operator API', () => {
+  let feed: Feed;
+  let controlId: string;
+  let mrn: string;
+  let id: string;
+
+  beforeAll(async () => {
+    feed = await newFeed();
+    controlId = uniqueTestId('OPS');
+    mrn = uniqueTestId('MRN');
+    await mllpExchange(mllpPort, [adtA01(feed, controlId, mrn)]);
+    id = await ledgerIdOf(controlId);
+    await waitFor('the message to be mapped', () => ledgerRow(id), (r) => r['state'] === 'mapped');
+  });
+
+  it('finds a message by control id, without content, and pages newest first', async () => {
+    const found = await http('GET', `/ledger/messages?controlId=${controlId}`);
+    expect(found.status).toBe(200);
+    const items = found.json['items'] as Array<Record<string, unknown>>;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ id, controlId, institutionId: feed.institutionId, sendingFacility: feed.facility, messageType: 'ADT^A01', state: 'mapped', ackCode: 'AA', replays: 0 });
+    expect(JSON.stringify(items[0])).not.toContain(mrn);
+
+    const second = uniqueTestId('OPS2');
+    await mllpExchange(mllpPort, [adtA01(feed, second, mrn)]);
+    const page1 = await http('GET', `/ledger/messages?institution=${feed.institutionId}&limit=1`);
+    expect((page1.json['items'] as Array<{ controlId: string }>)[0].controlId).toBe(second);
+    const page2 = await http('GET', `/ledger/messages?institution=${feed.institutionId}&limit=1&cursor=${String(page1.json['next'])}`);
+    expect((page2.json['items'] as Array<{ controlId: string }>)[0].controlId).toBe(controlId);
+  });
+
+  it('answers bad parameters with 400 naming each parameter', async () => {
+    const bad = await http('GET', '/ledger/messages?limit=0&state=lost&from=yesterday&colour=red');
+    expect(bad.status).toBe(400);
+    expect(bad.json['resourceType']).toBe('OperationOutcome');
+    const expressions = (bad.json['issue'] as Array<{ expression: string[] }>).map((i) => i.expression[0]).sort();
+    expect(expressions).toEqual(['colour', 'from', 'limit', 'state']);
+  });
+
+  it('shows raw content only to a named operator, and audits it', async () => {
+    const anonymous = await http('GET', `/ledger/messages/${id}/raw`);
+    expect(anonymous.status).toBe(401);
+    const operator = uniqueTestId('op');
+    const raw = await http('GET', `/ledger/messages/${id}/raw`, { headers: { 'X-Tessera-Operator': operator } });
+    expect(raw.status).toBe(200);
+    expect(raw.text).toContain(mrn);
+    expect(raw.text.startsWith('MSH|')).toBe(true);
+    const [audit] = await watcher(Topics.audit).waitFor((r) => parsed(r)['entity'] === `ledger-message/${id}` && (parsed(r)['agent'] as { who: string }).who === operator);
+    expect(parsed(audit)).toMatchObject({ action: 'R', outcome: '0', agent: { who: operator } });
+    const detail = await http('GET', `/ledger/messages/${id}`);
+    expect(detail.json['rawAccesses']).toEqual([expect.objectContaining({ operator })]);
+  });
+
+  it('replays one message: canonical events again (new event ids, same resource ids) and a replay record', async () => {
+    const key = `${feed.institutionId}|${mrn}`;
+    const before = await watcher(Topics.patient).waitFor((r) => r.key === key && parsed(r)['sourceMessageId'] === id);
+    const replay = await http('POST', `/ledger/messages/${id}/replay`, { headers: { 'X-Tessera-Operator': 'op-replay' } });
+    expect(replay.status).toBe(200);
+    expect(replay.json).toMatchObject({ id, outcome: 'mapped', events: 2 });
+    const after = await watcher(Topics.patient).waitFor((r) => r.key === key && parsed(r)['sourceMessageId'] === id, before.length + 1);
+    const [first, again] = [after[0], after[after.length - 1]];
+    expect(again.headers['ce_id']).not.toBe(first.headers['ce_id']);
+    expect((parsed(again)['patient'] as { id: string }).id).toBe((parsed(first)['patient'] as { id: string }).id);
+    const detail = await http('GET', `/ledger/messages/${id}`);
+    expect(detail.json['replays']).toEqual([expect.objectContaining({ by: 'op-replay', outcome: 'mapped', mapperVersion: expect.any(String) })]);
+    expect((await http('POST', `/ledger/messages/${id}/replay`)).status).toBe(401);
+  });
+
+  it('runs a filtered replay as a background job that reports progress to done', async () => {
+    const job = await http('POST', '/ledger/replays', {
+      body: { institution: feed.institutionId, type: 'ADT' },
+      headers: { 'X-Tessera-Operator': 'op-job' },
+    });
+    expect(job.status).toBe(202);
+    expect(job.json).toMatchObject({ status: expect.stringMatching(/queued|running/), total: 2 });
+    const jobId = String(job.json['id']);
+    const done = await waitFor(
+      'the replay job to finish',
+      async () => (await http('GET', `/ledger/replays/${jobId}`)).json,
+      (j) => j['status'] === 'done',
+    );
+    expect(done).toMatchObject({ total: 2, done: 2, failed: 0 });
+    expect((await http('POST', '/ledger/replays', { body: { state: 'rejected' }, headers: { 'X-Tessera-Operator': 'op' } })).status).toBe(400);
+  });
+
+  it('prunes on demand and reports counts', async () => {
+    const pruned = await http('POST', '/ledger/prune');
+    expect(pruned.status).toBe(200);
+    expect(pruned.json).toMatchObject({ ran: true, retentionDays: 90, ledgerMessages: 0 });
+    expect((await ledgerRow(id))['state']).toBe('mapped');
+  });
+});
+
+describe('FHIR ingest', () => {
+  function transaction(feed: Feed, mrn: string, extra: Record<string, unknown> = {}) {
+    return {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      identifier: { system: 'urn:ietf:rfc:3986', value: `urn:uuid:${crypto.randomUUID()}` },
+      entry: [
+        {
+          fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111',
+          resource: { resourceType: 'Patient', identifier: [{ system: feed.system, value: mrn }], name: [{ family: 'Synthetic', given: ['Test'] }] },
+          request: { method: 'POST', url: 'Patient' },
+        },
+        {
+          fullUrl: 'urn:uuid:22222222-2222-4222-8222-222222222222',
+          resource: {
+            resourceType: 'Encounter',
+            status: 'finished',
+            class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+            subject: { reference: 'urn:uuid:11111111-1111-4111-8111-111111111111' },
+            ...extra,
+          },
+          request: { method: 'POST', url: 'Encounter' },
+        },
+      ],
+    };
+  }
+
+  it('accepts a valid transaction Bundle: transaction-response with 201 per entry and PatientUpserted', async () => {
+    const feed = await newFeed();
+    const mrn = uniqueTestId('FMRN');
+    const body = JSON.stringify(transaction(feed, mrn));
+    const headers = { 'X-Tessera-Institution': feed.institutionId, 'content-type': 'application/fhir+json' };
+    const response = await http('POST', '/fhir', { body, headers });
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ resourceType: 'Bundle', type: 'transaction-response' });
+    const entries = response.json['entry'] as Array<{ response: { status: string; location: string } }>;
+    expect(entries.map((e) => e.response.status)).toEqual(['201 Created', '201 Created']);
+    expect(entries[0].response.location).toMatch(/^Patient\/[0-9a-f]{64}$/);
+    const key = `${feed.institutionId}|${mrn}`;
+    const [patient] = await watcher(Topics.patient).waitFor((r) => r.key === key);
+    expect(parsed(patient)).toMatchObject({ channel: 'fhir', patientSystem: feed.system, localPatientId: mrn, patient: { id: entries[0].response.location.split('/')[1] } });
+    const [encounter] = await watcher(Topics.encounter).waitFor((r) => r.key === key);
+    expect((parsed(encounter)['encounter'] as { subject: { reference: string } }).subject.reference).toBe(entries[0].response.location);
+
+    const again = await http('POST', '/fhir/Bundle', { body, headers });
+    expect(again.status).toBe(200);
+    expect((again.json['entry'] as Array<{ response: { status: string } }>)[0].response.status).toBe('200 OK');
+    expect(again.headers.get('x-tessera-ledger-id')).toBe(response.headers.get('x-tessera-ledger-id'));
+  });
+
+  it('rejects an invalid Bundle with 400 naming the FHIR path, and stores nothing', async () => {
+    const feed = await newFeed();
+    const mrn = uniqueTestId('FBAD');
+    const bundle = transaction(feed, mrn, { status: 'walking' });
+    const response = await http('POST', '/fhir', { body: bundle, headers: { 'X-Tessera-Institution': feed.institutionId } });
+    expect(response.status).toBe(400);
+    const issues = response.json['issue'] as Array<{ expression: string[]; diagnostics: string }>;
+    expect(issues.map((i) => i.expression[0])).toEqual(['Bundle.entry[1].resource.status']);
+    expect(JSON.stringify(issues)).not.toContain('walking');
+    const stored = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_messages WHERE institution_id = $1`, [feed.institutionId]);
+    expect(stored[0].n).toBe(0);
+    expect((await http('POST', '/fhir', { body: bundle, headers: { 'X-Tessera-Institution': 'no-such-institution' } })).status).toBe(403);
+  });
+
+  it('answers 413 with an OperationOutcome for a Bundle over 10 MB', async () => {
+    const feed = await newFeed();
+    const response = await http('POST', '/fhir', {
+      body: `{"resourceType":"Bundle","padding":"${'x'.repeat(10 * 1024 * 1024)}"}`,
+      headers: { 'X-Tessera-Institution': feed.institutionId, 'content-type': 'application/fhir+json' },
+    });
+    expect(response.status).toBe(413);
+    expect(response.json['resourceType']).toBe('OperationOutcome');
+  });
+});
+
+describe('institutions admin API', () => {
+  it('updates with If-Match and refuses a stale or missing one', async () => {
+    const feed = await newFeed();
+    const read = await http('GET', `/admin/institutions/${feed.institutionId}`);
+    expect(read.status).toBe(200);
+    expect(read.headers.get('etag')).toBe('W/"1"');
+    const changed = { ...read.json, name: 'Renamed synthetic hospital' };
+    expect((await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed })).status).toBe(428);
+    const updated = await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed, headers: { 'If-Match': 'W/"1"' } });
+    expect(updated.status).toBe(200);
+    expect(updated.headers.get('etag')).toBe('W/"2"');
+    const stale = await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed, headers: { 'If-Match': 'W/"1"' } });
+    expect(stale.status).toBe(412);
+    expect(stale.json['resourceType']).toBe('OperationOutcome');
+    const invalid = await http('POST', '/admin/institutions', { body: { ...changed, id: 'Bad Id', assigningAuthorities: [] } });
+    expect(invalid.status).toBe(400);
+    expect((invalid.json['issue'] as Array<{ expression: string[] }>).map((i) => i.expression[0]).sort()).toEqual(['assigningAuthorities', 'id']);
+  });
+});

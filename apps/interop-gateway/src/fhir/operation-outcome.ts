@@ -79,11 +79,19 @@ export function formatPath(root: string, path: ReadonlyArray<PropertyKey>): stri
  * of the schema, never the submitted value, so they carry no PHI.
  */
 export function issuesFromZod(error: z.ZodError, root: string): Issue[] {
-  return error.issues.map((i) => ({
+  return error.issues.flatMap((i): Issue[] =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ code: 'invalid', diagnostics: 'unknown element or parameter', expression: formatPath(root, [...i.path, key]) }))
+      : [issueFromZod(i, root)],
+  );
+}
+
+function issueFromZod(i: z.core.$ZodIssue, root: string): Issue {
+  return {
     code: i.code === 'invalid_type' && i.message.includes('undefined') ? 'required' : 'invalid',
     diagnostics: i.message,
     expression: formatPath(root, i.path),
-  }));
+  };
 }
 
 const STATUS_CODES: Readonly<Record<number, IssueCode>> = {
