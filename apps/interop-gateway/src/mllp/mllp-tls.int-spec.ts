@@ -47,7 +47,7 @@ function tlsExchange(port: number, dir: string, client: 'client' | 'rogue' | 'no
         }
       }
     });
-    socket.on('error', (error) => {
+    socket.on('error', (error: Error) => {
       clearTimeout(timer);
       reject(error);
     });
