@@ -42,7 +42,11 @@ function adtA01(feed: Feed, controlId: string, mrn: string, { withPv1 = true } =
     .replaceAll('HOSPA', feed.facility)
     .replace('MSG-A01-0001', controlId)
     .replace('MRN-100231', mrn);
-  if (!withPv1) text = text.split('\r').filter((s) => !s.startsWith('PV1') && !s.startsWith('PV2')).join('\r');
+  if (!withPv1)
+    text = text
+      .split('\r')
+      .filter((s) => !s.startsWith('PV1') && !s.startsWith('PV2'))
+      .join('\r');
   return text;
 }
 
@@ -57,11 +61,17 @@ function parsed(record: CollectedRecord): Record<string, unknown> {
   return JSON.parse(record.value ?? 'null') as Record<string, unknown>;
 }
 
-async function http(method: string, url: string, init: { body?: unknown; headers?: Record<string, string> } = {}) {
+async function http(
+  method: string,
+  url: string,
+  init: { body?: unknown; headers?: Record<string, string> } = {},
+) {
   const response = await fetch(`${baseUrl}${url}`, {
     method,
     headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
-    ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+    ...(init.body === undefined
+      ? {}
+      : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
   });
   const text = await response.text();
   let json: unknown;
@@ -70,7 +80,12 @@ async function http(method: string, url: string, init: { body?: unknown; headers
   } catch {
     json = undefined;
   }
-  return { status: response.status, headers: response.headers, text, json: (json ?? {}) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: (json ?? {}) as Record<string, unknown>,
+  };
 }
 
 function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
@@ -91,7 +106,11 @@ async function ledgerIdOf(controlId: string): Promise<string> {
 /** Registers a fresh institution through the admin API. */
 async function newFeed(): Promise<Feed> {
   const tag = uniqueTestId('f');
-  const feed = { institutionId: `it-${tag}`, facility: tag.toUpperCase(), system: `urn:oid:2.16.840.1.113883.3.7777.${Date.now()}` };
+  const feed = {
+    institutionId: `it-${tag}`,
+    facility: tag.toUpperCase(),
+    system: `urn:oid:2.16.840.1.113883.3.7777.${Date.now()}`,
+  };
   const created = await http('POST', '/admin/institutions', {
     body: {
       id: feed.institutionId,
@@ -115,7 +134,9 @@ beforeAll(async () => {
   kafka = testKafka(`gateway-adapter-${RUN}`);
   await withAdmin(kafka, (admin) =>
     admin.createTopics({
-      topics: [retryTopic(Topics.inboundHl7v2, GROUP), deadLetterTopic(Topics.inboundHl7v2, GROUP)].map((topic) => ({ topic, numPartitions: 1 })),
+      topics: [retryTopic(Topics.inboundHl7v2, GROUP), deadLetterTopic(Topics.inboundHl7v2, GROUP)].map(
+        (topic) => ({ topic, numPartitions: 1 }),
+      ),
     }),
   );
   // Imported after the environment is set: settings are read once per process.
@@ -131,7 +152,12 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${process.env['HTTP_PORT']}`;
   dataSource = app.get(DataSource);
   const runner = app.get(MapperConsumer).runner;
-  await waitFor('the mapper group to join', async () => runner.health().connected, (c) => c, { timeoutMs: 60_000 });
+  await waitFor(
+    'the mapper group to join',
+    async () => runner.health().connected,
+    (c) => c,
+    { timeoutMs: 60_000 },
+  );
   for (const topic of [Topics.patient, Topics.encounter, Topics.audit, Topics.document, Topics.observation]) {
     watchers.set(topic, await TopicWatcher.open(kafka, topic));
   }
@@ -141,9 +167,14 @@ afterAll(async () => {
   for (const watcher of watchers.values()) await watcher.close();
   await app?.close();
   await withAdmin(kafka, (admin) =>
-    admin.deleteTopics({ topics: [retryTopic(Topics.inboundHl7v2, GROUP), deadLetterTopic(Topics.inboundHl7v2, GROUP)] }),
+    admin.deleteTopics({
+      topics: [retryTopic(Topics.inboundHl7v2, GROUP), deadLetterTopic(Topics.inboundHl7v2, GROUP)],
+    }),
   ).catch(() => undefined);
-  await dropTestDatabase(loadPlatformSettings((await import('./app.module')).serviceOptions).postgres, DATABASE);
+  await dropTestDatabase(
+    loadPlatformSettings((await import('./app.module')).serviceOptions).postgres,
+    DATABASE,
+  );
 });
 
 function watcher(topic: string): TopicWatcher {
@@ -160,7 +191,11 @@ describe('mapper', () => {
     const [ack] = await mllpExchange(mllpPort, [adtA01(feed, controlId, mrn)]);
     expect(msaOf(ack).code).toBe('AA');
     const id = await ledgerIdOf(controlId);
-    const row = await waitFor('the message to be mapped', () => ledgerRow(id), (r) => r['state'] === 'mapped');
+    const row = await waitFor(
+      'the message to be mapped',
+      () => ledgerRow(id),
+      (r) => r['state'] === 'mapped',
+    );
     expect(row['mapper_version']).toMatch(/^\d+\.\d+\.\d+$/);
     expect(row['mapped_at']).not.toBeNull();
 
@@ -176,7 +211,10 @@ describe('mapper', () => {
       patient: { resourceType: 'Patient' },
     });
     const [encounter] = await watcher(Topics.encounter).waitFor((r) => r.key === key);
-    expect(parsed(encounter)).toMatchObject({ sourceMessageId: id, encounter: { resourceType: 'Encounter', status: 'in-progress' } });
+    expect(parsed(encounter)).toMatchObject({
+      sourceMessageId: id,
+      encounter: { resourceType: 'Encounter', status: 'in-progress' },
+    });
   });
 
   it('records a deterministic mapping failure as `failed` with a readable detail and publishes nothing', async () => {
@@ -186,12 +224,17 @@ describe('mapper', () => {
     const [ack] = await mllpExchange(mllpPort, [adtA01(feed, controlId, mrn, { withPv1: false })]);
     expect(msaOf(ack).code).toBe('AA');
     const id = await ledgerIdOf(controlId);
-    const row = await waitFor('the mapping to fail', () => ledgerRow(id), (r) => r['state'] === 'failed');
+    const row = await waitFor(
+      'the mapping to fail',
+      () => ledgerRow(id),
+      (r) => r['state'] === 'failed',
+    );
     expect(row['state_detail']).toContain('101 at PV1');
     expect(row['state_detail']).not.toContain('Xiaoming');
-    const outbox = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM messaging_outbox WHERE "key" = $1`, [
-      `${feed.institutionId}|${mrn}`,
-    ]);
+    const outbox = await sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM messaging_outbox WHERE "key" = $1`,
+      [`${feed.institutionId}|${mrn}`],
+    );
     expect(outbox[0].n).toBe(0);
   });
 });
@@ -208,7 +251,11 @@ describe('ledger operator API', () => {
     mrn = uniqueTestId('MRN');
     await mllpExchange(mllpPort, [adtA01(feed, controlId, mrn)]);
     id = await ledgerIdOf(controlId);
-    await waitFor('the message to be mapped', () => ledgerRow(id), (r) => r['state'] === 'mapped');
+    await waitFor(
+      'the message to be mapped',
+      () => ledgerRow(id),
+      (r) => r['state'] === 'mapped',
+    );
   });
 
   it('finds a message by control id, without content, and pages newest first', async () => {
@@ -216,14 +263,26 @@ describe('ledger operator API', () => {
     expect(found.status).toBe(200);
     const items = found.json['items'] as Array<Record<string, unknown>>;
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ id, controlId, institutionId: feed.institutionId, sendingFacility: feed.facility, messageType: 'ADT^A01', state: 'mapped', ackCode: 'AA', replays: 0 });
+    expect(items[0]).toMatchObject({
+      id,
+      controlId,
+      institutionId: feed.institutionId,
+      sendingFacility: feed.facility,
+      messageType: 'ADT^A01',
+      state: 'mapped',
+      ackCode: 'AA',
+      replays: 0,
+    });
     expect(JSON.stringify(items[0])).not.toContain(mrn);
 
     const second = uniqueTestId('OPS2');
     await mllpExchange(mllpPort, [adtA01(feed, second, mrn)]);
     const page1 = await http('GET', `/ledger/messages?institution=${feed.institutionId}&limit=1`);
     expect((page1.json['items'] as Array<{ controlId: string }>)[0].controlId).toBe(second);
-    const page2 = await http('GET', `/ledger/messages?institution=${feed.institutionId}&limit=1&cursor=${String(page1.json['next'])}`);
+    const page2 = await http(
+      'GET',
+      `/ledger/messages?institution=${feed.institutionId}&limit=1&cursor=${String(page1.json['next'])}`,
+    );
     expect((page2.json['items'] as Array<{ controlId: string }>)[0].controlId).toBe(controlId);
   });
 
@@ -231,7 +290,9 @@ describe('ledger operator API', () => {
     const bad = await http('GET', '/ledger/messages?limit=0&state=lost&from=yesterday&colour=red');
     expect(bad.status).toBe(400);
     expect(bad.json['resourceType']).toBe('OperationOutcome');
-    const expressions = (bad.json['issue'] as Array<{ expression: string[] }>).map((i) => i.expression[0]).sort();
+    const expressions = (bad.json['issue'] as Array<{ expression: string[] }>)
+      .map((i) => i.expression[0])
+      .sort();
     expect(expressions).toEqual(['colour', 'from', 'limit', 'state']);
   });
 
@@ -239,11 +300,17 @@ describe('ledger operator API', () => {
     const anonymous = await http('GET', `/ledger/messages/${id}/raw`);
     expect(anonymous.status).toBe(401);
     const operator = uniqueTestId('op');
-    const raw = await http('GET', `/ledger/messages/${id}/raw`, { headers: { 'X-Tessera-Operator': operator } });
+    const raw = await http('GET', `/ledger/messages/${id}/raw`, {
+      headers: { 'X-Tessera-Operator': operator },
+    });
     expect(raw.status).toBe(200);
     expect(raw.text).toContain(mrn);
     expect(raw.text.startsWith('MSH|')).toBe(true);
-    const [audit] = await watcher(Topics.audit).waitFor((r) => parsed(r)['entity'] === `ledger-message/${id}` && (parsed(r)['agent'] as { who: string }).who === operator);
+    const [audit] = await watcher(Topics.audit).waitFor(
+      (r) =>
+        parsed(r)['entity'] === `ledger-message/${id}` &&
+        (parsed(r)['agent'] as { who: string }).who === operator,
+    );
     expect(parsed(audit)).toMatchObject({ action: 'R', outcome: '0', agent: { who: operator } });
     const detail = await http('GET', `/ledger/messages/${id}`);
     expect(detail.json['rawAccesses']).toEqual([expect.objectContaining({ operator })]);
@@ -251,16 +318,27 @@ describe('ledger operator API', () => {
 
   it('replays one message: canonical events again (new event ids, same resource ids) and a replay record', async () => {
     const key = `${feed.institutionId}|${mrn}`;
-    const before = await watcher(Topics.patient).waitFor((r) => r.key === key && parsed(r)['sourceMessageId'] === id);
-    const replay = await http('POST', `/ledger/messages/${id}/replay`, { headers: { 'X-Tessera-Operator': 'op-replay' } });
+    const before = await watcher(Topics.patient).waitFor(
+      (r) => r.key === key && parsed(r)['sourceMessageId'] === id,
+    );
+    const replay = await http('POST', `/ledger/messages/${id}/replay`, {
+      headers: { 'X-Tessera-Operator': 'op-replay' },
+    });
     expect(replay.status).toBe(200);
     expect(replay.json).toMatchObject({ id, outcome: 'mapped', events: 2 });
-    const after = await watcher(Topics.patient).waitFor((r) => r.key === key && parsed(r)['sourceMessageId'] === id, before.length + 1);
+    const after = await watcher(Topics.patient).waitFor(
+      (r) => r.key === key && parsed(r)['sourceMessageId'] === id,
+      before.length + 1,
+    );
     const [first, again] = [after[0], after[after.length - 1]];
     expect(again.headers['ce_id']).not.toBe(first.headers['ce_id']);
-    expect((parsed(again)['patient'] as { id: string }).id).toBe((parsed(first)['patient'] as { id: string }).id);
+    expect((parsed(again)['patient'] as { id: string }).id).toBe(
+      (parsed(first)['patient'] as { id: string }).id,
+    );
     const detail = await http('GET', `/ledger/messages/${id}`);
-    expect(detail.json['replays']).toEqual([expect.objectContaining({ by: 'op-replay', outcome: 'mapped', mapperVersion: expect.any(String) })]);
+    expect(detail.json['replays']).toEqual([
+      expect.objectContaining({ by: 'op-replay', outcome: 'mapped', mapperVersion: expect.any(String) }),
+    ]);
     expect((await http('POST', `/ledger/messages/${id}/replay`)).status).toBe(401);
   });
 
@@ -278,7 +356,14 @@ describe('ledger operator API', () => {
       (j) => j['status'] === 'done',
     );
     expect(done).toMatchObject({ total: 2, done: 2, failed: 0 });
-    expect((await http('POST', '/ledger/replays', { body: { state: 'rejected' }, headers: { 'X-Tessera-Operator': 'op' } })).status).toBe(400);
+    expect(
+      (
+        await http('POST', '/ledger/replays', {
+          body: { state: 'rejected' },
+          headers: { 'X-Tessera-Operator': 'op' },
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('prunes on demand and reports counts', async () => {
@@ -298,7 +383,11 @@ describe('FHIR ingest', () => {
       entry: [
         {
           fullUrl: 'urn:uuid:11111111-1111-4111-8111-111111111111',
-          resource: { resourceType: 'Patient', identifier: [{ system: feed.system, value: mrn }], name: [{ family: 'Synthetic', given: ['Test'] }] },
+          resource: {
+            resourceType: 'Patient',
+            identifier: [{ system: feed.system, value: mrn }],
+            name: [{ family: 'Synthetic', given: ['Test'] }],
+          },
           request: { method: 'POST', url: 'Patient' },
         },
         {
@@ -329,13 +418,22 @@ describe('FHIR ingest', () => {
     expect(entries[0].response.location).toMatch(/^Patient\/[0-9a-f]{64}$/);
     const key = `${feed.institutionId}|${mrn}`;
     const [patient] = await watcher(Topics.patient).waitFor((r) => r.key === key);
-    expect(parsed(patient)).toMatchObject({ channel: 'fhir', patientSystem: feed.system, localPatientId: mrn, patient: { id: entries[0].response.location.split('/')[1] } });
+    expect(parsed(patient)).toMatchObject({
+      channel: 'fhir',
+      patientSystem: feed.system,
+      localPatientId: mrn,
+      patient: { id: entries[0].response.location.split('/')[1] },
+    });
     const [encounter] = await watcher(Topics.encounter).waitFor((r) => r.key === key);
-    expect((parsed(encounter)['encounter'] as { subject: { reference: string } }).subject.reference).toBe(entries[0].response.location);
+    expect((parsed(encounter)['encounter'] as { subject: { reference: string } }).subject.reference).toBe(
+      entries[0].response.location,
+    );
 
     const again = await http('POST', '/fhir/Bundle', { body, headers });
     expect(again.status).toBe(200);
-    expect((again.json['entry'] as Array<{ response: { status: string } }>)[0].response.status).toBe('200 OK');
+    expect((again.json['entry'] as Array<{ response: { status: string } }>)[0].response.status).toBe(
+      '200 OK',
+    );
     expect(again.headers.get('x-tessera-ledger-id')).toBe(response.headers.get('x-tessera-ledger-id'));
   });
 
@@ -343,14 +441,27 @@ describe('FHIR ingest', () => {
     const feed = await newFeed();
     const mrn = uniqueTestId('FBAD');
     const bundle = transaction(feed, mrn, { status: 'walking' });
-    const response = await http('POST', '/fhir', { body: bundle, headers: { 'X-Tessera-Institution': feed.institutionId } });
+    const response = await http('POST', '/fhir', {
+      body: bundle,
+      headers: { 'X-Tessera-Institution': feed.institutionId },
+    });
     expect(response.status).toBe(400);
     const issues = response.json['issue'] as Array<{ expression: string[]; diagnostics: string }>;
     expect(issues.map((i) => i.expression[0])).toEqual(['Bundle.entry[1].resource.status']);
     expect(JSON.stringify(issues)).not.toContain('walking');
-    const stored = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ledger_messages WHERE institution_id = $1`, [feed.institutionId]);
+    const stored = await sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ledger_messages WHERE institution_id = $1`,
+      [feed.institutionId],
+    );
     expect(stored[0].n).toBe(0);
-    expect((await http('POST', '/fhir', { body: bundle, headers: { 'X-Tessera-Institution': 'no-such-institution' } })).status).toBe(403);
+    expect(
+      (
+        await http('POST', '/fhir', {
+          body: bundle,
+          headers: { 'X-Tessera-Institution': 'no-such-institution' },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('answers 413 with an OperationOutcome for a Bundle over 10 MB', async () => {
@@ -371,15 +482,27 @@ describe('institutions admin API', () => {
     expect(read.status).toBe(200);
     expect(read.headers.get('etag')).toBe('W/"1"');
     const changed = { ...read.json, name: 'Renamed synthetic hospital' };
-    expect((await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed })).status).toBe(428);
-    const updated = await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed, headers: { 'If-Match': 'W/"1"' } });
+    expect((await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed })).status).toBe(
+      428,
+    );
+    const updated = await http('PUT', `/admin/institutions/${feed.institutionId}`, {
+      body: changed,
+      headers: { 'If-Match': 'W/"1"' },
+    });
     expect(updated.status).toBe(200);
     expect(updated.headers.get('etag')).toBe('W/"2"');
-    const stale = await http('PUT', `/admin/institutions/${feed.institutionId}`, { body: changed, headers: { 'If-Match': 'W/"1"' } });
+    const stale = await http('PUT', `/admin/institutions/${feed.institutionId}`, {
+      body: changed,
+      headers: { 'If-Match': 'W/"1"' },
+    });
     expect(stale.status).toBe(412);
     expect(stale.json['resourceType']).toBe('OperationOutcome');
-    const invalid = await http('POST', '/admin/institutions', { body: { ...changed, id: 'Bad Id', assigningAuthorities: [] } });
+    const invalid = await http('POST', '/admin/institutions', {
+      body: { ...changed, id: 'Bad Id', assigningAuthorities: [] },
+    });
     expect(invalid.status).toBe(400);
-    expect((invalid.json['issue'] as Array<{ expression: string[] }>).map((i) => i.expression[0]).sort()).toEqual(['assigningAuthorities', 'id']);
+    expect(
+      (invalid.json['issue'] as Array<{ expression: string[] }>).map((i) => i.expression[0]).sort(),
+    ).toEqual(['assigningAuthorities', 'id']);
   });
 });

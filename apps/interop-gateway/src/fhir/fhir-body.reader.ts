@@ -54,7 +54,9 @@ export async function fhirBodyOf(req: BodyRequest): Promise<Buffer> {
     return await readBody(req);
   } catch (error) {
     if (error instanceof FhirBodyTooLargeError) {
-      throw new OperationOutcomeException(HttpStatus.PAYLOAD_TOO_LARGE, [{ code: 'too-costly', expression: 'Bundle', diagnostics: TOO_LARGE }]);
+      throw new OperationOutcomeException(HttpStatus.PAYLOAD_TOO_LARGE, [
+        { code: 'too-costly', expression: 'Bundle', diagnostics: TOO_LARGE },
+      ]);
     }
     throw error;
   }
@@ -85,7 +87,11 @@ export class FhirBodyReader {
           res.statusCode = HttpStatus.PAYLOAD_TOO_LARGE;
           res.setHeader('Content-Type', FHIR_JSON);
           res.setHeader('Connection', 'close');
-          res.end(JSON.stringify(operationOutcome([{ code: 'too-costly', expression: 'Bundle', diagnostics: TOO_LARGE }])));
+          res.end(
+            JSON.stringify(
+              operationOutcome([{ code: 'too-costly', expression: 'Bundle', diagnostics: TOO_LARGE }]),
+            ),
+          );
         },
       );
     });

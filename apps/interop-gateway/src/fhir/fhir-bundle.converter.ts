@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { DiagnosticReport, DocumentReference, Encounter, Observation, Patient } from '@medplum/fhirtypes';
+import type {
+  DiagnosticReport,
+  DocumentReference,
+  Encounter,
+  Observation,
+  Patient,
+} from '@medplum/fhirtypes';
 import { deterministicId } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
 import type { CanonicalEvent } from '../mapping/canonical-events';
@@ -31,12 +37,17 @@ function rewriteReferences(value: Json, references: ReadonlyMap<string, string>)
   if (value === null || typeof value !== 'object') return value;
   const out: { [key: string]: Json } = {};
   for (const [key, v] of Object.entries(value)) {
-    out[key] = key === 'reference' && typeof v === 'string' ? (references.get(v) ?? v) : rewriteReferences(v, references);
+    out[key] =
+      key === 'reference' && typeof v === 'string'
+        ? (references.get(v) ?? v)
+        : rewriteReferences(v, references);
   }
   return out;
 }
 
-function firstIdentifier(list: ReadonlyArray<{ system?: string; value?: string }> | undefined): PatientIdentity | undefined {
+function firstIdentifier(
+  list: ReadonlyArray<{ system?: string; value?: string }> | undefined,
+): PatientIdentity | undefined {
   const found = list?.find((i) => i.system !== undefined && i.value !== undefined);
   return found === undefined ? undefined : { system: found.system!, value: found.value! };
 }
@@ -47,7 +58,12 @@ function firstIdentifier(list: ReadonlyArray<{ system?: string; value?: string }
  * (the same ids the HL7 v2 mapper gives the same business keys), else by the sender's id, else by
  * fullUrl, else by the Bundle's content hash and entry index: a re-POST or a replay gives equal ids.
  */
-function assignId(entry: ValidEntry, institution: Institution, systems: readonly string[], contentSha256: string): string {
+function assignId(
+  entry: ValidEntry,
+  institution: Institution,
+  systems: readonly string[],
+  contentSha256: string,
+): string {
   const r = entry.resource;
   const type = r.resourceType;
   let key: PatientIdentity | undefined;
@@ -64,18 +80,27 @@ function assignId(entry: ValidEntry, institution: Institution, systems: readonly
       key = firstIdentifier(r.identifier);
       break;
     case 'Binary':
-      return deterministicId(type, institution.id, 'sha256', createHash('sha256').update(Buffer.from(r.data, 'base64')).digest('hex'));
+      return deterministicId(
+        type,
+        institution.id,
+        'sha256',
+        createHash('sha256').update(Buffer.from(r.data, 'base64')).digest('hex'),
+      );
     case 'MessageHeader':
       break;
   }
   if (key !== undefined) return deterministicId(type, institution.id, key.system, key.value);
   if (r.id !== undefined) return deterministicId(type, institution.id, 'fhir-id', r.id);
-  if (entry.fullUrl !== undefined) return deterministicId(type, institution.id, 'fhir-fullUrl', entry.fullUrl);
+  if (entry.fullUrl !== undefined)
+    return deterministicId(type, institution.id, 'fhir-fullUrl', entry.fullUrl);
   return deterministicId(type, institution.id, 'bundle', contentSha256, String(entry.index));
 }
 
 /** The local patient identifier: the default authority's system first, then the others in order. */
-function patientIdentity(identifiers: ReadonlyArray<{ system?: string; value?: string }>, systems: readonly string[]): PatientIdentity | undefined {
+function patientIdentity(
+  identifiers: ReadonlyArray<{ system?: string; value?: string }>,
+  systems: readonly string[],
+): PatientIdentity | undefined {
   for (const system of systems) {
     const found = identifiers.find((i) => i.system === system && i.value !== undefined);
     if (found !== undefined) return { system, value: found.value! };
@@ -98,7 +123,12 @@ interface PatientGroup {
  * (inline data or the referenced Binary) travel in DocumentPublished.content; the
  * DocumentReference keeps contentType, size and the SHA-1 hash (R4 Attachment.hash) instead.
  */
-export function convertBundle(bundle: ValidBundle, institution: Institution, ledgerId: string, contentSha256: string): ConvertedBundle {
+export function convertBundle(
+  bundle: ValidBundle,
+  institution: Institution,
+  ledgerId: string,
+  contentSha256: string,
+): ConvertedBundle {
   const systems = registeredSystems(institution);
   const ids = new Map<number, string>();
   const references = new Map<string, string>();
@@ -122,7 +152,8 @@ export function convertBundle(bundle: ValidBundle, institution: Institution, led
   };
   const identityOfSubject = (subject: ReferenceInput): PatientIdentity => {
     const target = subject.reference === undefined ? undefined : byKey.get(subject.reference);
-    if (target?.resource.resourceType === 'Patient') return patientIdentity(target.resource.identifier, systems)!;
+    if (target?.resource.resourceType === 'Patient')
+      return patientIdentity(target.resource.identifier, systems)!;
     return { system: subject.identifier!.system!, value: subject.identifier!.value! };
   };
   const rewritten = <T>(entry: ValidEntry): T => {
@@ -132,7 +163,10 @@ export function convertBundle(bundle: ValidBundle, institution: Institution, led
   /** A logical subject (identifier only) gets the reference of the deterministic Patient id. */
   const withSubject = <T extends { subject?: unknown }>(resource: T, identity: PatientIdentity): T => ({
     ...resource,
-    subject: { ...(resource.subject as object), reference: `Patient/${deterministicId('Patient', institution.id, identity.system, identity.value)}` },
+    subject: {
+      ...(resource.subject as object),
+      reference: `Patient/${deterministicId('Patient', institution.id, identity.system, identity.value)}`,
+    },
   });
 
   for (const entry of bundle.entries) {
@@ -160,16 +194,32 @@ export function convertBundle(bundle: ValidBundle, institution: Institution, led
         const identity = identityOfSubject(r.subject);
         const first = r.content[0].attachment;
         const binary = first.data === undefined ? byKey.get(first.url!)?.resource : undefined;
-        const bytes = Buffer.from(first.data ?? (binary?.resourceType === 'Binary' ? binary.data : ''), 'base64');
-        const contentType = first.contentType ?? (binary?.resourceType === 'Binary' ? binary.contentType : 'application/octet-stream');
+        const bytes = Buffer.from(
+          first.data ?? (binary?.resourceType === 'Binary' ? binary.data : ''),
+          'base64',
+        );
+        const contentType =
+          first.contentType ??
+          (binary?.resourceType === 'Binary' ? binary.contentType : 'application/octet-stream');
         const document = withSubject(rewritten<DocumentReference>(entry), identity);
         const content = (document.content ?? []).map((c, i) => {
           const { data: _data, url: _url, ...kept } = c.attachment;
           return i === 0
-            ? { ...c, attachment: { ...kept, contentType, size: bytes.length, hash: createHash('sha1').update(bytes).digest('base64') } }
+            ? {
+                ...c,
+                attachment: {
+                  ...kept,
+                  contentType,
+                  size: bytes.length,
+                  hash: createHash('sha1').update(bytes).digest('base64'),
+                },
+              }
             : { ...c, attachment: kept };
         });
-        groupOf(identity).documents.push({ document: { ...document, content }, content: { contentType, bytes } });
+        groupOf(identity).documents.push({
+          document: { ...document, content },
+          content: { contentType, bytes },
+        });
         break;
       }
       case 'Binary':
@@ -188,10 +238,15 @@ export function convertBundle(bundle: ValidBundle, institution: Institution, led
       mapperVersion: FHIR_INGEST_VERSION,
       channel: 'fhir' as const,
     };
-    if (group.patient !== undefined) events.push({ kind: 'patient-upserted', data: { ...common, patient: group.patient } });
-    for (const encounter of group.encounters) events.push({ kind: 'encounter-upserted', data: { ...common, encounter } });
+    if (group.patient !== undefined)
+      events.push({ kind: 'patient-upserted', data: { ...common, patient: group.patient } });
+    for (const encounter of group.encounters)
+      events.push({ kind: 'encounter-upserted', data: { ...common, encounter } });
     if (group.reports.length > 0 || group.observations.length > 0) {
-      events.push({ kind: 'observation-reported', data: { ...common, reports: group.reports, observations: group.observations } });
+      events.push({
+        kind: 'observation-reported',
+        data: { ...common, reports: group.reports, observations: group.observations },
+      });
     }
     for (const { document, content } of group.documents) {
       events.push({
@@ -227,16 +282,36 @@ export function parseBundleJson(raw: Buffer): unknown {
 }
 
 /** A stored FHIR submission through the current rules (replay): the same decision shape as an HL7 v2 message. */
-export function decideFhirBundle(raw: Buffer, institution: Institution | undefined, ledgerId: string): MappingDecision {
-  const failed = (detail: string): MappingDecision => ({ status: 'failed', mapperVersion: FHIR_INGEST_VERSION, detail });
-  if (institution === undefined) return failed('The submitting institution is not registered: register it (admin API) and replay.');
+export function decideFhirBundle(
+  raw: Buffer,
+  institution: Institution | undefined,
+  ledgerId: string,
+): MappingDecision {
+  const failed = (detail: string): MappingDecision => ({
+    status: 'failed',
+    mapperVersion: FHIR_INGEST_VERSION,
+    detail,
+  });
+  if (institution === undefined)
+    return failed('The submitting institution is not registered: register it (admin API) and replay.');
   const json = parseBundleJson(raw);
   if (json === undefined) return failed('The stored Bundle is not valid JSON.');
   const validation = validateBundle(json, institution);
   if (!validation.ok) {
-    return failed(`Not accepted (${FHIR_INGEST_VERSION}): ${validation.issues.map((i) => `${i.expression ?? 'Bundle'}: ${i.diagnostics}`).join('; ')}`.slice(0, 2000));
+    return failed(
+      `Not accepted (${FHIR_INGEST_VERSION}): ${validation.issues.map((i) => `${i.expression ?? 'Bundle'}: ${i.diagnostics}`).join('; ')}`.slice(
+        0,
+        2000,
+      ),
+    );
   }
   const sha = createHash('sha256').update(raw).digest('hex');
   const converted = convertBundle(validation.bundle, institution, ledgerId, sha);
-  return { status: 'mapped', mapperVersion: FHIR_INGEST_VERSION, events: converted.events, warnings: [], detail: null };
+  return {
+    status: 'mapped',
+    mapperVersion: FHIR_INGEST_VERSION,
+    events: converted.events,
+    warnings: [],
+    detail: null,
+  };
 }

@@ -11,30 +11,58 @@ import { formatPath, issuesFromZod } from './operation-outcome';
  */
 
 /** R4 id datatype: [A-Za-z0-9\-\.]{1,64}. */
-const fhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'expected a FHIR id ([A-Za-z0-9-.], 1-64 characters)');
+const fhirId = z
+  .string()
+  .regex(/^[A-Za-z0-9\-.]{1,64}$/, 'expected a FHIR id ([A-Za-z0-9-.], 1-64 characters)');
 const uri = z.string().min(1, 'must not be empty');
 const base64 = z
   .string()
   .transform((v) => v.replace(/\s+/g, ''))
   .refine((v) => /^[A-Za-z0-9+/]*={0,2}$/.test(v) && v.length % 4 === 0, 'expected base64Binary content');
-const identifier = z.looseObject({ system: uri.optional(), value: z.string().min(1, 'must not be empty').optional() });
+const identifier = z.looseObject({
+  system: uri.optional(),
+  value: z.string().min(1, 'must not be empty').optional(),
+});
 const reference = z
-  .looseObject({ reference: z.string().min(1).optional(), identifier: identifier.optional(), display: z.string().optional() })
-  .refine((r) => r.reference !== undefined || r.identifier !== undefined, 'a Reference needs `reference` or `identifier`');
-const coding = z.looseObject({ system: uri.optional(), code: z.string().min(1).optional(), display: z.string().optional() });
+  .looseObject({
+    reference: z.string().min(1).optional(),
+    identifier: identifier.optional(),
+    display: z.string().optional(),
+  })
+  .refine(
+    (r) => r.reference !== undefined || r.identifier !== undefined,
+    'a Reference needs `reference` or `identifier`',
+  );
+const coding = z.looseObject({
+  system: uri.optional(),
+  code: z.string().min(1).optional(),
+  display: z.string().optional(),
+});
 const codeableConcept = z
   .looseObject({ coding: z.array(coding).optional(), text: z.string().optional() })
-  .refine((c) => (c.coding?.length ?? 0) > 0 || (c.text ?? '') !== '', 'a CodeableConcept needs at least one coding or text');
+  .refine(
+    (c) => (c.coding?.length ?? 0) > 0 || (c.text ?? '') !== '',
+    'a CodeableConcept needs at least one coding or text',
+  );
 const attachment = z
-  .looseObject({ contentType: z.string().min(1).optional(), data: base64.optional(), url: z.string().min(1).optional() })
-  .refine((a) => a.data !== undefined || a.url !== undefined, 'an attachment needs inline `data` or a `url` to a Binary of this Bundle');
+  .looseObject({
+    contentType: z.string().min(1).optional(),
+    data: base64.optional(),
+    url: z.string().min(1).optional(),
+  })
+  .refine(
+    (a) => a.data !== undefined || a.url !== undefined,
+    'an attachment needs inline `data` or a `url` to a Binary of this Bundle',
+  );
 
 const base = { id: fhirId.optional() };
 
 export const patientSchema = z.looseObject({
   resourceType: z.literal('Patient'),
   ...base,
-  identifier: z.array(identifier).min(1, 'a Patient needs at least one identifier of a registered assigning authority'),
+  identifier: z
+    .array(identifier)
+    .min(1, 'a Patient needs at least one identifier of a registered assigning authority'),
 });
 
 /** R4 encounter-status; Encounter.class is 1..1 in R4; the exchange also requires the subject. */
@@ -42,8 +70,21 @@ export const encounterSchema = z.looseObject({
   resourceType: z.literal('Encounter'),
   ...base,
   identifier: z.array(identifier).optional(),
-  status: z.enum(['planned', 'arrived', 'triaged', 'in-progress', 'onleave', 'finished', 'cancelled', 'entered-in-error', 'unknown']),
-  class: coding.refine((c) => c.code !== undefined, 'Encounter.class needs a code (v3 ActCode, e.g. IMP, AMB, EMER)'),
+  status: z.enum([
+    'planned',
+    'arrived',
+    'triaged',
+    'in-progress',
+    'onleave',
+    'finished',
+    'cancelled',
+    'entered-in-error',
+    'unknown',
+  ]),
+  class: coding.refine(
+    (c) => c.code !== undefined,
+    'Encounter.class needs a code (v3 ActCode, e.g. IMP, AMB, EMER)',
+  ),
   subject: reference,
 });
 
@@ -69,7 +110,16 @@ export const observationSchema = z.looseObject({
   resourceType: z.literal('Observation'),
   ...base,
   identifier: z.array(identifier).optional(),
-  status: z.enum(['registered', 'preliminary', 'final', 'amended', 'corrected', 'cancelled', 'entered-in-error', 'unknown']),
+  status: z.enum([
+    'registered',
+    'preliminary',
+    'final',
+    'amended',
+    'corrected',
+    'cancelled',
+    'entered-in-error',
+    'unknown',
+  ]),
   code: codeableConcept,
   subject: reference,
 });
@@ -79,7 +129,18 @@ export const diagnosticReportSchema = z.looseObject({
   resourceType: z.literal('DiagnosticReport'),
   ...base,
   identifier: z.array(identifier).optional(),
-  status: z.enum(['registered', 'partial', 'preliminary', 'final', 'amended', 'corrected', 'appended', 'cancelled', 'entered-in-error', 'unknown']),
+  status: z.enum([
+    'registered',
+    'partial',
+    'preliminary',
+    'final',
+    'amended',
+    'corrected',
+    'appended',
+    'cancelled',
+    'entered-in-error',
+    'unknown',
+  ]),
   code: codeableConcept,
   subject: reference,
   result: z.array(reference).optional(),
@@ -144,7 +205,9 @@ const bundleShape = z.looseObject({
     .min(1, 'a Bundle needs at least one entry'),
 });
 
-export type BundleValidation = { readonly ok: true; readonly bundle: ValidBundle } | { readonly ok: false; readonly issues: readonly Issue[] };
+export type BundleValidation =
+  | { readonly ok: true; readonly bundle: ValidBundle }
+  | { readonly ok: false; readonly issues: readonly Issue[] };
 
 /** Systems of the institution's assigning authorities, the default one first. */
 export function registeredSystems(institution: Institution): string[] {
@@ -153,7 +216,10 @@ export function registeredSystems(institution: Institution): string[] {
 }
 
 /** Key of an entry for reference resolution: its fullUrl and `Type/id`. */
-export function entryKeys(entry: { fullUrl?: string; resource: { resourceType: string; id?: string } }): string[] {
+export function entryKeys(entry: {
+  fullUrl?: string;
+  resource: { resourceType: string; id?: string };
+}): string[] {
   const keys: string[] = [];
   if (entry.fullUrl !== undefined) keys.push(entry.fullUrl);
   if (entry.resource.id !== undefined) keys.push(`${entry.resource.resourceType}/${entry.resource.id}`);
@@ -186,20 +252,36 @@ export function validateBundle(json: unknown, institution: Institution): BundleV
       return;
     }
     if (bundle.type === 'transaction' && entry.request === undefined) {
-      issues.push({ code: 'required', expression: at('request'), diagnostics: 'transaction entries need a request (FHIR R4 bdl-3)' });
+      issues.push({
+        code: 'required',
+        expression: at('request'),
+        diagnostics: 'transaction entries need a request (FHIR R4 bdl-3)',
+      });
     }
     if (type === 'MessageHeader' && (bundle.type !== 'message' || index !== 0)) {
-      issues.push({ code: 'invalid', expression: at('resource'), diagnostics: 'a MessageHeader is only accepted as the first entry of a message Bundle' });
+      issues.push({
+        code: 'invalid',
+        expression: at('resource'),
+        diagnostics: 'a MessageHeader is only accepted as the first entry of a message Bundle',
+      });
     }
     const parsed = schema.safeParse(entry.resource);
     if (!parsed.success) {
       issues.push(...issuesFromZod(parsed.error, at('resource')));
       return;
     }
-    entries.push({ index, ...(entry.fullUrl === undefined ? {} : { fullUrl: entry.fullUrl }), resource: parsed.data as AcceptedResource });
+    entries.push({
+      index,
+      ...(entry.fullUrl === undefined ? {} : { fullUrl: entry.fullUrl }),
+      resource: parsed.data as AcceptedResource,
+    });
   });
   if (bundle.type === 'message' && bundle.entry[0]?.resource.resourceType !== 'MessageHeader') {
-    issues.push({ code: 'required', expression: 'Bundle.entry[0].resource', diagnostics: 'a message Bundle starts with its MessageHeader (FHIR R4 §4.2)' });
+    issues.push({
+      code: 'required',
+      expression: 'Bundle.entry[0].resource',
+      diagnostics: 'a message Bundle starts with its MessageHeader (FHIR R4 §4.2)',
+    });
   }
   if (issues.length > 0) return { ok: false, issues };
 
@@ -216,14 +298,18 @@ function semanticIssues(entries: readonly ValidEntry[], institution: Institution
   const systems = new Set(registeredSystems(institution));
   const byKey = new Map<string, ValidEntry>();
   for (const entry of entries) for (const key of entryKeys(entry)) byKey.set(key, entry);
-  const at = (entry: ValidEntry, ...path: PropertyKey[]) => formatPath('Bundle', ['entry', entry.index, 'resource', ...path]);
-  const resolves = (ref: ReferenceInput, type: string) => ref.reference !== undefined && byKey.get(ref.reference)?.resource.resourceType === type;
+  const at = (entry: ValidEntry, ...path: PropertyKey[]) =>
+    formatPath('Bundle', ['entry', entry.index, 'resource', ...path]);
+  const resolves = (ref: ReferenceInput, type: string) =>
+    ref.reference !== undefined && byKey.get(ref.reference)?.resource.resourceType === type;
 
   for (const entry of entries) {
     const r = entry.resource;
     switch (r.resourceType) {
       case 'Patient':
-        if (!r.identifier.some((i) => i.system !== undefined && systems.has(i.system) && i.value !== undefined)) {
+        if (
+          !r.identifier.some((i) => i.system !== undefined && systems.has(i.system) && i.value !== undefined)
+        ) {
           issues.push({
             code: 'business-rule',
             expression: at(entry, 'identifier'),
@@ -236,29 +322,49 @@ function semanticIssues(entries: readonly ValidEntry[], institution: Institution
       case 'DiagnosticReport':
       case 'DocumentReference': {
         const subject = r.subject;
-        const logical = subject.identifier?.system !== undefined && systems.has(subject.identifier.system) && subject.identifier.value !== undefined;
+        const logical =
+          subject.identifier?.system !== undefined &&
+          systems.has(subject.identifier.system) &&
+          subject.identifier.value !== undefined;
         if (!resolves(subject, 'Patient') && !(subject.reference === undefined && logical)) {
           issues.push({
             code: 'business-rule',
             expression: at(entry, 'subject'),
-            diagnostics: 'the subject must reference a Patient of this Bundle (its fullUrl or Patient/<id>) or carry an identifier of a registered assigning authority',
+            diagnostics:
+              'the subject must reference a Patient of this Bundle (its fullUrl or Patient/<id>) or carry an identifier of a registered assigning authority',
           });
         }
         if (r.resourceType === 'DocumentReference') {
           r.content.forEach((content, i) => {
             const url = content.attachment.url;
-            if (content.attachment.data === undefined && url !== undefined && byKey.get(url)?.resource.resourceType !== 'Binary') {
-              issues.push({ code: 'business-rule', expression: at(entry, 'content', i, 'attachment', 'url'), diagnostics: 'must reference a Binary of this Bundle (Binary/<id> or its urn:uuid fullUrl)' });
+            if (
+              content.attachment.data === undefined &&
+              url !== undefined &&
+              byKey.get(url)?.resource.resourceType !== 'Binary'
+            ) {
+              issues.push({
+                code: 'business-rule',
+                expression: at(entry, 'content', i, 'attachment', 'url'),
+                diagnostics: 'must reference a Binary of this Bundle (Binary/<id> or its urn:uuid fullUrl)',
+              });
             }
             if (content.attachment.data !== undefined && content.attachment.contentType === undefined) {
-              issues.push({ code: 'required', expression: at(entry, 'content', i, 'attachment', 'contentType'), diagnostics: 'inline attachment data needs its contentType' });
+              issues.push({
+                code: 'required',
+                expression: at(entry, 'content', i, 'attachment', 'contentType'),
+                diagnostics: 'inline attachment data needs its contentType',
+              });
             }
           });
         }
         if (r.resourceType === 'DiagnosticReport') {
           (r.result ?? []).forEach((result, i) => {
             if (!resolves(result, 'Observation')) {
-              issues.push({ code: 'business-rule', expression: at(entry, 'result', i), diagnostics: 'must reference an Observation of this Bundle' });
+              issues.push({
+                code: 'business-rule',
+                expression: at(entry, 'result', i),
+                diagnostics: 'must reference an Observation of this Bundle',
+              });
             }
           });
         }

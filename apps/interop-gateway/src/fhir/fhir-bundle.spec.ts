@@ -1,4 +1,10 @@
-import { DocumentPublished, EncounterUpserted, ObservationReported, PatientUpserted, validateEventData } from '@tessera/contracts';
+import {
+  DocumentPublished,
+  EncounterUpserted,
+  ObservationReported,
+  PatientUpserted,
+  validateEventData,
+} from '@tessera/contracts';
 import { deterministicId } from '@tessera/v2-fhir';
 import { institutionSchema } from '../institutions/institution';
 import { convertBundle, decideFhirBundle, FHIR_INGEST_VERSION } from './fhir-bundle.converter';
@@ -49,14 +55,33 @@ function bundle(overrides: Record<number, Record<string, unknown>> = {}) {
     },
     {
       fullUrl: OBS_URL,
-      resource: { resourceType: 'Observation', status: 'final', code: { text: 'Glucose' }, subject: { reference: PATIENT_URL } },
+      resource: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Glucose' },
+        subject: { reference: PATIENT_URL },
+      },
       request: post('Observation'),
     },
     {
-      resource: { resourceType: 'DiagnosticReport', status: 'final', code: { text: 'Panel' }, subject: { reference: PATIENT_URL }, result: [{ reference: OBS_URL }] },
+      resource: {
+        resourceType: 'DiagnosticReport',
+        status: 'final',
+        code: { text: 'Panel' },
+        subject: { reference: PATIENT_URL },
+        result: [{ reference: OBS_URL }],
+      },
       request: post('DiagnosticReport'),
     },
-    { fullUrl: BINARY_URL, resource: { resourceType: 'Binary', contentType: 'text/plain', data: Buffer.from('discharge note').toString('base64') }, request: post('Binary') },
+    {
+      fullUrl: BINARY_URL,
+      resource: {
+        resourceType: 'Binary',
+        contentType: 'text/plain',
+        data: Buffer.from('discharge note').toString('base64'),
+      },
+      request: post('Binary'),
+    },
     {
       resource: {
         resourceType: 'DocumentReference',
@@ -84,12 +109,20 @@ function valid(json: unknown): ValidBundle {
 
 describe('validateBundle', () => {
   it('accepts the supported subset', () => {
-    expect(valid(bundle())).toMatchObject({ type: 'transaction', submissionId: 'sub-1', entries: expect.any(Array) });
+    expect(valid(bundle())).toMatchObject({
+      type: 'transaction',
+      submissionId: 'sub-1',
+      entries: expect.any(Array),
+    });
   });
 
   it('names the FHIRPath of every problem, one issue each, without echoing values', () => {
     const result = validateBundle(
-      bundle({ 1: { status: 'SECRET-walking', class: undefined }, 2: { code: {} }, 3: { subject: { reference: 'Patient/elsewhere' } } }),
+      bundle({
+        1: { status: 'SECRET-walking', class: undefined },
+        2: { code: {} },
+        3: { subject: { reference: 'Patient/elsewhere' } },
+      }),
       institution,
     );
     expect(result.ok).toBe(false);
@@ -107,7 +140,10 @@ describe('validateBundle', () => {
       bundle({
         0: { identifier: [{ system: 'urn:oid:9.9.9', value: 'X' }] },
         3: { result: [{ reference: 'Observation/nowhere' }] },
-        5: { subject: { identifier: { system: 'urn:oid:9.9.9', value: 'X' } }, content: [{ attachment: { url: 'Binary/nowhere' } }] },
+        5: {
+          subject: { identifier: { system: 'urn:oid:9.9.9', value: 'X' } },
+          content: [{ attachment: { url: 'Binary/nowhere' } }],
+        },
       }),
       institution,
     );
@@ -127,10 +163,18 @@ describe('validateBundle', () => {
     other.entry.push({ resource: { resourceType: 'Medication' }, request: post('Medication') });
     const noRequest = bundle();
     delete noRequest.entry[1].request;
-    expect(validateBundle(noRequest, institution)).toEqual({ ok: false, issues: [expect.objectContaining({ expression: 'Bundle.entry[1].request' })] });
+    expect(validateBundle(noRequest, institution)).toEqual({
+      ok: false,
+      issues: [expect.objectContaining({ expression: 'Bundle.entry[1].request' })],
+    });
     expect(validateBundle(other, institution)).toEqual({
       ok: false,
-      issues: [expect.objectContaining({ code: 'not-supported', expression: 'Bundle.entry[6].resource.resourceType' })],
+      issues: [
+        expect.objectContaining({
+          code: 'not-supported',
+          expression: 'Bundle.entry[6].resource.resourceType',
+        }),
+      ],
     });
     const message = { ...bundle(), type: 'message' };
     const issues = validateBundle(message, institution);
@@ -145,9 +189,16 @@ describe('convertBundle', () => {
     const converted = convertBundle(valid(bundle()), institution, 'ledger-1', 'a'.repeat(64));
     const patientId = deterministicId('Patient', 'st-aurelia', MRN_SYSTEM, 'MRN-1');
     expect(converted.locations[0]).toBe(`Patient/${patientId}`);
-    expect(converted.locations[1]).toBe(`Encounter/${deterministicId('Encounter', 'st-aurelia', 'urn:oid:2.16.840.1.113883.3.9999.1.2', 'V-1')}`);
+    expect(converted.locations[1]).toBe(
+      `Encounter/${deterministicId('Encounter', 'st-aurelia', 'urn:oid:2.16.840.1.113883.3.9999.1.2', 'V-1')}`,
+    );
     expect(converted.partitionKey).toBe('st-aurelia|MRN-1');
-    expect(converted.events.map((e) => e.kind)).toEqual(['patient-upserted', 'encounter-upserted', 'observation-reported', 'document-published']);
+    expect(converted.events.map((e) => e.kind)).toEqual([
+      'patient-upserted',
+      'encounter-upserted',
+      'observation-reported',
+      'document-published',
+    ]);
 
     const [patient, encounter, results, document] = converted.events;
     expect(validateEventData(PatientUpserted, patient.data)).toMatchObject({
@@ -157,13 +208,19 @@ describe('convertBundle', () => {
       channel: 'fhir',
       sourceMessageId: 'ledger-1',
     });
-    expect(validateEventData(EncounterUpserted, encounter.data).encounter.subject).toEqual({ reference: `Patient/${patientId}` });
+    expect(validateEventData(EncounterUpserted, encounter.data).encounter.subject).toEqual({
+      reference: `Patient/${patientId}`,
+    });
     const obs = validateEventData(ObservationReported, results.data);
     expect(obs.reports[0].result).toEqual([{ reference: converted.locations[2] }]);
     const doc = validateEventData(DocumentPublished, document.data);
     expect(Buffer.from(doc.content.base64, 'base64').toString()).toBe('discharge note');
     expect(doc.content).toMatchObject({ contentType: 'text/plain', size: 14 });
-    expect(doc.document.content[0].attachment).toEqual({ contentType: 'text/plain', size: 14, hash: expect.any(String) });
+    expect(doc.document.content[0].attachment).toEqual({
+      contentType: 'text/plain',
+      size: 14,
+      hash: expect.any(String),
+    });
     expect(doc.document.subject?.reference).toBe(`Patient/${patientId}`);
     expect(doc.document.securityLabel).toEqual([{ coding: [{ code: 'N' }] }]);
   });
@@ -174,13 +231,21 @@ describe('convertBundle', () => {
     const b = decideFhirBundle(raw, institution, 'l1');
     expect(a).toEqual(b);
     expect(decideFhirBundle(raw, undefined, 'l1')).toMatchObject({ status: 'failed' });
-    expect(decideFhirBundle(Buffer.from('{'), institution, 'l1')).toMatchObject({ status: 'failed', detail: expect.stringContaining('not valid JSON') });
+    expect(decideFhirBundle(Buffer.from('{'), institution, 'l1')).toMatchObject({
+      status: 'failed',
+      detail: expect.stringContaining('not valid JSON'),
+    });
   });
 });
 
 describe('OperationOutcome', () => {
   it('builds one issue per problem with severity error by default', () => {
-    expect(operationOutcome([{ code: 'invalid', diagnostics: 'bad', expression: 'Bundle.type' }, { severity: 'information', code: 'informational', diagnostics: 'ok' }])).toEqual({
+    expect(
+      operationOutcome([
+        { code: 'invalid', diagnostics: 'bad', expression: 'Bundle.type' },
+        { severity: 'information', code: 'informational', diagnostics: 'ok' },
+      ]),
+    ).toEqual({
       resourceType: 'OperationOutcome',
       issue: [
         { severity: 'error', code: 'invalid', diagnostics: 'bad', expression: ['Bundle.type'] },

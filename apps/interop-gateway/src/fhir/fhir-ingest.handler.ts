@@ -34,7 +34,11 @@ export class FhirIngestHandler {
     const json = parseBundleJson(raw);
     if (json === undefined) {
       throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
-        { code: 'structure', expression: 'Bundle', diagnostics: 'The body is not valid JSON (UTF-8): send a FHIR R4 Bundle in JSON.' },
+        {
+          code: 'structure',
+          expression: 'Bundle',
+          diagnostics: 'The body is not valid JSON (UTF-8): send a FHIR R4 Bundle in JSON.',
+        },
       ]);
     }
     const validation = validateBundle(json, institution);
@@ -51,13 +55,37 @@ export class FhirIngestHandler {
          VALUES ($1, now(), $2, 'FHIR', $3, $4, $5, 'FHIR R4', $6, 'UTF-8', $7, $8, $9, 'http', $10, 'original', 'mapped', now(), $11)
          ON CONFLICT (sending_facility, control_id, content_sha256) DO UPDATE SET resend_count = ledger_messages.resend_count + 1
          RETURNING id, (xmax = 0) AS inserted`,
-        [id, institution.id, `fhir:${institution.id}`, `FHIR^${bundle.type}`, bundle.submissionId, sha256, raw.length, raw, peer, converted.partitionKey, FHIR_INGEST_VERSION],
+        [
+          id,
+          institution.id,
+          `fhir:${institution.id}`,
+          `FHIR^${bundle.type}`,
+          bundle.submissionId,
+          sha256,
+          raw.length,
+          raw,
+          peer,
+          converted.partitionKey,
+          FHIR_INGEST_VERSION,
+        ],
       );
       if (row === undefined || !row.inserted) {
-        return { ledgerId: row?.id ?? id, bundleType: bundle.type, duplicate: true, locations: converted.locations, events: 0 };
+        return {
+          ledgerId: row?.id ?? id,
+          bundleType: bundle.type,
+          duplicate: true,
+          locations: converted.locations,
+          events: 0,
+        };
       }
       const eventIds = await enqueueCanonicalEvents(this.outbox, tx, converted.events);
-      return { ledgerId: id, bundleType: bundle.type, duplicate: false, locations: converted.locations, events: eventIds.length };
+      return {
+        ledgerId: id,
+        bundleType: bundle.type,
+        duplicate: false,
+        locations: converted.locations,
+        events: eventIds.length,
+      };
     });
   }
 }

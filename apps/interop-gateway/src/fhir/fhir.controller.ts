@@ -6,24 +6,40 @@ import type { Institution } from '../institutions/institution';
 import { fhirBodyOf } from './fhir-body.reader';
 import { FhirIngestHandler } from './fhir-ingest.handler';
 import type { FhirIngestResult } from './fhir-ingest.handler';
-import { FHIR_JSON, operationOutcome, OperationOutcomeException, OperationOutcomeFilter } from './operation-outcome';
+import {
+  FHIR_JSON,
+  operationOutcome,
+  OperationOutcomeException,
+  OperationOutcomeFilter,
+} from './operation-outcome';
 
 /** Header naming the submitting institution until OAuth client credentials arrive (a later issue). */
 export const INSTITUTION_HEADER = 'x-tessera-institution';
 const ACCEPTED_TYPES: ReadonlySet<string> = new Set(['application/fhir+json', 'application/json']);
 
 /** The registered, active institution named by the header: 401 without it, 403 when unknown. */
-export function submittingInstitution(header: string | undefined, lookup: (id: string) => Institution | undefined): Institution {
+export function submittingInstitution(
+  header: string | undefined,
+  lookup: (id: string) => Institution | undefined,
+): Institution {
   const id = header?.trim() ?? '';
   if (id === '') {
     throw new OperationOutcomeException(HttpStatus.UNAUTHORIZED, [
-      { code: 'login', expression: 'X-Tessera-Institution', diagnostics: 'Name the submitting institution in the X-Tessera-Institution header.' },
+      {
+        code: 'login',
+        expression: 'X-Tessera-Institution',
+        diagnostics: 'Name the submitting institution in the X-Tessera-Institution header.',
+      },
     ]);
   }
   const institution = lookup(id);
   if (institution === undefined || !institution.active) {
     throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
-      { code: 'forbidden', expression: 'X-Tessera-Institution', diagnostics: 'This institution is not registered (or not active) at the exchange.' },
+      {
+        code: 'forbidden',
+        expression: 'X-Tessera-Institution',
+        diagnostics: 'This institution is not registered (or not active) at the exchange.',
+      },
     ]);
   }
   return institution;
@@ -67,11 +83,18 @@ export class FhirController {
     @Headers('content-type') contentType: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    const institution = submittingInstitution(institutionHeader, (id) => this.institutions.get(id)?.institution);
+    const institution = submittingInstitution(
+      institutionHeader,
+      (id) => this.institutions.get(id)?.institution,
+    );
     const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
     if (!ACCEPTED_TYPES.has(mime)) {
       throw new OperationOutcomeException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, [
-        { code: 'not-supported', expression: 'Content-Type', diagnostics: 'Send the Bundle as application/fhir+json (or application/json).' },
+        {
+          code: 'not-supported',
+          expression: 'Content-Type',
+          diagnostics: 'Send the Bundle as application/fhir+json (or application/json).',
+        },
       ]);
     }
     const body = await fhirBodyOf(req);

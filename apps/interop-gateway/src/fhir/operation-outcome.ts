@@ -42,14 +42,12 @@ export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 export function operationOutcome(issues: readonly Issue[]): OperationOutcome {
   return {
     resourceType: 'OperationOutcome',
-    issue: issues.map(
-      (i): OperationOutcomeIssue => ({
-        severity: i.severity ?? 'error',
-        code: i.code,
-        diagnostics: i.diagnostics,
-        ...(i.expression === undefined ? {} : { expression: [i.expression] }),
-      }),
-    ),
+    issue: issues.map((i): OperationOutcomeIssue => ({
+      severity: i.severity ?? 'error',
+      code: i.code,
+      diagnostics: i.diagnostics,
+      ...(i.expression === undefined ? {} : { expression: [i.expression] }),
+    })),
   };
 }
 
@@ -81,7 +79,11 @@ export function formatPath(root: string, path: ReadonlyArray<PropertyKey>): stri
 export function issuesFromZod(error: z.ZodError, root: string): Issue[] {
   return error.issues.flatMap((i): Issue[] =>
     i.code === 'unrecognized_keys'
-      ? i.keys.map((key) => ({ code: 'invalid', diagnostics: 'unknown element or parameter', expression: formatPath(root, [...i.path, key]) }))
+      ? i.keys.map((key) => ({
+          code: 'invalid',
+          diagnostics: 'unknown element or parameter',
+          expression: formatPath(root, [...i.path, key]),
+        }))
       : [issueFromZod(i, root)],
   );
 }
@@ -128,14 +130,21 @@ export class OperationOutcomeFilter implements ExceptionFilter {
       const payload = exception.getResponse();
       const message =
         typeof payload === 'object' && payload !== null && 'message' in payload
-          ? String((payload).message)
+          ? String(payload.message)
           : exception.message;
-      body = operationOutcome([{ code: STATUS_CODES[status] ?? (status >= 500 ? 'exception' : 'invalid'), diagnostics: message }]);
+      body = operationOutcome([
+        { code: STATUS_CODES[status] ?? (status >= 500 ? 'exception' : 'invalid'), diagnostics: message },
+      ]);
     } else {
       status = HttpStatus.INTERNAL_SERVER_ERROR;
       this.logger.error({ err: exception }, 'request failed');
       body = operationOutcome([
-        { severity: 'fatal', code: 'exception', diagnostics: 'Internal error; the request was not completed. Try again; if it persists, contact the exchange operators.' },
+        {
+          severity: 'fatal',
+          code: 'exception',
+          diagnostics:
+            'Internal error; the request was not completed. Try again; if it persists, contact the exchange operators.',
+        },
       ]);
     }
     if (response.headersSent) return;

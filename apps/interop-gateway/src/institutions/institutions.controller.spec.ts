@@ -24,12 +24,22 @@ describe('institutions admin helpers', () => {
 
   it('validates a body with institutionSchema and names each bad path', () => {
     try {
-      parseInstitution({ id: 'ok-id', name: '', sendingFacilities: [], assigningAuthorities: [{ namespace: 'A', system: 'not a uri' }], feed: {} });
+      parseInstitution({
+        id: 'ok-id',
+        name: '',
+        sendingFacilities: [],
+        assigningAuthorities: [{ namespace: 'A', system: 'not a uri' }],
+        feed: {},
+      });
       throw new Error('expected a 400');
     } catch (error) {
       if (!(error instanceof OperationOutcomeException)) throw error;
       expect(error.getStatus()).toBe(400);
-      expect(error.outcome.issue?.map((i) => i.expression?.[0])).toEqual(['name', 'sendingFacilities', 'assigningAuthorities[0].system']);
+      expect(error.outcome.issue?.map((i) => i.expression?.[0])).toEqual([
+        'name',
+        'sendingFacilities',
+        'assigningAuthorities[0].system',
+      ]);
     }
   });
 });

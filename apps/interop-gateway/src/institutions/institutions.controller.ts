@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Put, Res, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Put,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
 import { institutionSchema } from './institution';
@@ -8,7 +20,9 @@ import { InstitutionConflictError, InstitutionTypeormRepository } from './instit
 import type { VersionedInstitution } from './institution.typeorm-repository';
 
 /** An institution as the admin API shows it: the document plus its version (also the ETag). */
-export type InstitutionView = Institution & { readonly meta: { readonly version: number; readonly updatedAt: string } };
+export type InstitutionView = Institution & {
+  readonly meta: { readonly version: number; readonly updatedAt: string };
+};
 
 export function toView(entry: VersionedInstitution): InstitutionView {
   return { ...entry.institution, meta: { version: entry.version, updatedAt: entry.updatedAt.toISOString() } };
@@ -28,7 +42,11 @@ export function versionFromIfMatch(header: string | undefined): number | undefin
   const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
   if (match === null) {
     throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
-      { code: 'invalid', expression: 'If-Match', diagnostics: 'If-Match must be one ETag of this institution, e.g. W/"3" (from its GET).' },
+      {
+        code: 'invalid',
+        expression: 'If-Match',
+        diagnostics: 'If-Match must be one ETag of this institution, e.g. W/"3" (from its GET).',
+      },
     ]);
   }
   return Number(match[1]);
@@ -37,13 +55,17 @@ export function versionFromIfMatch(header: string | undefined): number | undefin
 /** Validates a request body as an Institution; 400 with one issue per problem, named by path. */
 export function parseInstitution(body: unknown): Institution {
   const result = institutionSchema.safeParse(body);
-  if (!result.success) throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issuesFromZod(result.error, ''));
+  if (!result.success)
+    throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issuesFromZod(result.error, ''));
   return result.data;
 }
 
 function notFound(id: string): OperationOutcomeException {
   return new OperationOutcomeException(HttpStatus.NOT_FOUND, [
-    { code: 'not-found', diagnostics: `Institution ${id} is not registered (POST /admin/institutions creates it).` },
+    {
+      code: 'not-found',
+      diagnostics: `Institution ${id} is not registered (POST /admin/institutions creates it).`,
+    },
   ]);
 }
 
@@ -66,7 +88,10 @@ export class InstitutionsController {
   }
 
   @Get(':id')
-  async get(@Param('id') id: string, @Res({ passthrough: true }) response: Response): Promise<InstitutionView> {
+  async get(
+    @Param('id') id: string,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<InstitutionView> {
     const entry = await this.repository.get(id);
     if (entry === undefined) throw notFound(id);
     response.setHeader('ETag', etagOf(entry.version));
@@ -75,7 +100,10 @@ export class InstitutionsController {
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  async create(@Body() body: unknown, @Res({ passthrough: true }) response: Response): Promise<InstitutionView> {
+  async create(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<InstitutionView> {
     const institution = parseInstitution(body);
     try {
       const saved = await this.registry.save(institution, undefined);
@@ -84,7 +112,9 @@ export class InstitutionsController {
       return toView(saved);
     } catch (error) {
       if (error instanceof InstitutionConflictError) {
-        throw new OperationOutcomeException(HttpStatus.CONFLICT, [{ code: 'conflict', diagnostics: error.message }]);
+        throw new OperationOutcomeException(HttpStatus.CONFLICT, [
+          { code: 'conflict', diagnostics: error.message },
+        ]);
       }
       throw error;
     }
@@ -100,18 +130,31 @@ export class InstitutionsController {
     const expected = versionFromIfMatch(ifMatch);
     if (expected === undefined) {
       throw new OperationOutcomeException(HttpStatus.PRECONDITION_REQUIRED, [
-        { code: 'required', expression: 'If-Match', diagnostics: 'Send If-Match with the ETag of the version you read (GET /admin/institutions/{id}).' },
+        {
+          code: 'required',
+          expression: 'If-Match',
+          diagnostics: 'Send If-Match with the ETag of the version you read (GET /admin/institutions/{id}).',
+        },
       ]);
     }
-    const institution = parseInstitution(typeof body === 'object' && body !== null && !('id' in body) ? { ...body, id } : body);
+    const institution = parseInstitution(
+      typeof body === 'object' && body !== null && !('id' in body) ? { ...body, id } : body,
+    );
     if (institution.id !== id) {
       throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
-        { code: 'invalid', expression: 'id', diagnostics: 'The id in the body must equal the id in the path (ids never change).' },
+        {
+          code: 'invalid',
+          expression: 'id',
+          diagnostics: 'The id in the body must equal the id in the path (ids never change).',
+        },
       ]);
     }
     const stale = (current: number) =>
       new OperationOutcomeException(HttpStatus.PRECONDITION_FAILED, [
-        { code: 'conflict', diagnostics: `Institution ${id} is at version ${current}, not ${expected}: read it again and re-apply your change.` },
+        {
+          code: 'conflict',
+          diagnostics: `Institution ${id} is at version ${current}, not ${expected}: read it again and re-apply your change.`,
+        },
       ]);
     const current = await this.repository.get(id);
     if (current === undefined) throw notFound(id);
@@ -125,7 +168,9 @@ export class InstitutionsController {
       // Either someone else saved in between (412) or a sending facility belongs to another institution (409).
       const now = await this.repository.get(id);
       if (now !== undefined && now.version !== expected) throw stale(now.version);
-      throw new OperationOutcomeException(HttpStatus.CONFLICT, [{ code: 'conflict', diagnostics: error.message }]);
+      throw new OperationOutcomeException(HttpStatus.CONFLICT, [
+        { code: 'conflict', diagnostics: error.message },
+      ]);
     }
   }
 }

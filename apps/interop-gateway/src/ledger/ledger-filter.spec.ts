@@ -1,4 +1,13 @@
-import { decodeCursor, encodeCursor, filterFromJson, filterKey, filterSql, filterToJson, parseReplayFilter, parseSearchQuery } from './ledger-filter';
+import {
+  decodeCursor,
+  encodeCursor,
+  filterFromJson,
+  filterKey,
+  filterSql,
+  filterToJson,
+  parseReplayFilter,
+  parseSearchQuery,
+} from './ledger-filter';
 
 describe('parseSearchQuery', () => {
   it('parses every filter field, repeated and comma-separated states, and the page', () => {
@@ -31,7 +40,14 @@ describe('parseSearchQuery', () => {
 
   it('defaults to 50 per page and names each bad parameter', () => {
     expect(parseSearchQuery({})).toEqual({ ok: true, value: { filter: {}, page: { limit: 50 } } });
-    const bad = parseSearchQuery({ limit: '501', state: 'lost', to: 'soon', type: 'A^B^C', sort: 'asc', cursor: 'nope' });
+    const bad = parseSearchQuery({
+      limit: '501',
+      state: 'lost',
+      to: 'soon',
+      type: 'A^B^C',
+      sort: 'asc',
+      cursor: 'nope',
+    });
     expect(bad.ok).toBe(false);
     if (bad.ok) return;
     expect(bad.issues.map((i) => i.expression).sort()).toEqual(['limit', 'sort', 'state', 'to', 'type']);
@@ -59,8 +75,14 @@ describe('parseReplayFilter', () => {
       ok: true,
       value: { institution: 'st-aurelia', states: ['published', 'mapped', 'failed'] },
     });
-    expect(parseReplayFilter({ state: 'rejected' })).toEqual({ ok: false, issues: [expect.objectContaining({ expression: 'state' })] });
-    expect(parseReplayFilter({ limit: 5 })).toEqual({ ok: false, issues: [expect.objectContaining({ expression: 'limit' })] });
+    expect(parseReplayFilter({ state: 'rejected' })).toEqual({
+      ok: false,
+      issues: [expect.objectContaining({ expression: 'state' })],
+    });
+    expect(parseReplayFilter({ limit: 5 })).toEqual({
+      ok: false,
+      issues: [expect.objectContaining({ expression: 'limit' })],
+    });
   });
 });
 
@@ -74,7 +96,10 @@ describe('filter keys and SQL', () => {
   });
 
   it('numbers parameters from `first` and matches a bare message code as a prefix', () => {
-    const { conditions, params } = filterSql({ type: 'ORU', states: ['failed'], from: new Date('2024-01-01T00:00:00Z') }, 2);
+    const { conditions, params } = filterSql(
+      { type: 'ORU', states: ['failed'], from: new Date('2024-01-01T00:00:00Z') },
+      2,
+    );
     expect(conditions).toEqual(['message_type LIKE $2', 'state = ANY($3::text[])', 'received_at >= $4']);
     expect(params).toEqual(['ORU^%', ['failed'], new Date('2024-01-01T00:00:00Z')]);
     expect(filterSql({ type: 'ORU^R01' }).conditions).toEqual(['message_type = $1']);

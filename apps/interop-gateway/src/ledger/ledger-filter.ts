@@ -3,7 +3,14 @@ import type { Issue } from '../fhir/operation-outcome';
 import { issuesFromZod } from '../fhir/operation-outcome';
 import type { LedgerState } from './ledger-message';
 
-export const LEDGER_STATES: readonly LedgerState[] = ['received', 'published', 'mapped', 'failed', 'rejected', 'unparseable'];
+export const LEDGER_STATES: readonly LedgerState[] = [
+  'received',
+  'published',
+  'mapped',
+  'failed',
+  'rejected',
+  'unparseable',
+];
 /** States a replay may re-map: the message was accepted (ACKed positively) and is on Kafka. */
 export const REPLAYABLE_STATES: readonly LedgerState[] = ['published', 'mapped', 'failed'];
 
@@ -32,7 +39,8 @@ export interface LedgerPage {
   readonly cursor?: LedgerCursor;
 }
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly Issue[] };
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly Issue[] };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const text = z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters');
@@ -46,13 +54,23 @@ const instant = z
   .transform((v) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v));
 const states = z
   .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== ''))
+  .transform((v) =>
+    (Array.isArray(v) ? v : [v])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  )
   .pipe(z.array(z.enum(LEDGER_STATES as [LedgerState, ...LedgerState[]])).min(1, 'name at least one state'));
 
 const filterFields = {
   facility: text.optional(),
   institution: text.optional(),
-  type: text.regex(/^[A-Za-z0-9]{2,20}(\^[A-Za-z0-9_]{1,20})?$/, 'expected a message type like ADT or ADT^A01 (MSH-9.1^MSH-9.2), or FHIR^transaction').optional(),
+  type: text
+    .regex(
+      /^[A-Za-z0-9]{2,20}(\^[A-Za-z0-9_]{1,20})?$/,
+      'expected a message type like ADT or ADT^A01 (MSH-9.1^MSH-9.2), or FHIR^transaction',
+    )
+    .optional(),
   controlId: text.optional(),
   state: states.optional(),
   from: instant.optional(),
@@ -108,21 +126,37 @@ export function decodeCursor(value: string): LedgerCursor | undefined {
 }
 
 /** `GET /ledger/messages` query parameters → filter and page; each bad parameter is one issue naming it. */
-export function parseSearchQuery(query: Readonly<Record<string, unknown>>): Parsed<{ filter: LedgerFilter; page: LedgerPage }> {
+export function parseSearchQuery(
+  query: Readonly<Record<string, unknown>>,
+): Parsed<{ filter: LedgerFilter; page: LedgerPage }> {
   const input = Object.fromEntries(Object.entries(query).map(([k, v]) => [k, k === 'state' ? v : one(v)]));
   const result = searchSchema.safeParse(input);
   if (!result.success) {
-    return { ok: false, issues: issuesFromZod(result.error, '').map((i) => ({ ...i, expression: i.expression?.split(/[.[]/)[0] ?? '' })) };
+    return {
+      ok: false,
+      issues: issuesFromZod(result.error, '').map((i) => ({
+        ...i,
+        expression: i.expression?.split(/[.[]/)[0] ?? '',
+      })),
+    };
   }
   const filter = toFilter(result.data);
   const issues = rangeIssues(filter);
   let cursor: LedgerCursor | undefined;
   if (result.data.cursor !== undefined) {
     cursor = decodeCursor(result.data.cursor);
-    if (cursor === undefined) issues.push({ code: 'invalid', expression: 'cursor', diagnostics: 'not a cursor of this API: use `next` from a previous page' });
+    if (cursor === undefined)
+      issues.push({
+        code: 'invalid',
+        expression: 'cursor',
+        diagnostics: 'not a cursor of this API: use `next` from a previous page',
+      });
   }
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, value: { filter, page: { limit: result.data.limit ?? 50, ...(cursor === undefined ? {} : { cursor }) } } };
+  return {
+    ok: true,
+    value: { filter, page: { limit: result.data.limit ?? 50, ...(cursor === undefined ? {} : { cursor }) } },
+  };
 }
 
 /** `POST /ledger/replays` body → filter of replayable messages (states default to every replayable one). */
@@ -162,7 +196,7 @@ export function filterToJson(filter: LedgerFilter): Record<string, unknown> {
 }
 
 export function filterFromJson(json: Readonly<Record<string, unknown>>): LedgerFilter {
-  const str = (k: string) => (typeof json[k] === 'string' ? (json[k]) : undefined);
+  const str = (k: string) => (typeof json[k] === 'string' ? json[k] : undefined);
   const states = Array.isArray(json['states']) ? (json['states'] as LedgerState[]) : undefined;
   const from = str('from');
   const to = str('to');
@@ -178,7 +212,10 @@ export function filterFromJson(json: Readonly<Record<string, unknown>>): LedgerF
 }
 
 /** SQL conditions (AND-ed) and their parameters, numbered from `$first`. */
-export function filterSql(filter: LedgerFilter, first = 1): { readonly conditions: string[]; readonly params: unknown[] } {
+export function filterSql(
+  filter: LedgerFilter,
+  first = 1,
+): { readonly conditions: string[]; readonly params: unknown[] } {
   const conditions: string[] = [];
   const params: unknown[] = [];
   const add = (sql: (n: string) => string, value: unknown) => {

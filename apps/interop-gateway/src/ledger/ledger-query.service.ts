@@ -87,7 +87,10 @@ export class LedgerQueryService {
   ) {}
 
   /** Newest first, keyset-paginated on (received_at, id): stable while messages keep arriving. */
-  async search(filter: LedgerFilter, page: LedgerPage): Promise<{ items: LedgerListItem[]; next: string | null }> {
+  async search(
+    filter: LedgerFilter,
+    page: LedgerPage,
+  ): Promise<{ items: LedgerListItem[]; next: string | null }> {
     const { conditions, params } = filterSql(filter);
     if (page.cursor !== undefined) {
       params.push(page.cursor.receivedAt, page.cursor.id);
@@ -100,11 +103,16 @@ export class LedgerQueryService {
        ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );
-    const items = rows.slice(0, page.limit).map((r) => ({ ...listItem(r), replays: r['replay_count'] as number }));
+    const items = rows
+      .slice(0, page.limit)
+      .map((r) => ({ ...listItem(r), replays: r['replay_count'] as number }));
     const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
     return {
       items,
-      next: last === undefined ? null : encodeCursor({ receivedAt: last['received_at_text'] as string, id: last['id'] as string }),
+      next:
+        last === undefined
+          ? null
+          : encodeCursor({ receivedAt: last['received_at_text'] as string, id: last['id'] as string }),
     };
   }
 
@@ -143,10 +151,9 @@ export class LedgerQueryService {
    */
   async readRaw(id: string, operator: string): Promise<RawMessage | undefined> {
     return this.dataSource.transaction(async (tx) => {
-      const [row] = await tx.query<Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null }>>(
-        `SELECT raw, charset, channel, institution_id FROM ledger_messages WHERE id = $1`,
-        [id],
-      );
+      const [row] = await tx.query<
+        Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null }>
+      >(`SELECT raw, charset, channel, institution_id FROM ledger_messages WHERE id = $1`, [id]);
       if (row === undefined) return undefined;
       const entity = `ledger-message/${id}`;
       const audit = await this.outbox.enqueue(tx, AuditRecorded, {
@@ -174,7 +181,8 @@ export class LedgerQueryService {
 
 /** HL7 v2 bytes by their (MSH-18) character set, FHIR JSON as UTF-8; undecodable bytes become U+FFFD. */
 export function decodeRaw(raw: Buffer, charset: string, channel: string): RawMessage {
-  if (channel === 'http') return { text: raw.toString('utf8'), contentType: 'application/fhir+json; charset=utf-8' };
+  if (channel === 'http')
+    return { text: raw.toString('utf8'), contentType: 'application/fhir+json; charset=utf-8' };
   let text: string;
   try {
     text = decodeHl7Bytes(raw, charset === '' ? 'UNICODE UTF-8' : charset, { onMalformed: 'replace' }).text;

@@ -110,23 +110,33 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
   }
 
   private async replayIn(tx: EntityManager, id: string, by: string): Promise<ReplayOneResult> {
-    const [row] = await tx.query<Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null; state: string }>>(
-      `SELECT raw, charset, channel, institution_id, state FROM ledger_messages WHERE id = $1 FOR UPDATE`,
-      [id],
-    );
+    const [row] = await tx.query<
+      Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null; state: string }>
+    >(`SELECT raw, charset, channel, institution_id, state FROM ledger_messages WHERE id = $1 FOR UPDATE`, [
+      id,
+    ]);
     if (row === undefined) return { status: 'not-found' };
-    if (!(REPLAYABLE_STATES as readonly string[]).includes(row.state)) return { status: 'not-replayable', state: row.state };
+    if (!(REPLAYABLE_STATES as readonly string[]).includes(row.state))
+      return { status: 'not-replayable', state: row.state };
     const decision = this.decide(id, row);
     const applied = await this.mapper.apply(tx, id, decision, { by, at: new Date() });
     return { status: 'replayed', id, ...applied };
   }
 
-  private decide(id: string, row: { raw: Buffer; charset: string; channel: string; institution_id: string | null }): MappingDecision {
+  private decide(
+    id: string,
+    row: { raw: Buffer; charset: string; channel: string; institution_id: string | null },
+  ): MappingDecision {
     if (row.channel === 'http') {
-      const institution = row.institution_id === null ? undefined : this.institutions.get(row.institution_id)?.institution;
+      const institution =
+        row.institution_id === null ? undefined : this.institutions.get(row.institution_id)?.institution;
       return decideFhirBundle(row.raw, institution, id);
     }
-    return this.mapper.decide({ ledgerId: id, institutionId: row.institution_id, text: decodeRaw(row.raw, row.charset, row.channel).text });
+    return this.mapper.decide({
+      ledgerId: id,
+      institutionId: row.institution_id,
+      text: decodeRaw(row.raw, row.charset, row.channel).text,
+    });
   }
 
   /**
@@ -159,7 +169,9 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
   }
 
   async job(id: string): Promise<ReplayJob | undefined> {
-    const [row] = await this.dataSource.query<JobRow[]>(`SELECT * FROM ledger_replay_jobs WHERE id = $1`, [id]);
+    const [row] = await this.dataSource.query<JobRow[]>(`SELECT * FROM ledger_replay_jobs WHERE id = $1`, [
+      id,
+    ]);
     return row === undefined ? undefined : toJob(row);
   }
 
@@ -169,7 +181,10 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       .catch(async (error: unknown) => {
         this.logger.error({ err: error, jobId: id }, 'replay job interrupted; another pass resumes it');
         await this.dataSource
-          .query(`UPDATE ledger_replay_jobs SET last_error = $2 WHERE id = $1`, [id, (error as Error).message.slice(0, 500)])
+          .query(`UPDATE ledger_replay_jobs SET last_error = $2 WHERE id = $1`, [
+            id,
+            (error as Error).message.slice(0, 500),
+          ])
           .catch(() => undefined);
       })
       .finally(() => this.running.delete(id));
@@ -202,7 +217,8 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
     const job = claimed[0];
     if (job === undefined) return;
     const filter = filterFromJson(job.filter);
-    let cursor = job.cursor_id === null ? undefined : { receivedAt: job.cursor_received_at ?? '', id: job.cursor_id };
+    let cursor =
+      job.cursor_id === null ? undefined : { receivedAt: job.cursor_received_at ?? '', id: job.cursor_id };
     let done = job.done;
     let failed = job.failed;
     for (;;) {
@@ -211,7 +227,9 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       const keyset: unknown[] = [];
       if (cursor !== undefined) {
         keyset.push(cursor.receivedAt, cursor.id);
-        conditions.push(`(received_at, id) > ($${params.length + 2}::timestamptz, $${params.length + 3}::uuid)`);
+        conditions.push(
+          `(received_at, id) > ($${params.length + 2}::timestamptz, $${params.length + 3}::uuid)`,
+        );
       }
       const batch = await this.dataSource.query<Array<{ id: string; received_at_text: string }>>(
         `SELECT id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_at_text

@@ -66,8 +66,11 @@ export class LedgerRetentionService implements OnModuleInit, OnApplicationShutdo
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [PRUNE_LOCK])) as [{ locked: boolean }];
-      if (!locked) return { ran: false, ledgerMessages: 0, accessLog: 0, replayJobs: 0, outbox: 0, retentionDays };
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        PRUNE_LOCK,
+      ])) as [{ locked: boolean }];
+      if (!locked)
+        return { ran: false, ledgerMessages: 0, accessLog: 0, replayJobs: 0, outbox: 0, retentionDays };
       try {
         const cutoff = `now() - ($1::int * interval '1 day')`;
         const ledgerMessages = await this.chunked(

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, Post, Query, Res, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
 import type { LedgerFilter } from './ledger-filter';
@@ -22,7 +34,8 @@ export function operatorFrom(header: string | undefined): string {
       {
         code: 'login',
         expression: 'X-Tessera-Operator',
-        diagnostics: 'Name yourself in the X-Tessera-Operator header (your operator id, printable ASCII, at most 200 characters): this access is audited.',
+        diagnostics:
+          'Name yourself in the X-Tessera-Operator header (your operator id, printable ASCII, at most 200 characters): this access is audited.',
       },
     ]);
   }
@@ -36,13 +49,17 @@ function valid<T>(parsed: Parsed<T>): T {
 
 function ledgerId(id: string, name = 'id'): string {
   if (!isUuid(id)) {
-    throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [{ code: 'invalid', expression: name, diagnostics: 'expected a ledger message id (UUID)' }]);
+    throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
+      { code: 'invalid', expression: name, diagnostics: 'expected a ledger message id (UUID)' },
+    ]);
   }
   return id.toLowerCase();
 }
 
 function notFound(what: string): OperationOutcomeException {
-  return new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: `${what} was not found (or has been pruned).` }]);
+  return new OperationOutcomeException(HttpStatus.NOT_FOUND, [
+    { code: 'not-found', diagnostics: `${what} was not found (or has been pruned).` },
+  ]);
 }
 
 /** The message ledger for operators: search, detail, audited raw view, replay and pruning. */
@@ -56,7 +73,9 @@ export class LedgerController {
   ) {}
 
   @Get('messages')
-  async search(@Query() params: Record<string, unknown>): Promise<{ items: LedgerListItem[]; next: string | null }> {
+  async search(
+    @Query() params: Record<string, unknown>,
+  ): Promise<{ items: LedgerListItem[]; next: string | null }> {
     const { filter, page } = valid(parseSearchQuery(params));
     return this.query.search(filter, page);
   }
@@ -98,7 +117,13 @@ export class LedgerController {
           },
         ]);
       case 'replayed':
-        return { id: result.id, outcome: result.state, detail: result.detail, mapperVersion: result.mapperVersion, events: result.eventIds.length };
+        return {
+          id: result.id,
+          outcome: result.state,
+          detail: result.detail,
+          mapperVersion: result.mapperVersion,
+          events: result.eventIds.length,
+        };
     }
   }
 

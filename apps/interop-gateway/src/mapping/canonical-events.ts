@@ -1,5 +1,11 @@
 import type { EntityManager } from 'typeorm';
-import { DocumentPublished, EncounterUpserted, ObservationReported, PatientMerged, PatientUpserted } from '@tessera/contracts';
+import {
+  DocumentPublished,
+  EncounterUpserted,
+  ObservationReported,
+  PatientMerged,
+  PatientUpserted,
+} from '@tessera/contracts';
 import type { EventDefinition } from '@tessera/contracts';
 import type { OutboxWriter } from '@tessera/platform-outbox';
 import type { MappingResult } from '@tessera/v2-fhir';
@@ -65,7 +71,8 @@ export function canonicalEventsOf(result: MappingResult, provenance: Provenance)
       },
     });
   }
-  if (result.encounter !== undefined) events.push({ kind: 'encounter-upserted', data: { ...common, encounter: result.encounter } });
+  if (result.encounter !== undefined)
+    events.push({ kind: 'encounter-upserted', data: { ...common, encounter: result.encounter } });
   if (result.reports.length > 0 || result.observations.length > 0) {
     events.push({
       kind: 'observation-reported',
@@ -92,7 +99,9 @@ function subjectOf(event: CanonicalEvent): string {
       return `Encounter/${event.data.encounter.id ?? ''}`;
     case 'observation-reported': {
       const report = event.data.reports[0];
-      return report === undefined ? `Observation/${event.data.observations[0]?.id ?? ''}` : `DiagnosticReport/${report.id ?? ''}`;
+      return report === undefined
+        ? `Observation/${event.data.observations[0]?.id ?? ''}`
+        : `DiagnosticReport/${report.id ?? ''}`;
     }
     case 'document-published':
       return `DocumentReference/${event.data.document.id ?? ''}`;
@@ -111,7 +120,11 @@ export async function enqueueCanonicalEvents(
 ): Promise<string[]> {
   const ids: string[] = [];
   for (const event of events) {
-    const base = { key: patientKey(event.data.institutionId, event.data.localPatientId), subject: subjectOf(event), source: GATEWAY_SOURCE };
+    const base = {
+      key: patientKey(event.data.institutionId, event.data.localPatientId),
+      subject: subjectOf(event),
+      source: GATEWAY_SOURCE,
+    };
     let id: string;
     switch (event.kind) {
       case 'patient-upserted':

@@ -42,7 +42,8 @@ export class MapMessageHandler {
 
   /** Decides how `message` maps with the current mapper and registration. Never throws for the message's content. */
   decide(message: StoredHl7Message): MappingDecision {
-    const institution = message.institutionId === null ? undefined : this.institutions.get(message.institutionId)?.institution;
+    const institution =
+      message.institutionId === null ? undefined : this.institutions.get(message.institutionId)?.institution;
     try {
       return decideMapping(message, institution);
     } catch (error) {
@@ -76,7 +77,8 @@ export class MapMessageHandler {
     decision: MappingDecision,
     replay?: { readonly by: string; readonly at: Date },
   ): Promise<AppliedMapping> {
-    const eventIds = decision.status === 'mapped' ? await enqueueCanonicalEvents(this.outbox, tx, decision.events) : [];
+    const eventIds =
+      decision.status === 'mapped' ? await enqueueCanonicalEvents(this.outbox, tx, decision.events) : [];
     const record: ReplayRecord | null =
       replay === undefined
         ? null
@@ -97,8 +99,19 @@ export class MapMessageHandler {
          published_at = CASE WHEN channel = 'mllp' THEN COALESCE(published_at, now()) ELSE published_at END,
          replays = CASE WHEN $5::jsonb IS NULL THEN replays ELSE replays || jsonb_build_array($5::jsonb) END
        WHERE id = $1`,
-      [ledgerId, decision.status, decision.detail, decision.mapperVersion, record === null ? null : JSON.stringify(record)],
+      [
+        ledgerId,
+        decision.status,
+        decision.detail,
+        decision.mapperVersion,
+        record === null ? null : JSON.stringify(record),
+      ],
     );
-    return { state: decision.status, detail: decision.detail, mapperVersion: decision.mapperVersion, eventIds };
+    return {
+      state: decision.status,
+      detail: decision.detail,
+      mapperVersion: decision.mapperVersion,
+      eventIds,
+    };
   }
 }

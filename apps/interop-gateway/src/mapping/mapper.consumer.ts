@@ -12,7 +12,9 @@ export interface MapperConsumerOptions {
 }
 
 export const MAPPER_CONSUMER_OPTIONS = Symbol('MAPPER_CONSUMER_OPTIONS');
-export const DEFAULT_MAPPER_CONSUMER_OPTIONS: MapperConsumerOptions = { groupId: ConsumerGroups.gatewayMapper.id };
+export const DEFAULT_MAPPER_CONSUMER_OPTIONS: MapperConsumerOptions = {
+  groupId: ConsumerGroups.gatewayMapper.id,
+};
 
 /**
  * Consumer group `interop-gateway.mapper` on hie.inbound.hl7v2: a thin adapter from the event to
@@ -30,10 +32,17 @@ export class MapperConsumer {
     @Inject(MAPPER_CONSUMER_OPTIONS) options: MapperConsumerOptions,
   ) {
     this.runner = messaging
-      .consumer(options.groupId, options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning })
+      .consumer(
+        options.groupId,
+        options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning },
+      )
       .on(InboundHl7v2Received, async (event, tx) => {
         await handler.mapInbound(
-          { ledgerId: event.data.ledgerId, institutionId: event.data.institutionId, text: event.data.message },
+          {
+            ledgerId: event.data.ledgerId,
+            institutionId: event.data.institutionId,
+            text: event.data.message,
+          },
           tx,
         );
       });

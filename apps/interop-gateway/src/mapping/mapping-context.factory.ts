@@ -24,5 +24,9 @@ export function mappingContextFor(institution: Institution): MappingContext {
     // institutionSchema requires at least one assigning authority; a stored document without is corrupt.
     throw new Error(`Institution ${institution.id} has no assigning authority`);
   }
-  return { institutionId: institution.id, patientIdentifierSystems: systems, defaultPatientSystem: defaultSystem };
+  return {
+    institutionId: institution.id,
+    patientIdentifierSystems: systems,
+    defaultPatientSystem: defaultSystem,
+  };
 }

@@ -38,12 +38,16 @@ function clip(text: string): string {
 
 /** "101 at PID-3: …; 102 at OBX[2]-5: …" — codes of HL7 table 0357, locations as ERL, no field values. */
 export function describeMappingErrors(errors: readonly MappingError[]): string {
-  return clip(errors.map((e) => `${e.hl7ErrorCode} at ${formatLocation(e.location)}: ${e.message}`).join('; '));
+  return clip(
+    errors.map((e) => `${e.hl7ErrorCode} at ${formatLocation(e.location)}: ${e.message}`).join('; '),
+  );
 }
 
 function describeWarnings(warnings: readonly MappingWarning[]): string | null {
   if (warnings.length === 0) return null;
-  const listed = warnings.map((w) => `${w.code}${w.location === undefined ? '' : ` at ${formatLocation(w.location)}`}`);
+  const listed = warnings.map(
+    (w) => `${w.code}${w.location === undefined ? '' : ` at ${formatLocation(w.location)}`}`,
+  );
   return clip(`Mapped with ${warnings.length} warning(s): ${listed.join('; ')}`);
 }
 
@@ -52,8 +56,15 @@ function describeWarnings(warnings: readonly MappingWarning[]): string | null {
  * derives its canonical events. Pure: no I/O, same input → same decision (event ids are assigned
  * later, at enqueue time).
  */
-export function decideMapping(message: StoredHl7Message, institution: Institution | undefined): MappingDecision {
-  const failed = (detail: string): MappingDecision => ({ status: 'failed', mapperVersion: MAPPER_VERSION, detail: clip(detail) });
+export function decideMapping(
+  message: StoredHl7Message,
+  institution: Institution | undefined,
+): MappingDecision {
+  const failed = (detail: string): MappingDecision => ({
+    status: 'failed',
+    mapperVersion: MAPPER_VERSION,
+    detail: clip(detail),
+  });
   if (message.institutionId === null || institution === undefined) {
     return failed(
       `Institution ${message.institutionId ?? '(none)'} is not registered: register it (admin API) and replay the message.`,

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DocumentPublished, EncounterUpserted, ObservationReported, PatientMerged, PatientUpserted, validateEventData } from '@tessera/contracts';
+import {
+  DocumentPublished,
+  EncounterUpserted,
+  ObservationReported,
+  PatientMerged,
+  PatientUpserted,
+  validateEventData,
+} from '@tessera/contracts';
 import { MAPPER_VERSION } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
 import { institutionSchema } from '../institutions/institution';
@@ -57,7 +64,11 @@ describe('mappingContextFor', () => {
 });
 
 describe('decideMapping', () => {
-  const stored = (text: string) => ({ ledgerId: '00000000-0000-4000-8000-000000000001', institutionId: 'hosp-a', text });
+  const stored = (text: string) => ({
+    ledgerId: '00000000-0000-4000-8000-000000000001',
+    institutionId: 'hosp-a',
+    text,
+  });
 
   it('maps ADT^A01 to PatientUpserted then EncounterUpserted that pass their event schemas', () => {
     const decision = decideMapping(stored(golden('ADT_A01')), hospA);
@@ -73,7 +84,9 @@ describe('decideMapping', () => {
       sourceMessageId: '00000000-0000-4000-8000-000000000001',
       channel: 'hl7v2',
     });
-    expect(validateEventData(EncounterUpserted, encounter.data).encounter.subject?.reference).toBe(`Patient/${patientData.patient.id}`);
+    expect(validateEventData(EncounterUpserted, encounter.data).encounter.subject?.reference).toBe(
+      `Patient/${patientData.patient.id}`,
+    );
     expect(patientKey(patientData.institutionId, patientData.localPatientId)).toBe('hosp-a|MRN-100231');
   });
 
@@ -89,7 +102,10 @@ describe('decideMapping', () => {
   it('maps MDM^T02 to DocumentPublished with the content bytes and A40 to PatientMerged', () => {
     const mdm = decideMapping(stored(golden('MDM_T02_ed')), hospA);
     if (mdm.status !== 'mapped') throw new Error(mdm.detail);
-    const document = validateEventData(DocumentPublished, mdm.events.find((e) => e.kind === 'document-published')!.data);
+    const document = validateEventData(
+      DocumentPublished,
+      mdm.events.find((e) => e.kind === 'document-published')!.data,
+    );
     expect(Buffer.from(document.content.base64, 'base64').length).toBe(document.content.size);
 
     const merge = decideMapping(stored(golden('ADT_A40')), hospA);
@@ -110,8 +126,14 @@ describe('decideMapping', () => {
 
   it('fails for unsupported types, unparseable text and unregistered institutions', () => {
     const unsupported = decideMapping(stored(golden('ADT_A01').replace('ADT^A01^ADT_A01', 'SIU^S12')), hospA);
-    expect(unsupported).toMatchObject({ status: 'failed', detail: expect.stringContaining('200 at MSH-9.1') });
-    expect(decideMapping(stored('not hl7 at all'), hospA)).toMatchObject({ status: 'failed', detail: expect.stringContaining('cannot be parsed') });
+    expect(unsupported).toMatchObject({
+      status: 'failed',
+      detail: expect.stringContaining('200 at MSH-9.1'),
+    });
+    expect(decideMapping(stored('not hl7 at all'), hospA)).toMatchObject({
+      status: 'failed',
+      detail: expect.stringContaining('cannot be parsed'),
+    });
     expect(decideMapping(stored(golden('ADT_A01')), undefined)).toMatchObject({
       status: 'failed',
       detail: expect.stringContaining('hosp-a is not registered'),
@@ -128,7 +150,10 @@ describe('decideMapping', () => {
 
 describe('canonical events', () => {
   it('emits no results event for a message without reports or observations', () => {
-    const decision = decideMapping({ ledgerId: 'l1', institutionId: 'hosp-a', text: golden('ADT_A28') }, hospA);
+    const decision = decideMapping(
+      { ledgerId: 'l1', institutionId: 'hosp-a', text: golden('ADT_A28') },
+      hospA,
+    );
     if (decision.status !== 'mapped') throw new Error(decision.detail);
     expect(decision.events.map((e) => e.kind)).toEqual(['patient-upserted']);
   });
