@@ -25,8 +25,8 @@ const cases: readonly Case[] = [
   })),
   {
     name: 'a type:domain library importing a platform library',
-    lib: 'libs/hl7v2/src',
-    code: "import { createKafka } from '@tessera/platform-kafka';\nexport const x = createKafka;\n",
+    lib: 'libs/matching/src',
+    code: "import { connectRedis } from '@tessera/platform-redis';\nexport const x = connectRedis;\n",
     expected: 'type:domain',
   },
   {
