@@ -152,6 +152,7 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${process.env['HTTP_PORT']}`;
   dataSource = app.get(DataSource);
   const runner = app.get(MapperConsumer).runner;
+  if (runner === undefined) throw new Error('the mapper role is off (GATEWAY_ROLES)');
   await waitFor(
     'the mapper group to join',
     async () => runner.health().connected,

@@ -5,6 +5,12 @@ import { defineConfig, port, positiveInt } from '@tessera/platform-config';
 export const gatewayConfig = defineConfig(
   'gateway',
   z.object({
+    GATEWAY_ROLES: z
+      .string()
+      .default('mllp,mapper')
+      .transform((v) => v.split(',').map((r) => r.trim()).filter((r) => r !== ''))
+      .pipe(z.array(z.enum(['mllp', 'mapper'])).min(1))
+      .describe('what this process runs: mllp (listeners + ingest), mapper (hie.inbound.hl7v2 consumer), comma-separated; HTTP APIs always'),
     MLLP_HOST: z.string().default('127.0.0.1').describe('address the MLLP listener binds (0.0.0.0 in containers)'),
     MLLP_PORT: port(2575, 'MLLP listener port'),
     MLLP_TLS_CERT_FILE: z.string().optional().describe('PEM server certificate for institution ports with feed.tls (required if any)'),

@@ -29,6 +29,8 @@ interface ReturnedRow {
 }
 
 const SOURCE = '/tessera/interop-gateway';
+/** Group commits whose database writes may overlap (each holds one pooled connection). */
+const MAX_CONCURRENT_COMMITS = 4;
 
 function dedupeKey(m: Pick<NewLedgerMessage, 'sendingFacility' | 'controlId' | 'contentSha256'>): string {
   return `${m.sendingFacility}\u0000${m.controlId}\u0000${m.contentSha256}`;
@@ -46,7 +48,9 @@ function dedupeKey(m: Pick<NewLedgerMessage, 'sendingFacility' | 'controlId' | '
 export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Group commits under way (their Postgres parts overlap; their Kafka sends keep batch order). */
+  private readonly inFlight = new Set<Promise<void>>();
+  private publishTurn: Promise<void> = Promise.resolve();
   private republishTimer: NodeJS.Timeout | undefined;
   private readonly batchSize: Histogram;
   private readonly durableFailures: Counter<'reason'>;
@@ -84,8 +88,10 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
 
   /** Waits for everything queued to be stored (used on shutdown after the listener closed). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0) await this.flushNow();
-    await this.flushing;
+    while (this.queue.length > 0 || this.inFlight.size > 0) {
+      this.flushNow();
+      await Promise.all(this.inFlight);
+    }
   }
 
   /** Stores (and for accepted messages publishes) one message; resolves once it is durable or cannot be. */
@@ -107,27 +113,40 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
           resolve(result);
         },
       });
-      if (this.queue.length >= this.settings.INGEST_BATCH_MAX) void this.flushNow();
+      if (this.queue.length >= this.settings.INGEST_BATCH_MAX) this.flushNow();
       else if (this.timer === undefined) {
-        this.timer = setTimeout(() => void this.flushNow(), this.settings.INGEST_BATCH_WINDOW_MS);
+        this.timer = setTimeout(() => this.flushNow(), this.settings.INGEST_BATCH_WINDOW_MS);
       }
     });
   }
 
-  private flushNow(): Promise<void> {
+  /**
+   * Starts group commits for what is queued, up to MAX_CONCURRENT_COMMITS at once: while one batch
+   * waits for its fsync or its Kafka acknowledgement the next is already being written. Kafka sends
+   * take turns in batch order, so per-key order on hie.inbound.hl7v2 follows arrival order.
+   */
+  private flushNow(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue.splice(0, this.settings.INGEST_BATCH_MAX);
-    if (batch.length === 0) return this.flushing;
-    // Group commits run one after another; the next batch fills while this one is on disk.
-    this.flushing = this.flushing.then(() => this.flush(batch));
-    if (this.queue.length > 0 && this.timer === undefined) {
-      this.timer = setTimeout(() => void this.flushNow(), this.settings.INGEST_BATCH_WINDOW_MS);
+    while (this.queue.length > 0 && this.inFlight.size < MAX_CONCURRENT_COMMITS) {
+      const batch = this.queue.splice(0, this.settings.INGEST_BATCH_MAX);
+      const previousTurn = this.publishTurn;
+      let releaseTurn: () => void = () => undefined;
+      this.publishTurn = new Promise<void>((resolve) => (releaseTurn = resolve));
+      const commit: Promise<void> = this.flush(batch, previousTurn)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'ledger: group commit crashed'))
+        .finally(async () => {
+          // Hand the turn on only after every earlier batch had its turn (order of sends).
+          await previousTurn;
+          releaseTurn();
+          this.inFlight.delete(commit);
+          if (this.queue.length > 0 && this.timer === undefined) this.flushNow();
+        });
+      this.inFlight.add(commit);
     }
-    return this.flushing;
   }
 
-  private async flush(batch: readonly Pending[]): Promise<void> {
+  private async flush(batch: readonly Pending[], publishTurn: Promise<void>): Promise<void> {
     this.batchSize.observe(batch.length);
     let stored: Map<string, StoredOutcome & { inserted: boolean }>;
     try {
@@ -151,6 +170,7 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     }
     let published = true;
     if (toPublish.size > 0) {
+      await publishTurn;
       try {
         await this.producer.publishBatch(
           InboundHl7v2Received,
@@ -171,7 +191,7 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     if (published && toPublish.size > 0) {
       const ids = [...toPublish.keys()];
       const latencies = [...toPublish.values()].map((p) => acknowledgedAt - p.message.receivedAt.getTime());
-      await this.dataSource
+      void this.dataSource
         .query(
           `UPDATE ledger_messages m SET state = 'published', published_at = now(), ack_latency_ms = COALESCE(m.ack_latency_ms, l.latency)
            FROM unnest($1::uuid[], $2::int[]) AS l(id, latency)
@@ -182,7 +202,7 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     }
     const rejected = batch.filter((p) => outcomeOf(p).inserted && p.message.state !== 'received');
     if (rejected.length > 0) {
-      await this.dataSource
+      void this.dataSource
         .query(
           `UPDATE ledger_messages m SET ack_latency_ms = l.latency FROM unnest($1::uuid[], $2::int[]) AS l(id, latency) WHERE m.id = l.id`,
           [rejected.map((p) => p.message.id), rejected.map((p) => acknowledgedAt - p.message.receivedAt.getTime())],

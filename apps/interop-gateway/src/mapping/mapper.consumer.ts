@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConsumerGroups, InboundHl7v2Received } from '@tessera/contracts';
 import type { ConsumerRunner } from '@tessera/platform-kafka';
 import { MessagingService } from '@tessera/platform-service';
+import { GATEWAY_SETTINGS } from '../gateway.config';
+import type { GatewaySettings } from '../gateway.config';
 import { MapMessageHandler } from './map-message.handler';
 
 /** The mapper's consumer group settings (tests give it a group of their own). */
@@ -24,17 +26,24 @@ export const DEFAULT_MAPPER_CONSUMER_OPTIONS: MapperConsumerOptions = {
  */
 @Injectable()
 export class MapperConsumer {
-  readonly runner: ConsumerRunner;
+  /** Undefined when this process does not have the mapper role (GATEWAY_ROLES). */
+  readonly runner: ConsumerRunner | undefined;
 
   constructor(
     messaging: MessagingService,
     handler: MapMessageHandler,
     @Inject(MAPPER_CONSUMER_OPTIONS) options: MapperConsumerOptions,
+    @Inject(GATEWAY_SETTINGS) settings: GatewaySettings,
   ) {
+    if (!settings.GATEWAY_ROLES.includes('mapper')) return;
     this.runner = messaging
       .consumer(
         options.groupId,
-        options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning },
+        {
+          // Partitions are independent patients' streams: map several at once (order holds per partition).
+          partitionsConsumedConcurrently: 3,
+          ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
+        },
       )
       .on(InboundHl7v2Received, async (event, tx) => {
         await handler.mapInbound(

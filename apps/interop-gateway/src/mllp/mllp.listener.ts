@@ -65,6 +65,7 @@ export class MllpListener implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.settings.GATEWAY_ROLES.includes('mllp')) return;
     await this.open(SHARED, { port: this.settings.MLLP_PORT, tls: false, institutionId: undefined });
     await this.reconcile();
     this.institutions.onChange(() => {
