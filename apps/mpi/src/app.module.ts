@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { IdentityRepository } from './identity/identity.repository';
+import { DEFAULT_MATCH_CONSUMER_OPTIONS, MATCH_CONSUMER_OPTIONS, MatchRecordConsumer } from './matching/match-record.consumer';
+import { MatchRecordHandler } from './matching/match-record.handler';
 import { migrations } from './migrations';
 
 /** Master patient index: source records, enterprise ids, links, review queue, PIXm/PDQm. */
@@ -12,5 +15,13 @@ export const serviceOptions: ServiceOptions = {
   migrations,
 };
 
-@Module({ imports: [PlatformModule.forRoot(serviceOptions)] })
+@Module({
+  imports: [PlatformModule.forRoot(serviceOptions)],
+  providers: [
+    IdentityRepository,
+    MatchRecordHandler,
+    { provide: MATCH_CONSUMER_OPTIONS, useValue: DEFAULT_MATCH_CONSUMER_OPTIONS },
+    MatchRecordConsumer,
+  ],
+})
 export class AppModule {}

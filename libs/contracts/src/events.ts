@@ -131,6 +131,12 @@ export const MpiLinkChanged = defineEvent(
     ruleSetVersion: z.string(),
     decidedAt: isoInstant,
     reason: z.string(),
+    /** Id of the immutable link_events row that recorded this decision (added additively). */
+    decisionId: z.string().min(1).optional(),
+    /** Per-field comparison levels and weights behind `score` (libs/matching FieldComparison). */
+    comparisons: z
+      .array(z.object({ field: z.string(), level: z.string().nullable(), weight: z.number() }))
+      .optional(),
   }),
 );
 

@@ -1,0 +1,109 @@
+import { decideLink } from './link-decision.policy';
+import type { CurrentLink, ScoredCandidate } from './link-decision.policy';
+
+function candidate(
+  sourceRecordId: string,
+  enterpriseId: string,
+  decision: ScoredCandidate['decision'],
+  score: number,
+  notSamePerson = false,
+): ScoredCandidate {
+  return { sourceRecordId, enterpriseId, decision, score, comparisons: [], notSamePerson };
+}
+
+const auto = (enterpriseId: string, otherMembers = 1, state: CurrentLink['state'] = 'MATCH'): CurrentLink => ({
+  enterpriseId,
+  state,
+  origin: 'AUTO',
+  otherMembers,
+});
+
+describe('decideLink', () => {
+  it('creates a new enterprise id, without a review task, when no candidate reaches the review threshold', () => {
+    const d = decideLink({ placeholder: false, current: null, candidates: [candidate('r1', 'E1', 'NO_MATCH', -3)] });
+    expect(d).toMatchObject({ action: 'new', state: 'MATCH', review: null });
+  });
+
+  it('links a new record to the enterprise id of its MATCH candidates, recording the best one', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r1', 'E1', 'MATCH', 18), candidate('r2', 'E1', 'MATCH', 25), candidate('r3', 'E2', 'NO_MATCH', 1)],
+    });
+    expect(d).toMatchObject({ action: 'link', enterpriseId: 'E1', state: 'MATCH', review: null });
+    expect(d.best?.sourceRecordId).toBe('r2');
+  });
+
+  it('opens a POSSIBLE_MATCH review task and creates a new id when candidates fall in the review band', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r1', 'E1', 'POSSIBLE_MATCH', 9), candidate('r2', 'E2', 'POSSIBLE_MATCH', 8)],
+    });
+    expect(d.action).toBe('new');
+    expect(d.review).toMatchObject({ kind: 'POSSIBLE_MATCH', enterpriseIds: ['E1', 'E2'] });
+  });
+
+  it('does not pick between two enterprise ids that both match: new id (POSSIBLE_MATCH) and a duplicate task', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r1', 'E2', 'MATCH', 20), candidate('r2', 'E1', 'MATCH', 22)],
+    });
+    expect(d).toMatchObject({ action: 'new', state: 'POSSIBLE_MATCH' });
+    expect(d.review).toMatchObject({ kind: 'POSSIBLE_DUPLICATE', enterpriseIds: ['E1', 'E2'] });
+  });
+
+  it('keeps an existing record where it is when it matches several enterprise ids, with a duplicate task', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: auto('E1'),
+      candidates: [candidate('r1', 'E1', 'MATCH', 20), candidate('r2', 'E2', 'MATCH', 22)],
+    });
+    expect(d).toMatchObject({ action: 'keep', state: 'POSSIBLE_MATCH' });
+    expect(d.review?.kind).toBe('POSSIBLE_DUPLICATE');
+  });
+
+  it('never links a placeholder identity automatically: its MATCH-grade candidates go to review', () => {
+    const d = decideLink({ placeholder: true, current: null, candidates: [candidate('r1', 'E1', 'MATCH', 30)] });
+    expect(d).toMatchObject({ action: 'new', review: { kind: 'POSSIBLE_MATCH', enterpriseIds: ['E1'] } });
+  });
+
+  it('never moves a MANUAL link, even when another enterprise id matches', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: { enterpriseId: 'E1', state: 'MATCH', origin: 'MANUAL', otherMembers: 1 },
+      candidates: [candidate('r2', 'E2', 'MATCH', 30)],
+    });
+    expect(d).toMatchObject({ action: 'keep', state: 'MATCH', review: null });
+  });
+
+  it('ignores candidates an operator marked "not the same person"', () => {
+    const d = decideLink({ placeholder: false, current: null, candidates: [candidate('r1', 'E1', 'MATCH', 30, true)] });
+    expect(d).toMatchObject({ action: 'new', review: null });
+  });
+
+  it('keeps a record that still matches its enterprise id, without a new decision', () => {
+    const d = decideLink({ placeholder: false, current: auto('E1'), candidates: [candidate('r1', 'E1', 'MATCH', 20)] });
+    expect(d).toMatchObject({ action: 'keep', state: 'MATCH', review: null });
+  });
+
+  it('moves an updated record to the enterprise id it now matches (A08/A31 re-evaluation)', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: auto('E1'),
+      candidates: [candidate('r1', 'E1', 'NO_MATCH', -10), candidate('r2', 'E2', 'MATCH', 20)],
+    });
+    expect(d).toMatchObject({ action: 'link', enterpriseId: 'E2', reason: expect.stringContaining('moved') as string });
+  });
+
+  it('moves an updated record that no longer matches any member of its enterprise id to a new one', () => {
+    const d = decideLink({ placeholder: false, current: auto('E1'), candidates: [candidate('r1', 'E1', 'NO_MATCH', -10)] });
+    expect(d).toMatchObject({ action: 'new', state: 'MATCH' });
+  });
+
+  it('keeps a record alone in its enterprise id there when nothing matches', () => {
+    const d = decideLink({ placeholder: false, current: auto('E1', 0), candidates: [] });
+    expect(d).toMatchObject({ action: 'keep', state: 'MATCH', review: null });
+  });
+});

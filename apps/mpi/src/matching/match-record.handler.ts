@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Patient } from '@medplum/fhirtypes';
+import type { EntityManager } from 'typeorm';
+import { MpiLinkChanged } from '@tessera/contracts';
+import { blockingKeys, normalizeRecord, REGION_US, RULE_SET_V1, scorePair } from '@tessera/matching';
+import type { Decision, FieldComparison, RegionConfig, RuleSet } from '@tessera/matching';
+import { OutboxWriter } from '@tessera/platform-outbox';
+import { IdentityRepository } from '../identity/identity.repository';
+import type { LinkRow, SourceRecordRow } from '../identity/identity.repository';
+import { decideLink } from './link-decision.policy';
+import type { LinkDecision, ScoredCandidate } from './link-decision.policy';
+import { demographicsOf } from './patient-demographics';
+
+export const MPI_SOURCE = '/tessera/mpi';
+/** Candidates compared per record (issue 4 "Blocking": a cap keeps a common name from exploding). */
+export const CANDIDATE_CAP = 200;
+/** Normalization region of the demo exchange (phones, date order, national id scheme). */
+export const MPI_REGION: RegionConfig = REGION_US;
+
+/** A source record as an institution sent it (PatientUpserted / the surviving side of PatientMerged). */
+export interface SourceRecordInput {
+  readonly institutionId: string;
+  readonly system: string;
+  readonly localId: string;
+  readonly patient: Patient;
+  readonly sourceMessageId: string;
+}
+
+export interface MatchOutcome {
+  readonly sourceRecordId: string;
+  readonly enterpriseId: string;
+  readonly state: Decision;
+  readonly changed: boolean;
+}
+
+/** Kafka key of a source record's link events: one record's changes stay in order. */
+export function linkEventKey(system: string, localId: string): string {
+  return `${system}|${localId}`;
+}
+
+function recordLockKey(system: string, localId: string): string {
+  return `rec:${system}|${localId}`;
+}
+
+/**
+ * Use case "a source record arrived" (issue 4 "Behaviour"): version the record, normalize and block it
+ * with libs/matching, score the blocked candidates (Fellegi–Sunter), decide with `decideLink`, and
+ * write the link, its history row, any review task and an MpiLinkChanged outbox event in the caller's
+ * transaction (the consumer's inbox transaction).
+ */
+@Injectable()
+export class MatchRecordHandler {
+  readonly ruleSet: RuleSet = RULE_SET_V1;
+
+  constructor(
+    private readonly repository: IdentityRepository,
+    private readonly outbox: OutboxWriter,
+  ) {}
+
+  async upsert(input: SourceRecordInput, tx: EntityManager, extraLocks: readonly string[] = []): Promise<MatchOutcome> {
+    const at = new Date();
+    const normalized = normalizeRecord(demographicsOf(input.patient), MPI_REGION, this.ruleSet);
+    const keys = blockingKeys(normalized);
+    // Concurrency (issue 4): two records of one new person sharing a blocking key are decided one
+    // after the other, each seeing the other's committed link, whatever partition or replica they use.
+    await this.repository.lockKeys(tx, [recordLockKey(input.system, input.localId), ...keys, ...extraLocks]);
+
+    const existing = await this.repository.findSourceRecord(tx, input.system, input.localId);
+    const id = existing?.id ?? randomUUID();
+    await this.repository.appendVersion(tx, id, existing, { ...input, normalized, at });
+    if (existing === null || existing.retiredInto === null) await this.repository.replaceBlockingKeys(tx, id, keys);
+
+    const link = await this.repository.findLink(tx, id);
+    const current =
+      link === null
+        ? null
+        : {
+            enterpriseId: link.enterpriseId,
+            state: link.state,
+            origin: link.origin,
+            otherMembers: await this.repository.otherMembers(tx, link.enterpriseId, id),
+          };
+    const rows = await this.repository.candidates(tx, id, keys, link?.enterpriseId ?? null, CANDIDATE_CAP);
+    const excluded = await this.repository.notSamePerson(tx, id);
+    const candidates: ScoredCandidate[] = rows.map((row) => {
+      const result = scorePair(normalized, row.normalized, this.ruleSet);
+      return {
+        sourceRecordId: row.sourceRecordId,
+        enterpriseId: row.enterpriseId,
+        score: result.score,
+        decision: result.decision,
+        comparisons: result.comparisons,
+        notSamePerson: excluded.has(row.sourceRecordId),
+      };
+    });
+    const decision = decideLink({ placeholder: normalized.placeholder, current, candidates });
+    return this.apply(tx, { id, system: input.system, localId: input.localId }, link, decision, at);
+  }
+
+  /**
+   * A40 (HL7 v2.5 §3.3.40, "merge patient – patient identifier list"): the prior local id was merged
+   * into the surviving one by its institution. The surviving record is matched as an update; the prior
+   * record is kept (never destroyed) but retired and redirected to the surviving record's enterprise id
+   * with state NO_MATCH, so it is no longer a candidate and PIXm of the prior id resolves to the survivor.
+   */
+  async merge(
+    surviving: SourceRecordInput,
+    prior: { readonly system: string; readonly localId: string; readonly patient: Patient },
+    tx: EntityManager,
+  ): Promise<{ readonly surviving: MatchOutcome; readonly priorSourceRecordId: string }> {
+    const outcome = await this.upsert(surviving, tx, [recordLockKey(prior.system, prior.localId)]);
+    const at = new Date();
+    const normalized = normalizeRecord(demographicsOf(prior.patient), MPI_REGION, this.ruleSet);
+    const existing = await this.repository.findSourceRecord(tx, prior.system, prior.localId);
+    const priorId = existing?.id ?? randomUUID();
+    await this.repository.appendVersion(tx, priorId, existing, {
+      institutionId: surviving.institutionId,
+      system: prior.system,
+      localId: prior.localId,
+      patient: prior.patient,
+      sourceMessageId: surviving.sourceMessageId,
+      normalized,
+      at,
+    });
+    await this.repository.retire(tx, priorId, outcome.sourceRecordId);
+    const link = await this.repository.findLink(tx, priorId);
+    const reason = `retired: merged by its source into ${linkEventKey(surviving.system, surviving.localId)} (A40)`;
+    await this.writeLink(tx, { id: priorId, system: prior.system, localId: prior.localId }, link, {
+      enterpriseId: outcome.enterpriseId,
+      state: 'NO_MATCH',
+      score: null,
+      comparisons: [],
+      reason,
+      at,
+    });
+    return { surviving: outcome, priorSourceRecordId: priorId };
+  }
+
+  private async apply(
+    tx: EntityManager,
+    record: { readonly id: string; readonly system: string; readonly localId: string },
+    link: LinkRow | null,
+    decision: LinkDecision,
+    at: Date,
+  ): Promise<MatchOutcome> {
+    let enterpriseId: string;
+    if (decision.action === 'new') {
+      enterpriseId = randomUUID();
+      await this.repository.createEnterpriseId(tx, enterpriseId, at);
+    } else if (decision.action === 'link') {
+      enterpriseId = decision.enterpriseId;
+    } else {
+      if (link === null) throw new Error('keep without a current link');
+      enterpriseId = link.enterpriseId;
+    }
+    const changed = link === null || link.enterpriseId !== enterpriseId || link.state !== decision.state;
+    if (changed) {
+      await this.writeLink(tx, record, link, {
+        enterpriseId,
+        state: decision.state,
+        score: decision.best?.score ?? null,
+        comparisons: decision.best?.comparisons ?? [],
+        reason: decision.reason,
+        at,
+      });
+    }
+    if (decision.review !== null) {
+      await this.repository.openReviewTask(tx, {
+        id: randomUUID(),
+        kind: decision.review.kind,
+        sourceRecordId: record.id,
+        enterpriseIds: decision.review.enterpriseIds,
+        bestScore: decision.review.candidates[0]?.score ?? null,
+        payload: {
+          ruleSetVersion: this.ruleSet.version,
+          enterpriseId,
+          candidates: decision.review.candidates.map((c) => ({
+            sourceRecordId: c.sourceRecordId,
+            enterpriseId: c.enterpriseId,
+            score: c.score,
+            decision: c.decision,
+            comparisons: c.comparisons,
+          })),
+        },
+        at,
+      });
+    }
+    return { sourceRecordId: record.id, enterpriseId, state: decision.state, changed };
+  }
+
+  /** The link, its immutable history row and the MpiLinkChanged event, in one transaction. */
+  private async writeLink(
+    tx: EntityManager,
+    record: Pick<SourceRecordRow, 'id' | 'system' | 'localId'>,
+    before: LinkRow | null,
+    after: {
+      readonly enterpriseId: string;
+      readonly state: Decision;
+      readonly score: number | null;
+      readonly comparisons: readonly FieldComparison[];
+      readonly reason: string;
+      readonly at: Date;
+    },
+  ): Promise<void> {
+    const decisionId = randomUUID();
+    await this.repository.writeLink(tx, {
+      id: decisionId,
+      sourceRecordId: record.id,
+      origin: 'AUTO',
+      ruleSetVersion: this.ruleSet.version,
+      before: before === null ? null : { enterpriseId: before.enterpriseId, state: before.state },
+      ...after,
+    });
+    await this.outbox.enqueue(tx, MpiLinkChanged, {
+      key: linkEventKey(record.system, record.localId),
+      source: MPI_SOURCE,
+      subject: after.enterpriseId,
+      data: {
+        patientSystem: record.system,
+        localPatientId: record.localId,
+        enterpriseId: after.enterpriseId,
+        previousEnterpriseId: before?.enterpriseId ?? null,
+        state: after.state,
+        origin: 'AUTO',
+        score: after.score,
+        ruleSetVersion: this.ruleSet.version,
+        decidedAt: after.at.toISOString(),
+        reason: after.reason,
+        decisionId,
+        comparisons: after.comparisons.map((c) => ({ field: c.field, level: c.level, weight: c.weight })),
+      },
+    });
+  }
+}
