@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { DOCUMENT_CONTENT_STORE } from './content/document-content.store';
+import { PostgresDocumentContentStore } from './content/postgres-document-content.store';
+import { IndexResourceHandler } from './indexing/index-resource.handler';
+import { DEFAULT_REGISTRY_CONSUMER_OPTIONS, REGISTRY_CONSUMER_OPTIONS, RegistryConsumer } from './indexing/registry.consumer';
+import { LinkChangedHandler } from './links/link-changed.handler';
 import { migrations } from './migrations';
 
 /** Encounter and document index per enterprise id, document content, referrals. */
@@ -12,5 +17,14 @@ export const serviceOptions: ServiceOptions = {
   migrations,
 };
 
-@Module({ imports: [PlatformModule.forRoot(serviceOptions)] })
+@Module({
+  imports: [PlatformModule.forRoot(serviceOptions)],
+  providers: [
+    { provide: DOCUMENT_CONTENT_STORE, useClass: PostgresDocumentContentStore },
+    IndexResourceHandler,
+    LinkChangedHandler,
+    { provide: REGISTRY_CONSUMER_OPTIONS, useValue: DEFAULT_REGISTRY_CONSUMER_OPTIONS },
+    RegistryConsumer,
+  ],
+})
 export class AppModule {}

@@ -1,0 +1,247 @@
+/**
+ * Pure parsing of FHIR R4 search parameters (http://hl7.org/fhir/R4/search.html) for the
+ * registry's searches (IHE MHD ITI-67 for DocumentReference). Every problem names its parameter,
+ * so the HTTP layer answers 400 with an OperationOutcome whose `expression` is that name. Values
+ * are never echoed back (they may be identifiers of a patient).
+ */
+
+/** `patient=`: an enterprise id (`E123` or `Patient/E123`) or a source identifier `system|value`. */
+export type PatientParam =
+  | { readonly kind: 'enterprise'; readonly enterpriseId: string }
+  | { readonly kind: 'source'; readonly system: string; readonly value: string };
+
+/** A half-open bound on the resource's date: `>=` start or `<` end (instants in UTC). */
+export interface DateBound {
+  readonly op: '>=' | '<';
+  readonly instant: string;
+}
+
+export interface SearchQuery {
+  readonly patient: PatientParam | null;
+  /** Token parameters: OR-list of search tokens (`system|code` or bare `code`) per parameter. */
+  readonly tokens: Readonly<Record<string, readonly string[]>>;
+  readonly dates: readonly DateBound[];
+  readonly count: number;
+  readonly offset: number;
+  readonly sort: 'date' | '-date';
+  /** Include source records joined by a possible match awaiting review (default: only MATCH). */
+  readonly includeProbable: boolean;
+}
+
+export interface SearchSpec {
+  readonly patientRequired: boolean;
+  /** Token parameters accepted, with their allowed codes when the value set is closed. */
+  readonly tokens: Readonly<Record<string, { readonly allowed?: readonly string[] }>>;
+}
+
+export interface ParamIssue {
+  readonly parameter: string;
+  readonly diagnostics: string;
+}
+
+export type ParseResult = { readonly ok: true; readonly query: SearchQuery } | { readonly ok: false; readonly issues: readonly ParamIssue[] };
+
+export const DEFAULT_COUNT = 50;
+export const MAX_COUNT = 200;
+/** Parameters every search accepts and ignores (FHIR §3.1.1.5.9 `_format`). */
+const IGNORED = new Set(['_format', '_pretty']);
+
+/** FHIR R4 value sets of the `status` parameters. */
+export const DOCUMENT_STATUSES = ['current', 'superseded', 'entered-in-error'] as const;
+export const ENCOUNTER_STATUSES = [
+  'planned',
+  'arrived',
+  'triaged',
+  'in-progress',
+  'onleave',
+  'finished',
+  'cancelled',
+  'entered-in-error',
+  'unknown',
+] as const;
+export const RESULT_STATUSES = [
+  'registered',
+  'partial',
+  'preliminary',
+  'final',
+  'amended',
+  'corrected',
+  'appended',
+  'cancelled',
+  'entered-in-error',
+  'unknown',
+] as const;
+
+export const SEARCH_SPECS = {
+  DocumentReference: {
+    patientRequired: true,
+    tokens: { type: {}, category: {}, facility: {}, status: { allowed: DOCUMENT_STATUSES } },
+  },
+  Encounter: {
+    patientRequired: true,
+    tokens: { class: {}, type: {}, status: { allowed: ENCOUNTER_STATUSES } },
+  },
+  DiagnosticReport: {
+    patientRequired: true,
+    tokens: { code: {}, category: {}, status: { allowed: RESULT_STATUSES } },
+  },
+  Observation: {
+    patientRequired: true,
+    tokens: { code: {}, category: {}, status: { allowed: RESULT_STATUSES } },
+  },
+  /** `Patient/:id/$timeline`: the patient comes from the path. */
+  timeline: { patientRequired: false, tokens: {} },
+} as const satisfies Record<string, SearchSpec>;
+
+export function parsePatient(value: string): PatientParam | null {
+  const trimmed = value.trim();
+  const bar = trimmed.lastIndexOf('|');
+  if (bar >= 0) {
+    const system = trimmed.slice(0, bar);
+    const local = trimmed.slice(bar + 1);
+    if (system === '' || local === '') return null;
+    return { kind: 'source', system, value: local };
+  }
+  const id = trimmed.startsWith('Patient/') ? trimmed.slice('Patient/'.length) : trimmed;
+  // FHIR R4 id datatype: [A-Za-z0-9\-\.]{1,64}.
+  return /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? { kind: 'enterprise', enterpriseId: id } : null;
+}
+
+/** FHIR date/dateTime/instant forms accepted by `date=` (§2.24.0.2 precision ranges). */
+const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
+
+/**
+ * The range [start, end) a FHIR date value denotes at its precision. Dates without a time are
+ * taken in UTC (the registry has no notion of the requester's time zone).
+ */
+export function dateRange(value: string): { readonly start: Date; readonly end: Date } | null {
+  const m = DATE_RE.exec(value);
+  if (m === null) return null;
+  const [, y, mo, d, hh, mi, ss] = m;
+  const year = Number(y);
+  if (mo === undefined) return { start: new Date(Date.UTC(year, 0, 1)), end: new Date(Date.UTC(year + 1, 0, 1)) };
+  const month = Number(mo) - 1;
+  if (month < 0 || month > 11) return null;
+  if (d === undefined) return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
+  const day = Number(d);
+  const start = new Date(Date.UTC(year, month, day));
+  if (start.getUTCMonth() !== month || start.getUTCDate() !== day) return null;
+  if (hh === undefined) return { start, end: new Date(Date.UTC(year, month, day + 1)) };
+  const instant = new Date(value);
+  if (Number.isNaN(instant.getTime()) || Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? '0') > 59) return null;
+  const step = ss === undefined ? 60_000 : 1_000;
+  return { start: instant, end: new Date(instant.getTime() + step) };
+}
+
+/** `date=[prefix]value` (FHIR R4 §3.1.1.4.2 prefixes eq, gt, ge, lt, le, sa, eb) as bounds. */
+export function parseDate(raw: string): readonly DateBound[] | null {
+  // An unencoded `+` of a UTC offset arrives as a space (application/x-www-form-urlencoded).
+  const m = /^(eq|gt|ge|lt|le|sa|eb)?(.+)$/.exec(raw.replace(' ', '+'));
+  if (m === null) return null;
+  const prefix = m[1] ?? 'eq';
+  const range = dateRange(m[2] ?? '');
+  if (range === null) return null;
+  const start = range.start.toISOString();
+  const end = range.end.toISOString();
+  switch (prefix) {
+    case 'eq':
+      return [
+        { op: '>=', instant: start },
+        { op: '<', instant: end },
+      ];
+    case 'ge':
+      return [{ op: '>=', instant: start }];
+    case 'gt':
+    case 'sa':
+      return [{ op: '>=', instant: end }];
+    case 'le':
+      return [{ op: '<', instant: end }];
+    case 'lt':
+    case 'eb':
+      return [{ op: '<', instant: start }];
+    default:
+      return null;
+  }
+}
+
+/** Token values of one parameter occurrence: comma-separated OR list (§3.1.1.4.6). */
+function parseTokens(raw: string): string[] | null {
+  const values = raw.split(',').map((v) => v.trim());
+  if (values.some((v) => v === '' || v === '|' || v.endsWith('|'))) return null;
+  // `|code` means "no system"; the index stores bare codes for system-less searches.
+  return values.map((v) => (v.startsWith('|') ? v.slice(1) : v));
+}
+
+function parseInteger(raw: string, min: number, max: number): number | null {
+  if (!/^\d+$/.test(raw)) return null;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : null;
+}
+
+/** Parses a query string against a search's spec; unknown parameters are errors (strict handling). */
+export function parseSearch(params: URLSearchParams, spec: SearchSpec): ParseResult {
+  const issues: ParamIssue[] = [];
+  let patient: PatientParam | null = null;
+  const tokens: Record<string, string[]> = {};
+  const dates: DateBound[] = [];
+  let count = DEFAULT_COUNT;
+  let offset = 0;
+  let sort: 'date' | '-date' = '-date';
+  let includeProbable = false;
+  const once = new Set<string>();
+  for (const [name, raw] of params) {
+    if (IGNORED.has(name)) continue;
+    const single = ['patient', '_count', '_offset', '_sort', '_includeProbable'].includes(name);
+    if (single) {
+      if (once.has(name)) {
+        issues.push({ parameter: name, diagnostics: `parameter ${name} may appear once` });
+        continue;
+      }
+      once.add(name);
+    }
+    if (name === 'patient' && spec.patientRequired) {
+      patient = parsePatient(raw);
+      if (patient === null) {
+        issues.push({ parameter: name, diagnostics: 'patient must be an enterprise id or system|value of a source identifier' });
+      }
+    } else if (name === 'date') {
+      const bounds = parseDate(raw);
+      if (bounds === null) {
+        issues.push({ parameter: name, diagnostics: 'date must be [eq|gt|ge|lt|le|sa|eb]YYYY[-MM[-DD[Thh:mm[:ss]±zz:zz]]]' });
+      } else dates.push(...bounds);
+    } else if (name === '_count') {
+      const n = parseInteger(raw, 1, MAX_COUNT);
+      if (n === null) issues.push({ parameter: name, diagnostics: `_count must be an integer from 1 to ${MAX_COUNT}` });
+      else count = n;
+    } else if (name === '_offset') {
+      const n = parseInteger(raw, 0, 1_000_000);
+      if (n === null) issues.push({ parameter: name, diagnostics: '_offset must be a non-negative integer' });
+      else offset = n;
+    } else if (name === '_sort') {
+      if (raw === 'date' || raw === '-date') sort = raw;
+      else issues.push({ parameter: name, diagnostics: '_sort must be date or -date' });
+    } else if (name === '_includeProbable') {
+      if (raw === 'true' || raw === 'false') includeProbable = raw === 'true';
+      else issues.push({ parameter: name, diagnostics: '_includeProbable must be true or false' });
+    } else if (Object.hasOwn(spec.tokens, name)) {
+      const values = parseTokens(raw);
+      const allowed = spec.tokens[name]?.allowed;
+      if (values === null) {
+        issues.push({ parameter: name, diagnostics: `${name} must be a comma-separated list of code or system|code` });
+      } else if (allowed !== undefined && values.some((v) => !allowed.includes(v))) {
+        issues.push({ parameter: name, diagnostics: `${name} must be one of ${allowed.join(', ')}` });
+      } else {
+        // Repeated parameters AND together; FHIR allows it, the index supports one list per name.
+        const previous = tokens[name];
+        tokens[name] = previous === undefined ? values : previous.filter((v) => values.includes(v));
+      }
+    } else {
+      issues.push({ parameter: name, diagnostics: `unknown or unsupported search parameter ${name}` });
+    }
+  }
+  if (spec.patientRequired && patient === null && !issues.some((i) => i.parameter === 'patient')) {
+    issues.push({ parameter: 'patient', diagnostics: 'patient is required: an enterprise id or system|value' });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, query: { patient, tokens, dates, count, offset, sort, includeProbable } };
+}
