@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { IdentityQueryService } from './identity/identity-query.service';
 import { IdentityRepository } from './identity/identity.repository';
+import { LinksController } from './links/links.controller';
 import { DEFAULT_MATCH_CONSUMER_OPTIONS, MATCH_CONSUMER_OPTIONS, MatchRecordConsumer } from './matching/match-record.consumer';
 import { MatchRecordHandler } from './matching/match-record.handler';
 import { migrations } from './migrations';
+import { PdqController } from './pdq/pdq.controller';
+import { PixController } from './pix/pix.controller';
 
 /** Master patient index: source records, enterprise ids, links, review queue, PIXm/PDQm. */
 export const serviceOptions: ServiceOptions = {
@@ -17,8 +21,11 @@ export const serviceOptions: ServiceOptions = {
 
 @Module({
   imports: [PlatformModule.forRoot(serviceOptions)],
+  // PixController before PdqController: `Patient/$ihe-pix` is matched before the search route.
+  controllers: [PixController, PdqController, LinksController],
   providers: [
     IdentityRepository,
+    IdentityQueryService,
     MatchRecordHandler,
     { provide: MATCH_CONSUMER_OPTIONS, useValue: DEFAULT_MATCH_CONSUMER_OPTIONS },
     MatchRecordConsumer,

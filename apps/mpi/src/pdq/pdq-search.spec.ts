@@ -1,0 +1,24 @@
+import { parsePatientSearch } from './pdq.controller';
+
+describe('parsePatientSearch', () => {
+  it('normalizes names like the matcher (accents, case) and validates birthdate, gender and paging', () => {
+    expect(parsePatientSearch({ family: 'Müller', given: 'JOSÉ', birthdate: 'eq1980-02-03', gender: 'male', _count: '5' })).toEqual({
+      search: { familyPrefix: 'muller', givenPrefix: 'jose', birthDate: '1980-02-03', gender: 'male', count: 5, offset: 0 },
+      issues: [],
+    });
+  });
+
+  it('reads identifier as [system|]value, the enterprise id system as an enterprise id', () => {
+    expect(parsePatientSearch({ identifier: 'urn:oid:1.1|A1' }).search?.identifier).toEqual({ system: 'urn:oid:1.1', value: 'A1' });
+    expect(parsePatientSearch({ identifier: 'A1' }).search?.identifier).toEqual({ value: 'A1' });
+    const id = '0b6a5c1e-2f4d-4c39-9a51-2d8f5b0e7c11';
+    expect(parsePatientSearch({ identifier: `urn:tessera:enterprise-id|${id}` }).search?.enterpriseId).toBe(id);
+  });
+
+  it('reports every invalid parameter, and a search without criteria', () => {
+    const { search, issues } = parsePatientSearch({ birthdate: 'gt1980', gender: 'M', _count: '1000' });
+    expect(search).toBeUndefined();
+    expect(issues.map((i) => i.expression)).toEqual(['birthdate', 'gender', '_count']);
+    expect(parsePatientSearch({ _count: '5' }).issues).toEqual([expect.objectContaining({ code: 'too-costly' })]);
+  });
+});

@@ -1,0 +1,111 @@
+import { Controller, Get, Header, HttpStatus, Query, UseFilters } from '@nestjs/common';
+import type { Bundle, Patient } from '@medplum/fhirtypes';
+import { normalizeName } from '@tessera/matching';
+import { FHIR_JSON, OperationOutcomeException } from '../fhir/operation-outcome';
+import type { Issue } from '../fhir/operation-outcome';
+import { OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { IdentityQueryService } from '../identity/identity-query.service';
+import type { PatientSearch } from '../identity/identity-query.service';
+import { ENTERPRISE_ID_SYSTEM, goldenRecord } from './golden-record.projection';
+
+const GENDERS = new Set(['male', 'female', 'other', 'unknown']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 100;
+
+type Query = Readonly<Record<string, unknown>>;
+
+function single(query: Query, name: string, issues: Issue[]): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    issues.push({ code: 'invalid', diagnostics: `${name} must be given once, with a value`, expression: name });
+    return undefined;
+  }
+  return value.trim();
+}
+
+/**
+ * PDQm search parameters (IHE ITI-78 §3.78.4.1.2) → a validated search. family/given: FHIR string
+ * search (case-, accent- and punctuation-insensitive prefix, normalized like the matcher does);
+ * birthdate: `YYYY-MM-DD` or `eqYYYY-MM-DD`; gender: FHIR administrative gender; identifier:
+ * `[system|]value` (the enterprise id system selects one enterprise id); _id: an enterprise id;
+ * _count (1–100, default 20) and _offset page through the results. Pure.
+ */
+export function parsePatientSearch(query: Query): { readonly search?: PatientSearch; readonly issues: Issue[] } {
+  const issues: Issue[] = [];
+  const family = single(query, 'family', issues);
+  const given = single(query, 'given', issues);
+  const birthdate = single(query, 'birthdate', issues);
+  const gender = single(query, 'gender', issues);
+  const identifier = single(query, 'identifier', issues);
+  const id = single(query, '_id', issues);
+  const count = single(query, '_count', issues);
+  const offset = single(query, '_offset', issues);
+  const search: { -readonly [K in keyof PatientSearch]: PatientSearch[K] } = { count: DEFAULT_COUNT, offset: 0 };
+  if (family !== undefined) search.familyPrefix = normalizeName(family, 'family')?.latin ?? family.toLowerCase();
+  if (given !== undefined) search.givenPrefix = normalizeName(given, 'given')?.latin ?? given.toLowerCase();
+  if (birthdate !== undefined) {
+    const date = /^(?:eq)?(\d{4}-\d{2}-\d{2})$/.exec(birthdate)?.[1];
+    if (date === undefined) issues.push({ code: 'invalid', diagnostics: 'birthdate must be YYYY-MM-DD (prefix eq only)', expression: 'birthdate' });
+    else search.birthDate = date;
+  }
+  if (gender !== undefined) {
+    if (GENDERS.has(gender)) search.gender = gender;
+    else issues.push({ code: 'invalid', diagnostics: 'gender must be male, female, other or unknown', expression: 'gender' });
+  }
+  if (identifier !== undefined) {
+    const bar = identifier.indexOf('|');
+    const system = bar < 0 ? undefined : identifier.slice(0, bar);
+    const value = bar < 0 ? identifier : identifier.slice(bar + 1);
+    if (value === '') issues.push({ code: 'invalid', diagnostics: 'identifier must be [system|]value', expression: 'identifier' });
+    else if (system === ENTERPRISE_ID_SYSTEM) {
+      if (UUID.test(value)) search.enterpriseId = value;
+      else issues.push({ code: 'invalid', diagnostics: 'an enterprise id is a UUID', expression: 'identifier' });
+    } else search.identifier = system === undefined || system === '' ? { value } : { system, value };
+  }
+  if (id !== undefined) {
+    if (UUID.test(id)) search.enterpriseId = id;
+    else issues.push({ code: 'invalid', diagnostics: '_id is an enterprise id (UUID)', expression: '_id' });
+  }
+  if (count !== undefined) {
+    const n = Number(count);
+    if (Number.isInteger(n) && n >= 1 && n <= MAX_COUNT) search.count = n;
+    else issues.push({ code: 'invalid', diagnostics: `_count must be an integer from 1 to ${MAX_COUNT}`, expression: '_count' });
+  }
+  if (offset !== undefined) {
+    const n = Number(offset);
+    if (Number.isInteger(n) && n >= 0) search.offset = n;
+    else issues.push({ code: 'invalid', diagnostics: '_offset must be a non-negative integer', expression: '_offset' });
+  }
+  const criteria = ['familyPrefix', 'givenPrefix', 'birthDate', 'gender', 'identifier', 'enterpriseId'] as const;
+  if (issues.length === 0 && !criteria.some((k) => search[k] !== undefined)) {
+    issues.push({
+      code: 'too-costly',
+      diagnostics: 'give at least one of family, given, birthdate, gender, identifier, _id',
+    });
+  }
+  return issues.length === 0 ? { search, issues } : { issues };
+}
+
+/** PDQm "Mobile Patient Demographics Query" [ITI-78]: golden records, one per enterprise id. */
+@Controller('Patient')
+@UseFilters(OperationOutcomeFilter)
+export class PdqController {
+  constructor(private readonly identities: IdentityQueryService) {}
+
+  @Get()
+  @Header('Content-Type', FHIR_JSON)
+  async search(@Query() query: Record<string, unknown>): Promise<Bundle<Patient>> {
+    const { search, issues } = parsePatientSearch(query);
+    if (search === undefined) throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issues);
+    const { ids, total } = await this.identities.search(search);
+    const entry = await Promise.all(
+      ids.map(async (id) => {
+        const members = (await this.identities.members(id)).filter((m) => !m.retired);
+        return { fullUrl: `Patient/${id}`, resource: goldenRecord(id, members), search: { mode: 'match' as const } };
+      }),
+    );
+    return { resourceType: 'Bundle', type: 'searchset', total, entry };
+  }
+}
