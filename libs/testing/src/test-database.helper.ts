@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import type { ClientConfig } from 'pg';
 import type { MixedList } from 'typeorm';
 import { loadConfig, postgresConfig } from '@tessera/platform-config';
 import { ensureDatabase, migrate } from '@tessera/platform-persistence';
@@ -17,13 +18,7 @@ export async function prepareTestDatabase(
 ): Promise<PostgresSettings> {
   const settings = loadConfig(postgresConfig);
   await ensureDatabase(settings, database);
-  const client = new Client({
-    host: settings.PGHOST,
-    port: settings.PGPORT,
-    user: settings.PGUSER,
-    password: settings.PGPASSWORD,
-    database,
-  });
+  const client = new Client(testClientConfig(database, settings));
   await client.connect();
   try {
     await client.query(`SELECT pg_advisory_lock(hashtext('tessera-test-migrations'))`);
@@ -34,15 +29,14 @@ export async function prepareTestDatabase(
   return settings;
 }
 
+/** pg connection options for `database` from the validated Postgres settings. */
+export function testClientConfig(database: string, settings: PostgresSettings = loadConfig(postgresConfig)): ClientConfig {
+  return { host: settings.PGHOST, port: settings.PGPORT, user: settings.PGUSER, password: settings.PGPASSWORD, database };
+}
+
 /** A plain pg client to the test database (caller ends it). */
 export async function connectTestClient(settings: PostgresSettings, database: string): Promise<Client> {
-  const client = new Client({
-    host: settings.PGHOST,
-    port: settings.PGPORT,
-    user: settings.PGUSER,
-    password: settings.PGPASSWORD,
-    database,
-  });
+  const client = new Client(testClientConfig(database, settings));
   await client.connect();
   return client;
 }
@@ -52,13 +46,7 @@ export async function dropTestDatabase(settings: PostgresSettings, database: str
   if (!/^tessera_[a-z0-9_]+_test_[a-z0-9_]+$/.test(database)) {
     throw new Error('Refusing to drop a database whose name does not look like a per-test database');
   }
-  const client = new Client({
-    host: settings.PGHOST,
-    port: settings.PGPORT,
-    user: settings.PGUSER,
-    password: settings.PGPASSWORD,
-    database: 'postgres',
-  });
+  const client = new Client(testClientConfig('postgres', settings));
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);

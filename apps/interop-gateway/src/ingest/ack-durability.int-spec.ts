@@ -4,7 +4,18 @@ import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { Topics } from '@tessera/contracts';
-import { collectRecords, freePort, mllpExchange, msaOf, ScratchBroker, startServiceProcess, workspacePath } from '@tessera/testing';
+import {
+  collectRecords,
+  dropTestDatabase,
+  freePort,
+  mllpExchange,
+  msaOf,
+  ScratchBroker,
+  startServiceProcess,
+  testClientConfig,
+  testPostgresSettings,
+  workspacePath,
+} from '@tessera/testing';
 import type { RunningService } from '@tessera/testing';
 
 const run = promisify(execFile);
@@ -29,8 +40,8 @@ describe('interop-gateway ACK durability (real broker stopped and restarted)', (
   let mllpPort: number;
   // Its own database: another gateway on the shared database would republish our stored message
   // to its own broker (the ledger doubles as the raw messages' outbox).
-  const database = `tessera_gateway_durability_${randomUUID().slice(0, 8)}`;
-  const db = new Client({ host: '127.0.0.1', user: 'postgres', database });
+  const database = `tessera_gateway_test_durability_${randomUUID().slice(0, 8)}`;
+  const db = new Client(testClientConfig(database));
 
   beforeAll(async () => {
     broker = await ScratchBroker.create();
@@ -52,14 +63,15 @@ describe('interop-gateway ACK durability (real broker stopped and restarted)', (
     await gateway?.terminate();
     await broker?.destroy();
     await db.end();
-    const admin = new Client({ host: '127.0.0.1', user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await admin.end();
+    await dropTestDatabase(testPostgresSettings(), database);
   });
 
   it('never answers AA for a message it could not publish, and publishes a resend exactly once', async () => {
-    const kafka = new Kafka({ clientId: 'durability-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'durability-test',
+      brokers: [broker.brokers],
+      logLevel: logLevel.NOTHING,
+    });
     const runId = randomUUID().slice(0, 8);
 
     const [first] = await mllpExchange(mllpPort, [adt(`D1-${runId}`, `MRN-${runId}-1`)]);
@@ -89,7 +101,10 @@ describe('interop-gateway ACK durability (real broker stopped and restarted)', (
 
     // The scratch broker's topic holds only this test's records: both messages, each exactly once
     // (the publish attempted during the outage and the resend share one ledger id / event id).
-    const records = await collectRecords(kafka, Topics.inboundHl7v2, 2, { timeoutMs: 30_000, settleMs: 3_000 });
+    const records = await collectRecords(kafka, Topics.inboundHl7v2, 2, {
+      timeoutMs: 30_000,
+      settleMs: 3_000,
+    });
     const ids = records.map((r) => r.headers['ce_id']);
     expect(new Set(ids).size).toBe(ids.length);
     expect(records.filter((r) => (r.value ?? '').includes(`"controlId":"${controlId}"`))).toHaveLength(1);

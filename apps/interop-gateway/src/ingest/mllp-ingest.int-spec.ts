@@ -3,7 +3,17 @@ import iconv from 'iconv-lite';
 import { Client } from 'pg';
 import { Topics } from '@tessera/contracts';
 import { encodeMllpFrame } from '@tessera/hl7v2';
-import { freePort, mllpExchange, msaOf, startServiceProcess, testKafka, TopicWatcher } from '@tessera/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  mllpExchange,
+  msaOf,
+  startServiceProcess,
+  testClientConfig,
+  testKafka,
+  testPostgresSettings,
+  TopicWatcher,
+} from '@tessera/testing';
 import type { RunningService } from '@tessera/testing';
 
 /**
@@ -11,9 +21,9 @@ import type { RunningService } from '@tessera/testing';
  * Postgres: ACK codes and ERR per HL7 table 0357, duplicates, character sets, framing errors.
  */
 describe('interop-gateway MLLP ingest', () => {
-  const database = `tessera_gateway_ingest_${randomUUID().slice(0, 8)}`;
+  const database = `tessera_gateway_test_ingest_${randomUUID().slice(0, 8)}`;
   const run = randomUUID().slice(0, 8);
-  const db = new Client({ host: '127.0.0.1', user: 'postgres', database });
+  const db = new Client(testClientConfig(database));
   const kafka = testKafka('mllp-ingest-test');
   let gateway: RunningService;
   let mllpPort: number;
@@ -21,7 +31,13 @@ describe('interop-gateway MLLP ingest', () => {
 
   const ledger = async (facility: string, controlId: string) =>
     (
-      await db.query<{ state: string; ack_code: string; resend_count: number; duplicate_control_id: boolean; charset: string }>(
+      await db.query<{
+        state: string;
+        ack_code: string;
+        resend_count: number;
+        duplicate_control_id: boolean;
+        charset: string;
+      }>(
         `SELECT state, ack_code, resend_count, duplicate_control_id, charset FROM ledger_messages
          WHERE sending_facility = $1 AND control_id = $2 ORDER BY received_at`,
         [facility, controlId],
@@ -39,7 +55,10 @@ describe('interop-gateway MLLP ingest', () => {
 
   beforeAll(async () => {
     mllpPort = await freePort();
-    gateway = await startServiceProcess('interop-gateway', await freePort(), { DB_NAME: database, MLLP_PORT: String(mllpPort) });
+    gateway = await startServiceProcess('interop-gateway', await freePort(), {
+      DB_NAME: database,
+      MLLP_PORT: String(mllpPort),
+    });
     await db.connect();
     watcher = await TopicWatcher.open(kafka, Topics.inboundHl7v2);
   });
@@ -48,10 +67,7 @@ describe('interop-gateway MLLP ingest', () => {
     await watcher?.close();
     await gateway?.terminate();
     await db.end();
-    const admin = new Client({ host: '127.0.0.1', user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await admin.end();
+    await dropTestDatabase(testPostgresSettings(), database);
   });
 
   it('ACKs AA echoing MSH-10 and swapping sender/receiver, and publishes the raw message once', async () => {
@@ -75,7 +91,9 @@ describe('interop-gateway MLLP ingest', () => {
     const [second] = await mllpExchange(mllpPort, [message]);
     expect(msaOf(first).code).toBe('AA');
     expect(msaOf(second).code).toBe('AA');
-    const records = await watcher.waitFor((r) => (r.value ?? '').includes(`"controlId":"${controlId}"`), 1, { settleMs: 2_000 });
+    const records = await watcher.waitFor((r) => (r.value ?? '').includes(`"controlId":"${controlId}"`), 1, {
+      settleMs: 2_000,
+    });
     expect(records).toHaveLength(1);
     const rows = await ledger('STAURELIA', controlId);
     expect(rows).toHaveLength(1);
@@ -157,7 +175,12 @@ describe('interop-gateway MLLP ingest', () => {
     const next = `OK-${run}`;
     const acks = await mllpExchange(
       mllpPort,
-      [Buffer.concat([encodeMllpFrame(Buffer.from(oversized)), encodeMllpFrame(Buffer.from(adt(next, `M-${run}-7`)))])],
+      [
+        Buffer.concat([
+          encodeMllpFrame(Buffer.from(oversized)),
+          encodeMllpFrame(Buffer.from(adt(next, `M-${run}-7`))),
+        ]),
+      ],
       { raw: true, expectAcks: 2, timeoutMs: 60_000 },
     );
     expect(msaOf(acks[0])).toMatchObject({ code: 'AR', controlId: `BIG-${run}` });
@@ -166,7 +189,10 @@ describe('interop-gateway MLLP ingest', () => {
 
   it('answers several pipelined messages on one connection in order', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `P${i}-${run}`);
-    const acks = await mllpExchange(mllpPort, ids.map((id, i) => adt(id, `M-${run}-p${i}`)));
+    const acks = await mllpExchange(
+      mllpPort,
+      ids.map((id, i) => adt(id, `M-${run}-p${i}`)),
+    );
     expect(acks.map((a) => msaOf(a).controlId)).toEqual(ids);
     expect(acks.every((a) => msaOf(a).code === 'AA')).toBe(true);
   });

@@ -6,31 +6,103 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Client } from 'pg';
 import { encodeMllpFrame, MllpFrameDecoder } from '@tessera/hl7v2';
-import { freePort, mllpExchange, msaOf, startServiceProcess } from '@tessera/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  mllpExchange,
+  msaOf,
+  startServiceProcess,
+  testClientConfig,
+  testPostgresSettings,
+} from '@tessera/testing';
 import type { RunningService } from '@tessera/testing';
 
 /** Makes a throw-away CA, a server certificate for 127.0.0.1 and client certificates (openssl). */
 function makePki(dir: string): void {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Tessera Test CA');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Tessera Test CA',
+  );
   writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   for (const [name, subject, ext] of [
     ['server', '/CN=localhost', ['-extfile', 'server.ext']],
     ['client', '/CN=riverside-engine', []],
   ] as const) {
-    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', ...ext);
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      subject,
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      '2',
+      ...ext,
+    );
   }
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '2', '-subj', '/CN=rogue');
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'rogue.key',
+    '-out',
+    'rogue.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=rogue',
+  );
 }
 
-function tlsExchange(port: number, dir: string, client: 'client' | 'rogue' | 'none', message: string): Promise<string> {
+function tlsExchange(
+  port: number,
+  dir: string,
+  client: 'client' | 'rogue' | 'none',
+  message: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
       host: '127.0.0.1',
       port,
       ca: readFileSync(path.join(dir, 'ca.pem')),
-      ...(client === 'none' ? {} : { cert: readFileSync(path.join(dir, `${client}.pem`)), key: readFileSync(path.join(dir, `${client}.key`)) }),
+      ...(client === 'none'
+        ? {}
+        : {
+            cert: readFileSync(path.join(dir, `${client}.pem`)),
+            key: readFileSync(path.join(dir, `${client}.key`)),
+          }),
     });
     const decoder = new MllpFrameDecoder({ maxFrameBytes: 1 << 20 });
     const timer = setTimeout(() => {
@@ -60,7 +132,7 @@ function tlsExchange(port: number, dir: string, client: 'client' | 'rogue' | 'no
 
 describe('interop-gateway MLLP over TLS on an institution port', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-tls-'));
-  const database = `tessera_gateway_tls_${randomUUID().slice(0, 8)}`;
+  const database = `tessera_gateway_test_tls_${randomUUID().slice(0, 8)}`;
   const run = randomUUID().slice(0, 8);
   let gateway: RunningService;
   let sharedPort: number;
@@ -108,19 +180,18 @@ describe('interop-gateway MLLP over TLS on an institution port', () => {
   afterAll(async () => {
     await gateway?.terminate();
     rmSync(dir, { recursive: true, force: true });
-    const admin = new Client({ host: '127.0.0.1', user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await admin.end();
+    await dropTestDatabase(testPostgresSettings(), database);
   });
 
   it('accepts the institution over TLS with a client certificate from the configured CA, and records its name', async () => {
     const controlId = `TLS1-${run}`;
     const ack = await tlsExchange(tlsPort, dir, 'client', adt('RIVERSIDE', controlId));
     expect(msaOf(ack)).toMatchObject({ code: 'AA', controlId });
-    const db = new Client({ host: '127.0.0.1', user: 'postgres', database });
+    const db = new Client(testClientConfig(database));
     await db.connect();
-    const row = await db.query<{ peer: string }>('SELECT peer FROM ledger_messages WHERE control_id = $1', [controlId]);
+    const row = await db.query<{ peer: string }>('SELECT peer FROM ledger_messages WHERE control_id = $1', [
+      controlId,
+    ]);
     await db.end();
     expect(row.rows[0]?.peer).toMatch(/^CN=riverside-engine@127\.0\.0\.1:\d+$/);
   });
@@ -136,7 +207,7 @@ describe('interop-gateway MLLP over TLS on an institution port', () => {
     expect(ack).toContain('reserved for institution "riverside"');
   });
 
-  it('does not take a TLS institution\'s messages on the shared plain port', async () => {
+  it("does not take a TLS institution's messages on the shared plain port", async () => {
     const [ack] = await mllpExchange(sharedPort, [adt('RIVERSIDE', `TLS5-${run}`)]);
     expect(msaOf(ack).code).toBe('AR');
     expect(msaOf(ack).text).toContain('sends over TLS');
