@@ -187,6 +187,19 @@ describe('interop-gateway MLLP ingest', () => {
     expect(msaOf(acks[1])).toMatchObject({ code: 'AA', controlId: next });
   });
 
+  it('serves hundreds of concurrent connections, each getting its own ACK', async () => {
+    const connections = 300;
+    const acks = await Promise.all(
+      Array.from({ length: connections }, (_, i) =>
+        mllpExchange(mllpPort, [adt(`C${i}-${run}`, `M-${run}-c${i}`)], { timeoutMs: 60_000 }),
+      ),
+    );
+    expect(acks.map(([ack]) => msaOf(ack!).controlId)).toEqual(
+      Array.from({ length: connections }, (_, i) => `C${i}-${run}`),
+    );
+    expect(acks.every(([ack]) => msaOf(ack!).code === 'AA')).toBe(true);
+  });
+
   it('answers several pipelined messages on one connection in order', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `P${i}-${run}`);
     const acks = await mllpExchange(
