@@ -194,10 +194,10 @@ describe('interop-gateway MLLP ingest', () => {
         mllpExchange(mllpPort, [adt(`C${i}-${run}`, `M-${run}-c${i}`)], { timeoutMs: 60_000 }),
       ),
     );
-    expect(acks.map(([ack]) => msaOf(ack!).controlId)).toEqual(
+    expect(acks.map(([ack]) => msaOf(ack).controlId)).toEqual(
       Array.from({ length: connections }, (_, i) => `C${i}-${run}`),
     );
-    expect(acks.every(([ack]) => msaOf(ack!).code === 'AA')).toBe(true);
+    expect(acks.every(([ack]) => msaOf(ack).code === 'AA')).toBe(true);
   });
 
   it('answers several pipelined messages on one connection in order', async () => {
