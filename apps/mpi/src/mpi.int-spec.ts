@@ -1,0 +1,324 @@
+// The MPI end to end, in-process against real Postgres and Kafka: PatientUpserted / PatientMerged on
+// hie.patient → links, link history and MpiLinkChanged on hie.mpi.link; PIXm, PDQm and the link views
+// over HTTP; two records of one new person consumed concurrently from different partitions.
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Patient } from '@medplum/fhirtypes';
+import { DataSource } from 'typeorm';
+import { Partitioners } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+import { deadLetterTopic, PatientMerged, PatientUpserted, retryTopic, Topics } from '@tessera/contracts';
+import type { EventProducer } from '@tessera/platform-kafka';
+import { EVENT_PRODUCER, loadPlatformSettings, migrateService } from '@tessera/platform-service';
+import { generatePopulation } from '@tessera/synthetic-population';
+import type { TruthPerson } from '@tessera/synthetic-population';
+import { dropTestDatabase, freePort, testKafka, TopicWatcher, uniqueTestId, waitFor, withAdmin } from '@tessera/testing';
+import type { CollectedRecord } from '@tessera/testing';
+
+const RUN = uniqueTestId('m');
+const DATABASE = `tessera_mpi_test_${RUN}`;
+const GROUP = `mpi.test-${RUN}`;
+const ENTERPRISE = 'urn:tessera:enterprise-id';
+const SSN = 'urn:oid:2.16.840.1.113883.4.1';
+
+let app: INestApplication;
+let baseUrl: string;
+let dataSource: DataSource;
+let kafka: Kafka;
+let producer: EventProducer;
+let links: TopicWatcher;
+let partitions = 1;
+
+const persons: TruthPerson[] = generatePopulation({
+  seed: 'mpi-int',
+  persons: 40,
+  region: 'us',
+  institutions: [{ id: 'H1', assigningAuthority: '1.2.840.9.1' }],
+})
+  .materialize()
+  .persons.filter((p) => p.kind === 'regular');
+let nextPerson = 0;
+function person(): TruthPerson {
+  const found = persons[nextPerson++];
+  if (found === undefined) throw new Error('synthetic population exhausted');
+  return found;
+}
+
+interface Institution {
+  readonly id: string;
+  readonly system: string;
+}
+function institution(): Institution {
+  const id = uniqueTestId('inst');
+  return { id, system: `urn:oid:2.16.840.1.113883.3.${Date.now()}.${id}` };
+}
+
+/** The FHIR Patient an institution sends for `p`; `style` varies spelling and formatting like real feeds do. */
+function patientOf(p: TruthPerson, at: Institution, localId: string, style: 'plain' | 'upper' = 'plain'): Patient {
+  const d = p.demographics;
+  const upper = (s: string): string => (style === 'upper' ? s.toUpperCase() : s);
+  return {
+    resourceType: 'Patient',
+    identifier: [
+      { system: at.system, value: localId, type: { coding: [{ code: 'MR' }] } },
+      { system: SSN, value: d.nationalId, type: { coding: [{ code: 'SS' }] } },
+    ],
+    name: [{ use: 'official', family: upper(d.family), given: [upper(d.given)] }],
+    gender: d.sex === 'M' ? 'male' : 'female',
+    birthDate: d.birthDate,
+    telecom: [{ system: 'phone', use: 'home', value: style === 'upper' ? d.phone.replace('+1', '') : d.phone }],
+    address: [{ use: 'home', line: [upper(d.address.line)], city: upper(d.address.city), postalCode: d.address.postalCode }],
+  };
+}
+
+function upserted(at: Institution, localId: string, patient: Patient) {
+  return {
+    key: `${at.id}|${localId}`,
+    source: '/tessera/interop-gateway',
+    data: {
+      institutionId: at.id,
+      patientSystem: at.system,
+      localPatientId: localId,
+      sourceMessageId: uniqueTestId('msg'),
+      mapperVersion: '1.0.0',
+      channel: 'fhir' as const,
+      patient,
+    },
+  };
+}
+
+async function http(url: string): Promise<{ status: number; contentType: string | null; json: Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}${url}`);
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    json: (await response.json()) as Record<string, unknown>,
+  };
+}
+
+interface LinkRow {
+  readonly enterprise_id: string;
+  readonly state: string;
+  readonly origin: string;
+}
+async function linkOf(at: Institution, localId: string): Promise<LinkRow | undefined> {
+  const rows = await dataSource.query<LinkRow[]>(
+    `SELECT l.enterprise_id, l.state, l.origin FROM links l JOIN source_records sr ON sr.id = l.source_record_id
+      WHERE sr.system = $1 AND sr.local_id = $2`,
+    [at.system, localId],
+  );
+  return rows[0];
+}
+function waitForLink(at: Institution, localId: string): Promise<LinkRow> {
+  return waitFor(`the link of ${localId}`, () => linkOf(at, localId), (l) => l !== undefined, { timeoutMs: 60_000 }) as Promise<LinkRow>;
+}
+
+function parsed(record: CollectedRecord): Record<string, unknown> {
+  return JSON.parse(record.value ?? 'null') as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  process.env['DB_NAME'] = DATABASE;
+  process.env['HTTP_PORT'] = String(await freePort());
+  process.env['LOG_LEVEL'] = process.env['LOG_LEVEL'] ?? 'warn';
+  kafka = testKafka(`mpi-int-${RUN}`);
+  partitions = await withAdmin(kafka, async (admin) => {
+    await admin.createTopics({
+      topics: [retryTopic(Topics.patient, GROUP), deadLetterTopic(Topics.patient, GROUP)].map((topic) => ({ topic, numPartitions: 1 })),
+    });
+    const metadata = await admin.fetchTopicMetadata({ topics: [Topics.patient] });
+    return metadata.topics[0]?.partitions.length ?? 1;
+  });
+  const { AppModule, serviceOptions } = await import('./app.module');
+  const { MATCH_CONSUMER_OPTIONS, MatchRecordConsumer } = await import('./matching/match-record.consumer');
+  await migrateService(serviceOptions, loadPlatformSettings(serviceOptions));
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(MATCH_CONSUMER_OPTIONS)
+    .useValue({ groupId: GROUP, fromBeginning: false, partitionsConsumedConcurrently: partitions })
+    .compile();
+  app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await app.listen(Number(process.env['HTTP_PORT']), '127.0.0.1');
+  baseUrl = `http://127.0.0.1:${process.env['HTTP_PORT']}`;
+  dataSource = app.get(DataSource);
+  producer = app.get<EventProducer>(EVENT_PRODUCER);
+  const runner = app.get(MatchRecordConsumer).runner;
+  await waitFor('the mpi group to join', async () => runner.health().connected, (c) => c, { timeoutMs: 60_000 });
+  links = await TopicWatcher.open(kafka, Topics.mpiLink);
+}, 120_000);
+
+afterAll(async () => {
+  await links?.close();
+  await app?.close();
+  await withAdmin(kafka, (admin) =>
+    admin.deleteTopics({ topics: [retryTopic(Topics.patient, GROUP), deadLetterTopic(Topics.patient, GROUP)] }),
+  ).catch(() => undefined);
+  await dropTestDatabase(loadPlatformSettings((await import('./app.module')).serviceOptions).postgres, DATABASE);
+});
+
+describe('matching', () => {
+  const h1 = institution();
+  const h2 = institution();
+  const alice = person();
+  const other = person();
+
+  it('links two institutions’ records of one person to one enterprise id and publishes MpiLinkChanged for each', async () => {
+    await producer.publish(PatientUpserted, upserted(h1, 'A-1', patientOf(alice, h1, 'A-1')));
+    const first = await waitForLink(h1, 'A-1');
+    await producer.publish(PatientUpserted, upserted(h2, 'B-1', patientOf(alice, h2, 'B-1', 'upper')));
+    const second = await waitForLink(h2, 'B-1');
+    expect(second).toEqual({ enterprise_id: first.enterprise_id, state: 'MATCH', origin: 'AUTO' });
+
+    const [event] = await links.waitFor((r) => r.key === `${h2.system}|B-1`);
+    expect(event.headers['ce_type']).toBe('org.tessera.mpi.link.changed');
+    const data = parsed(event);
+    expect(data).toMatchObject({
+      patientSystem: h2.system,
+      localPatientId: 'B-1',
+      enterpriseId: first.enterprise_id,
+      previousEnterpriseId: null,
+      state: 'MATCH',
+      origin: 'AUTO',
+      reason: 'matched an existing enterprise id',
+    });
+    expect(data['score']).toBeGreaterThan(0);
+    expect(data['comparisons']).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'birthDate', level: 'exact' })]));
+    const [created] = await links.waitFor((r) => r.key === `${h1.system}|A-1`);
+    expect(parsed(created)).toMatchObject({ enterpriseId: first.enterprise_id, reason: 'no candidate above the review threshold' });
+  });
+
+  it('gives a clearly different person another enterprise id', async () => {
+    await producer.publish(PatientUpserted, upserted(h2, 'B-2', patientOf(other, h2, 'B-2')));
+    const link = await waitForLink(h2, 'B-2');
+    expect(link.enterprise_id).not.toBe((await linkOf(h1, 'A-1'))?.enterprise_id);
+  });
+
+  it('answers PIXm with the other institution’s identifier and the enterprise id', async () => {
+    const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id;
+    const response = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|A-1`)}`);
+    expect(response.status).toBe(200);
+    expect(response.contentType).toContain('application/fhir+json');
+    expect(response.json).toEqual({
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'targetIdentifier', valueIdentifier: { system: h2.system, value: 'B-1' } },
+        { name: 'targetIdentifier', valueIdentifier: { system: ENTERPRISE, value: enterpriseId } },
+      ],
+    });
+    const filtered = await http(
+      `/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|A-1`)}&targetSystem=${encodeURIComponent(h2.system)}`,
+    );
+    expect(filtered.json['parameter']).toEqual([{ name: 'targetIdentifier', valueIdentifier: { system: h2.system, value: 'B-1' } }]);
+  });
+
+  it('answers PIXm for an unknown source with 404, an unknown target system with 403, a malformed one with 400', async () => {
+    const unknown = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|NOPE`)}`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+    const target = await http(
+      `/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|A-1`)}&targetSystem=urn:oid:9.9.9.9`,
+    );
+    expect(target.status).toBe(403);
+    expect(target.json).toMatchObject({ resourceType: 'OperationOutcome' });
+    expect((await http('/Patient/$ihe-pix?sourceIdentifier=A-1')).status).toBe(400);
+  });
+
+  it('answers PDQm with the golden record of the enterprise id (most recent source wins per field)', async () => {
+    const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
+    const d = alice.demographics;
+    const response = await http(
+      `/Patient?family=${encodeURIComponent(d.family.toLowerCase())}&birthdate=${d.birthDate}&gender=${d.sex === 'M' ? 'male' : 'female'}`,
+    );
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    const entries = response.json['entry'] as { fullUrl: string; resource: Patient }[];
+    expect(entries[0]?.fullUrl).toBe(`Patient/${enterpriseId}`);
+    const golden = entries[0]?.resource;
+    // B-1 (upper-case style) arrived last, so its name and address survive.
+    expect(golden?.name).toEqual([{ use: 'official', family: d.family.toUpperCase(), given: [d.given.toUpperCase()] }]);
+    expect(golden?.birthDate).toBe(d.birthDate);
+    // Enterprise id first, then each source's id and identifiers once (the shared SSN is not repeated).
+    expect(golden?.identifier).toEqual([
+      { system: ENTERPRISE, value: enterpriseId, use: 'official' },
+      { system: h2.system, value: 'B-1' },
+      { system: SSN, value: d.nationalId, type: { coding: [{ code: 'SS' }] } },
+      { system: h1.system, value: 'A-1' },
+    ]);
+    const byIdentifier = await http(`/Patient?identifier=${encodeURIComponent(`${h2.system}|B-1`)}`);
+    expect((byIdentifier.json['entry'] as { fullUrl: string }[]).map((e) => e.fullUrl)).toEqual([`Patient/${enterpriseId}`]);
+    const none = await http('/Patient?family=zzzzqqq');
+    expect(none.json).toMatchObject({ total: 0, entry: [] });
+    const invalid = await http('/Patient?birthdate=yesterday');
+    expect(invalid.status).toBe(400);
+    expect(invalid.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['birthdate'] }] });
+  });
+
+  it('shows a source record’s link history and an enterprise id’s sources', async () => {
+    const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
+    const history = await http(`/mpi/links/history?system=${encodeURIComponent(h2.system)}&value=B-1`);
+    expect(history.status).toBe(200);
+    expect(history.json).toMatchObject({
+      enterpriseId,
+      events: [{ beforeEnterpriseId: null, afterEnterpriseId: enterpriseId, afterState: 'MATCH', origin: 'AUTO', ruleSetVersion: expect.any(String) as string }],
+    });
+    const view = await http(`/mpi/enterprise-ids/${enterpriseId}`);
+    expect((view.json['sources'] as { value: string }[]).map((s) => s.value).sort()).toEqual(['A-1', 'B-1']);
+    expect((await http('/mpi/enterprise-ids/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await http(`/mpi/links/history?system=${encodeURIComponent(h2.system)}&value=NOPE`)).status).toBe(404);
+  });
+
+  it('retires the prior record of an A40 merge and redirects it to the surviving record’s enterprise id', async () => {
+    const carol = person();
+    await producer.publish(PatientUpserted, upserted(h1, 'OLD-1', patientOf(carol, h1, 'OLD-1')));
+    const prior = await waitForLink(h1, 'OLD-1');
+    const merged = upserted(h1, 'NEW-1', patientOf(carol, h1, 'NEW-1'));
+    await producer.publish(PatientMerged, {
+      ...merged,
+      data: {
+        ...merged.data,
+        priorPatientSystem: h1.system,
+        priorLocalPatientId: 'OLD-1',
+        priorPatient: { ...patientOf(carol, h1, 'OLD-1'), active: false },
+      },
+    });
+    const surviving = await waitForLink(h1, 'NEW-1');
+    const retired = await waitFor('the prior record to be retired', () => linkOf(h1, 'OLD-1'), (l) => l?.state === 'NO_MATCH');
+    expect(retired?.enterprise_id).toBe(surviving.enterprise_id);
+    expect(surviving.enterprise_id).toBe(prior.enterprise_id);
+    const [event] = await links.waitFor((r) => r.key === `${h1.system}|OLD-1` && parsed(r)['state'] === 'NO_MATCH');
+    expect(parsed(event)['reason']).toContain('A40');
+    // PIXm of the surviving id does not offer the retired one.
+    const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|NEW-1`)}`);
+    expect(pix.json['parameter']).toEqual([{ name: 'targetIdentifier', valueIdentifier: { system: ENTERPRISE, value: surviving.enterprise_id } }]);
+  });
+});
+
+describe('concurrency', () => {
+  it('two records of one new person arriving at once on different partitions end up in one enterprise id or a duplicate task', async () => {
+    const dave = person();
+    const h3 = institution();
+    const h4 = institution();
+    const partitionOf = Partitioners.DefaultPartitioner();
+    const metadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    const onPartition = (key: string): number => partitionOf({ topic: Topics.patient, partitionMetadata: metadata, message: { key, value: null } });
+    // Local ids whose keys land on two different partitions (when the topic has more than one).
+    const first = 'C-1';
+    let second = 'D-1';
+    for (let i = 2; partitions > 1 && onPartition(`${h4.id}|${second}`) === onPartition(`${h3.id}|${first}`); i++) second = `D-${i}`;
+    if (partitions > 1) expect(onPartition(`${h4.id}|${second}`)).not.toBe(onPartition(`${h3.id}|${first}`));
+
+    await producer.publishBatch(PatientUpserted, [
+      upserted(h3, first, patientOf(dave, h3, first)),
+      upserted(h4, second, patientOf(dave, h4, second, 'upper')),
+    ]);
+    const a = await waitForLink(h3, first);
+    const b = await waitForLink(h4, second);
+    const tasks = await dataSource.query<{ kind: string }[]>(
+      `SELECT kind FROM review_tasks t JOIN source_records sr ON sr.id = t.source_record_id WHERE sr.system IN ($1, $2)`,
+      [h3.system, h4.system],
+    );
+    if (a.enterprise_id !== b.enterprise_id) expect(tasks.map((t) => t.kind)).toContain('POSSIBLE_DUPLICATE');
+    else expect(tasks).toEqual([]);
+    // With the advisory locks the second decision sees the first: one enterprise id.
+    expect(b.enterprise_id).toBe(a.enterprise_id);
+  });
+});
