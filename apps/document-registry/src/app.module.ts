@@ -4,9 +4,15 @@ import type { ServiceOptions } from '@tessera/platform-service';
 import { DOCUMENT_CONTENT_STORE } from './content/document-content.store';
 import { PostgresDocumentContentStore } from './content/postgres-document-content.store';
 import { IndexResourceHandler } from './indexing/index-resource.handler';
-import { DEFAULT_REGISTRY_CONSUMER_OPTIONS, REGISTRY_CONSUMER_OPTIONS, RegistryConsumer } from './indexing/registry.consumer';
+import {
+  DEFAULT_REGISTRY_CONSUMER_OPTIONS,
+  REGISTRY_CONSUMER_OPTIONS,
+  RegistryConsumer,
+} from './indexing/registry.consumer';
 import { LinkChangedHandler } from './links/link-changed.handler';
 import { migrations } from './migrations';
+import { RegistryQueryService } from './query/registry-query.service';
+import { RegistrySearchController } from './query/registry-search.controller';
 
 /** Encounter and document index per enterprise id, document content, referrals. */
 export const serviceOptions: ServiceOptions = {
@@ -19,7 +25,9 @@ export const serviceOptions: ServiceOptions = {
 
 @Module({
   imports: [PlatformModule.forRoot(serviceOptions)],
+  controllers: [RegistrySearchController],
   providers: [
+    RegistryQueryService,
     { provide: DOCUMENT_CONTENT_STORE, useClass: PostgresDocumentContentStore },
     IndexResourceHandler,
     LinkChangedHandler,

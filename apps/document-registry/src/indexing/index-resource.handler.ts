@@ -28,9 +28,16 @@ type Table = 'encounters' | 'documents' | 'results';
 export class IndexResourceHandler {
   constructor(@Inject(DOCUMENT_CONTENT_STORE) private readonly contents: DocumentContentStore) {}
 
-  async indexEncounter(source: SourceProvenance, encounter: Encounter, eventId: string, tx: EntityManager): Promise<void> {
+  async indexEncounter(
+    source: SourceProvenance,
+    encounter: Encounter,
+    eventId: string,
+    tx: EntityManager,
+  ): Promise<void> {
     const row = encounterRow(encounter, source.institutionId);
-    await this.upsert(tx, 'encounters', 'Encounter', row, encounter, source, eventId, { class_code: row.classCode });
+    await this.upsert(tx, 'encounters', 'Encounter', row, encounter, source, eventId, {
+      class_code: row.classCode,
+    });
   }
 
   async indexResults(
@@ -56,7 +63,12 @@ export class IndexResourceHandler {
   async indexDocument(
     source: SourceProvenance,
     document: DocumentReference,
-    declaredContent: { readonly contentType: string; readonly sha256: string; readonly size: number; readonly base64: string },
+    declaredContent: {
+      readonly contentType: string;
+      readonly sha256: string;
+      readonly size: number;
+      readonly base64: string;
+    },
     eventId: string,
     tx: EntityManager,
   ): Promise<void> {
@@ -97,7 +109,12 @@ export class IndexResourceHandler {
        RETURNING version, event_id, source_message_id, resource`,
       [id, by],
     );
-    const rows = updated[0] as { version: number; event_id: string; source_message_id: string; resource: unknown }[];
+    const rows = updated[0] as {
+      version: number;
+      event_id: string;
+      source_message_id: string;
+      resource: unknown;
+    }[];
     for (const r of rows) {
       await tx.query(
         `INSERT INTO resource_history (resource_type, resource_id, version, status, event_id, source_message_id, resource)

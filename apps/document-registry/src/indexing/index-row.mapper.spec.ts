@@ -19,7 +19,9 @@ const document: DocumentReference = {
   type: { coding: [{ system: 'http://loinc.org', code: '18842-5' }] },
   category: [{ coding: [{ code: 'clinical-note' }] }],
   date: '2024-05-03T16:00:00+08:00',
-  securityLabel: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] }],
+  securityLabel: [
+    { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' }] },
+  ],
   relatesTo: [
     { code: 'replaces', target: { reference: 'DocumentReference/doc-1' } },
     { code: 'appends', target: { reference: 'DocumentReference/doc-0' } },
@@ -30,7 +32,9 @@ const document: DocumentReference = {
 
 describe('tokensOf / referencedId', () => {
   it('gives system|code and bare code tokens', () => {
-    expect(tokensOf([{ coding: [{ system: 's', code: 'c' }, { code: 'd' }, { system: 's' }] }, undefined])).toEqual(['c', 'd', 's|c']);
+    expect(
+      tokensOf([{ coding: [{ system: 's', code: 'c' }, { code: 'd' }, { system: 's' }] }, undefined]),
+    ).toEqual(['c', 'd', 's|c']);
   });
 
   it('reads relative and absolute literal references of the right type only', () => {

@@ -53,13 +53,17 @@ export function referencedId(reference: Reference | undefined, type: string): st
 
 function requireId(resource: { readonly resourceType: string; readonly id?: string }): string {
   if (resource.id === undefined || resource.id === '') {
-    throw new Error(`${resource.resourceType} without an id: the gateway assigns deterministic ids; cannot index`);
+    throw new Error(
+      `${resource.resourceType} without an id: the gateway assigns deterministic ids; cannot index`,
+    );
   }
   return resource.id;
 }
 
 function facilityTokens(institutionId: string, values: readonly (string | undefined)[]): string[] {
-  return [...new Set([institutionId, ...values.filter((v): v is string => v !== undefined && v !== '')])].sort();
+  return [
+    ...new Set([institutionId, ...values.filter((v): v is string => v !== undefined && v !== '')]),
+  ].sort();
 }
 
 /** Encounter.status values that take it out of current results (A11 cancel admit → `cancelled`, v2-to-FHIR PV1/EVN). */
@@ -67,7 +71,10 @@ const ENDED_ENCOUNTER_STATUSES: ReadonlySet<string> = new Set(['cancelled', 'ent
 /** DiagnosticReport/Observation status values that remove it from current results. */
 const WITHDRAWN_RESULT_STATUSES: ReadonlySet<string> = new Set(['cancelled', 'entered-in-error']);
 
-export function encounterRow(encounter: Encounter, institutionId: string): IndexRow & { readonly classCode: string | null } {
+export function encounterRow(
+  encounter: Encounter,
+  institutionId: string,
+): IndexRow & { readonly classCode: string | null } {
   return {
     id: requireId(encounter),
     status: encounter.status,
@@ -91,7 +98,10 @@ export function encounterRow(encounter: Encounter, institutionId: string): Index
  * A DocumentReference (FHIR R4 §2.42 / IHE MHD): `status` current | superseded | entered-in-error;
  * only `current` is in current results. Its `replaces` targets are returned for supersession.
  */
-export function documentRow(document: DocumentReference, institutionId: string): IndexRow & { readonly replaces: readonly string[] } {
+export function documentRow(
+  document: DocumentReference,
+  institutionId: string,
+): IndexRow & { readonly replaces: readonly string[] } {
   return {
     id: requireId(document),
     status: document.status,
@@ -103,9 +113,13 @@ export function documentRow(document: DocumentReference, institutionId: string):
       document.custodian?.identifier?.value,
       referencedId(document.custodian, 'Organization') ?? undefined,
     ]),
-    effectiveAt: document.date ?? document.context?.period?.start ?? document.content[0]?.attachment.creation ?? null,
+    effectiveAt:
+      document.date ?? document.context?.period?.start ?? document.content[0]?.attachment.creation ?? null,
     effectiveEnd: document.context?.period?.end ?? null,
-    securityLabels: [...(document.securityLabel ?? []).flatMap((label) => label.coding ?? []), ...(document.meta?.security ?? [])],
+    securityLabels: [
+      ...(document.securityLabel ?? []).flatMap((label) => label.coding ?? []),
+      ...(document.meta?.security ?? []),
+    ],
     encounterId: referencedId(document.context?.encounter?.[0], 'Encounter'),
     replaces: (document.relatesTo ?? [])
       .filter((r) => r.code === 'replaces')
@@ -117,7 +131,10 @@ export function documentRow(document: DocumentReference, institutionId: string):
 export function resultRow(
   resource: DiagnosticReport | Observation,
   institutionId: string,
-): IndexRow & { readonly resourceType: 'DiagnosticReport' | 'Observation'; readonly codeTokens: readonly string[] } {
+): IndexRow & {
+  readonly resourceType: 'DiagnosticReport' | 'Observation';
+  readonly codeTokens: readonly string[];
+} {
   return {
     id: requireId(resource),
     resourceType: resource.resourceType,

@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConsumerGroups, DocumentPublished, EncounterUpserted, MpiLinkChanged, ObservationReported } from '@tessera/contracts';
+import {
+  ConsumerGroups,
+  DocumentPublished,
+  EncounterUpserted,
+  MpiLinkChanged,
+  ObservationReported,
+} from '@tessera/contracts';
 import type { ConsumerRunner } from '@tessera/platform-kafka';
 import { MessagingService } from '@tessera/platform-service';
 import { LinkChangedHandler } from '../links/link-changed.handler';
@@ -14,7 +20,9 @@ export interface RegistryConsumerOptions {
 }
 
 export const REGISTRY_CONSUMER_OPTIONS = Symbol('REGISTRY_CONSUMER_OPTIONS');
-export const DEFAULT_REGISTRY_CONSUMER_OPTIONS: RegistryConsumerOptions = { groupId: ConsumerGroups.registry.id };
+export const DEFAULT_REGISTRY_CONSUMER_OPTIONS: RegistryConsumerOptions = {
+  groupId: ConsumerGroups.registry.id,
+};
 
 function provenanceOf(data: SourceProvenance): SourceProvenance {
   return {
@@ -42,19 +50,45 @@ export class RegistryConsumer {
     links: LinkChangedHandler,
     @Inject(REGISTRY_CONSUMER_OPTIONS) options: RegistryConsumerOptions,
   ) {
-    this.runner = messaging
-      .consumer(options.groupId, options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning })
-      .on(EncounterUpserted, async (event, tx) => {
-        await index.indexEncounter(provenanceOf(event.data), event.data.encounter, event.id, tx);
-      })
-      .on(ObservationReported, async (event, tx) => {
-        await index.indexResults(provenanceOf(event.data), [...event.data.reports, ...event.data.observations], event.id, tx);
-      })
-      .on(DocumentPublished, async (event, tx) => {
-        await index.indexDocument(provenanceOf(event.data), event.data.document, event.data.content, event.id, tx);
-      })
-      .on(MpiLinkChanged, async (event, tx) => {
-        await links.apply(event.data, event.id, tx);
-      });
+    this.runner = registerRegistryHandlers(
+      messaging.consumer(
+        options.groupId,
+        options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning },
+      ),
+      index,
+      links,
+    );
   }
+}
+
+/** The registry's four event handlers on `runner` (also used to rebuild an index from a replay). */
+export function registerRegistryHandlers(
+  runner: ConsumerRunner,
+  index: IndexResourceHandler,
+  links: LinkChangedHandler,
+): ConsumerRunner {
+  return runner
+    .on(EncounterUpserted, async (event, tx) => {
+      await index.indexEncounter(provenanceOf(event.data), event.data.encounter, event.id, tx);
+    })
+    .on(ObservationReported, async (event, tx) => {
+      await index.indexResults(
+        provenanceOf(event.data),
+        [...event.data.reports, ...event.data.observations],
+        event.id,
+        tx,
+      );
+    })
+    .on(DocumentPublished, async (event, tx) => {
+      await index.indexDocument(
+        provenanceOf(event.data),
+        event.data.document,
+        event.data.content,
+        event.id,
+        tx,
+      );
+    })
+    .on(MpiLinkChanged, async (event, tx) => {
+      await links.apply(event.data, event.id, tx);
+    });
 }

@@ -41,7 +41,9 @@ export function supersedes(incoming: LinkDecision, current: LinkDecision | undef
  */
 export type LinkConfidence = 'auto' | 'manual' | 'probable';
 
-export function linkConfidence(decision: Pick<LinkDecision, 'state' | 'origin' | 'enterpriseId'>): LinkConfidence | null {
+export function linkConfidence(
+  decision: Pick<LinkDecision, 'state' | 'origin' | 'enterpriseId'>,
+): LinkConfidence | null {
   if (decision.enterpriseId === null) return null;
   switch (decision.state) {
     case 'MATCH':

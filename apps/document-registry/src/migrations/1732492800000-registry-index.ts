@@ -50,7 +50,9 @@ export class RegistryIndex1732492800000 implements MigrationInterface {
         resource_type text NOT NULL CHECK (resource_type IN ('DiagnosticReport', 'Observation')),
         code_tokens text[] NOT NULL DEFAULT '{}')`);
     for (const table of ['encounters', 'documents', 'results']) {
-      await q.query(`CREATE INDEX ${table}_source ON ${table} (patient_system, local_patient_id, effective_at DESC)`);
+      await q.query(
+        `CREATE INDEX ${table}_source ON ${table} (patient_system, local_patient_id, effective_at DESC)`,
+      );
     }
     await q.query(`CREATE INDEX documents_sha256 ON documents (content_sha256)`);
     await q.query(`CREATE INDEX results_type ON results (resource_type, patient_system, local_patient_id)`);
@@ -115,7 +117,9 @@ export class RegistryIndex1732492800000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (patient_system, local_patient_id)
       )`);
-    await q.query(`CREATE INDEX patient_links_enterprise ON patient_links (enterprise_id) WHERE enterprise_id IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX patient_links_enterprise ON patient_links (enterprise_id) WHERE enterprise_id IS NOT NULL`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -20,7 +20,11 @@ describe('parsePatient', () => {
   });
 
   it('reads system|value of a source identifier (split at the last bar)', () => {
-    expect(parsePatient('urn:oid:1.2.3|MRN-1')).toEqual({ kind: 'source', system: 'urn:oid:1.2.3', value: 'MRN-1' });
+    expect(parsePatient('urn:oid:1.2.3|MRN-1')).toEqual({
+      kind: 'source',
+      system: 'urn:oid:1.2.3',
+      value: 'MRN-1',
+    });
   });
 
   it('rejects an empty system or value, and ids outside the FHIR id datatype', () => {
@@ -33,9 +37,18 @@ describe('parsePatient', () => {
 
 describe('dates', () => {
   it('expands each precision to its range', () => {
-    expect(dateRange('2024')).toEqual({ start: new Date('2024-01-01T00:00:00Z'), end: new Date('2025-01-01T00:00:00Z') });
-    expect(dateRange('2024-12')).toEqual({ start: new Date('2024-12-01T00:00:00Z'), end: new Date('2025-01-01T00:00:00Z') });
-    expect(dateRange('2024-02-29')).toEqual({ start: new Date('2024-02-29T00:00:00Z'), end: new Date('2024-03-01T00:00:00Z') });
+    expect(dateRange('2024')).toEqual({
+      start: new Date('2024-01-01T00:00:00Z'),
+      end: new Date('2025-01-01T00:00:00Z'),
+    });
+    expect(dateRange('2024-12')).toEqual({
+      start: new Date('2024-12-01T00:00:00Z'),
+      end: new Date('2025-01-01T00:00:00Z'),
+    });
+    expect(dateRange('2024-02-29')).toEqual({
+      start: new Date('2024-02-29T00:00:00Z'),
+      end: new Date('2024-03-01T00:00:00Z'),
+    });
     expect(dateRange('2024-05-01T08:00:00+08:00')).toEqual({
       start: new Date('2024-05-01T00:00:00Z'),
       end: new Date('2024-05-01T00:00:01Z'),
@@ -62,7 +75,9 @@ describe('dates', () => {
   });
 
   it('accepts an offset whose + arrived as a space', () => {
-    expect(parseDate('ge2024-05-01T08:00:00 08:00')).toEqual([{ op: '>=', instant: '2024-05-01T00:00:00.000Z' }]);
+    expect(parseDate('ge2024-05-01T08:00:00 08:00')).toEqual([
+      { op: '>=', instant: '2024-05-01T00:00:00.000Z' },
+    ]);
   });
 });
 
@@ -113,7 +128,10 @@ describe('parseSearch', () => {
 
   it('checks status against each resource value set', () => {
     const enc = (qs: string) => parseSearch(new URLSearchParams(qs), SEARCH_SPECS.Encounter);
-    expect(ok(enc('patient=E1&status=cancelled&class=IMP')).tokens).toEqual({ status: ['cancelled'], class: ['IMP'] });
+    expect(ok(enc('patient=E1&status=cancelled&class=IMP')).tokens).toEqual({
+      status: ['cancelled'],
+      class: ['IMP'],
+    });
     expect(issues(enc('patient=E1&status=current'))).toEqual(['status']);
   });
 });

@@ -39,7 +39,9 @@ export interface ParamIssue {
   readonly diagnostics: string;
 }
 
-export type ParseResult = { readonly ok: true; readonly query: SearchQuery } | { readonly ok: false; readonly issues: readonly ParamIssue[] };
+export type ParseResult =
+  | { readonly ok: true; readonly query: SearchQuery }
+  | { readonly ok: false; readonly issues: readonly ParamIssue[] };
 
 export const DEFAULT_COUNT = 50;
 export const MAX_COUNT = 200;
@@ -108,7 +110,8 @@ export function parsePatient(value: string): PatientParam | null {
 }
 
 /** FHIR date/dateTime/instant forms accepted by `date=` (§2.24.0.2 precision ranges). */
-const DATE_RE = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
+const DATE_RE =
+  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
 
 /**
  * The range [start, end) a FHIR date value denotes at its precision. Dates without a time are
@@ -119,16 +122,19 @@ export function dateRange(value: string): { readonly start: Date; readonly end: 
   if (m === null) return null;
   const [, y, mo, d, hh, mi, ss] = m;
   const year = Number(y);
-  if (mo === undefined) return { start: new Date(Date.UTC(year, 0, 1)), end: new Date(Date.UTC(year + 1, 0, 1)) };
+  if (mo === undefined)
+    return { start: new Date(Date.UTC(year, 0, 1)), end: new Date(Date.UTC(year + 1, 0, 1)) };
   const month = Number(mo) - 1;
   if (month < 0 || month > 11) return null;
-  if (d === undefined) return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
+  if (d === undefined)
+    return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
   const day = Number(d);
   const start = new Date(Date.UTC(year, month, day));
   if (start.getUTCMonth() !== month || start.getUTCDate() !== day) return null;
   if (hh === undefined) return { start, end: new Date(Date.UTC(year, month, day + 1)) };
   const instant = new Date(value);
-  if (Number.isNaN(instant.getTime()) || Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? '0') > 59) return null;
+  if (Number.isNaN(instant.getTime()) || Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? '0') > 59)
+    return null;
   const step = ss === undefined ? 60_000 : 1_000;
   return { start: instant, end: new Date(instant.getTime() + step) };
 }
@@ -202,16 +208,23 @@ export function parseSearch(params: URLSearchParams, spec: SearchSpec): ParseRes
     if (name === 'patient' && spec.patientRequired) {
       patient = parsePatient(raw);
       if (patient === null) {
-        issues.push({ parameter: name, diagnostics: 'patient must be an enterprise id or system|value of a source identifier' });
+        issues.push({
+          parameter: name,
+          diagnostics: 'patient must be an enterprise id or system|value of a source identifier',
+        });
       }
     } else if (name === 'date') {
       const bounds = parseDate(raw);
       if (bounds === null) {
-        issues.push({ parameter: name, diagnostics: 'date must be [eq|gt|ge|lt|le|sa|eb]YYYY[-MM[-DD[Thh:mm[:ss]±zz:zz]]]' });
+        issues.push({
+          parameter: name,
+          diagnostics: 'date must be [eq|gt|ge|lt|le|sa|eb]YYYY[-MM[-DD[Thh:mm[:ss]±zz:zz]]]',
+        });
       } else dates.push(...bounds);
     } else if (name === '_count') {
       const n = parseInteger(raw, 1, MAX_COUNT);
-      if (n === null) issues.push({ parameter: name, diagnostics: `_count must be an integer from 1 to ${MAX_COUNT}` });
+      if (n === null)
+        issues.push({ parameter: name, diagnostics: `_count must be an integer from 1 to ${MAX_COUNT}` });
       else count = n;
     } else if (name === '_offset') {
       const n = parseInteger(raw, 0, 1_000_000);
@@ -227,7 +240,10 @@ export function parseSearch(params: URLSearchParams, spec: SearchSpec): ParseRes
       const values = parseTokens(raw);
       const allowed = spec.tokens[name]?.allowed;
       if (values === null) {
-        issues.push({ parameter: name, diagnostics: `${name} must be a comma-separated list of code or system|code` });
+        issues.push({
+          parameter: name,
+          diagnostics: `${name} must be a comma-separated list of code or system|code`,
+        });
       } else if (allowed !== undefined && values.some((v) => !allowed.includes(v))) {
         issues.push({ parameter: name, diagnostics: `${name} must be one of ${allowed.join(', ')}` });
       } else {
@@ -240,7 +256,10 @@ export function parseSearch(params: URLSearchParams, spec: SearchSpec): ParseRes
     }
   }
   if (spec.patientRequired && patient === null && !issues.some((i) => i.parameter === 'patient')) {
-    issues.push({ parameter: 'patient', diagnostics: 'patient is required: an enterprise id or system|value' });
+    issues.push({
+      parameter: 'patient',
+      diagnostics: 'patient is required: an enterprise id or system|value',
+    });
   }
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, query: { patient, tokens, dates, count, offset, sort, includeProbable } };

@@ -1,0 +1,296 @@
+import { Injectable } from '@nestjs/common';
+import type { Coding } from '@medplum/fhirtypes';
+import { DataSource } from 'typeorm';
+import { linkConfidence } from '../links/patient-link.policy';
+import type { LinkConfidence, LinkOrigin, LinkState } from '../links/patient-link.policy';
+import type { IndexedItem, SeenVia } from './registry-item.presenter';
+import type { PatientParam, SearchQuery } from './search-params';
+
+export type SearchResource = IndexedItem['resourceType'];
+
+/** A source record joined to the person asked about, and how. */
+export interface LinkedSource {
+  readonly system: string;
+  readonly value: string;
+  readonly confidence: LinkConfidence | null;
+}
+
+export interface ResolvedPatient {
+  readonly enterpriseId: string | null;
+  readonly sources: readonly LinkedSource[];
+}
+
+export interface SearchPage {
+  readonly items: readonly IndexedItem[];
+  readonly total: number;
+}
+
+interface LinkRow {
+  readonly patient_system: string;
+  readonly local_patient_id: string;
+  readonly enterprise_id: string | null;
+  readonly state: LinkState;
+  readonly origin: LinkOrigin;
+}
+
+interface ItemRow {
+  readonly id: string;
+  readonly status: string;
+  readonly institution_id: string;
+  readonly patient_system: string;
+  readonly local_patient_id: string;
+  readonly source_message_id: string;
+  readonly mapper_version: string;
+  readonly effective_at: Date | null;
+  readonly security_labels: Coding[];
+  readonly resource: Record<string, unknown>;
+  readonly confidence: LinkConfidence | null;
+  readonly enc_class: string | null;
+  readonly enc_type: string[] | null;
+  readonly resource_type?: 'DiagnosticReport' | 'Observation';
+  readonly content_sha256?: string;
+  readonly seen_via?: SeenVia[] | null;
+  readonly total: string;
+}
+
+interface Table {
+  readonly name: 'encounters' | 'documents' | 'results';
+  /** Search parameter → how it filters this table. */
+  readonly tokens: Readonly<Record<string, (alias: string, param: string) => string>>;
+}
+
+const overlap = (column: string) => (alias: string, param: string) =>
+  `${alias}.${column} && ${param}::text[]`;
+
+const TABLES: Readonly<Record<SearchResource, Table>> = {
+  Encounter: {
+    name: 'encounters',
+    tokens: {
+      type: overlap('type_tokens'),
+      // Encounter.class is a Coding: `system|code` or `code` both match on the code.
+      class: (a, p) =>
+        `${a}.class_code = ANY (SELECT regexp_replace(c, '^.*\\|', '') FROM unnest(${p}::text[]) c)`,
+    },
+  },
+  DocumentReference: {
+    name: 'documents',
+    tokens: {
+      type: overlap('type_tokens'),
+      category: overlap('category_tokens'),
+      facility: overlap('facility_tokens'),
+    },
+  },
+  DiagnosticReport: {
+    name: 'results',
+    tokens: { code: overlap('code_tokens'), category: overlap('category_tokens') },
+  },
+  Observation: {
+    name: 'results',
+    tokens: { code: overlap('code_tokens'), category: overlap('category_tokens') },
+  },
+};
+
+/** Link states that join a source record to a person in queries. */
+function joinedStates(includeProbable: boolean): LinkState[] {
+  return includeProbable ? ['MATCH', 'POSSIBLE_MATCH'] : ['MATCH'];
+}
+
+/**
+ * Read side of the index. Rows are keyed by source record; the person is resolved at query time
+ * through `patient_links`, so a merge, unmerge or re-link changes every answer at once.
+ */
+@Injectable()
+export class RegistryQueryService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * `patient=` → the source records of that person. A source identifier linked to an enterprise id
+   * expands to every record linked to it; one that is not linked (yet) stands for itself alone.
+   */
+  async resolvePatient(patient: PatientParam, includeProbable: boolean): Promise<ResolvedPatient> {
+    const states = joinedStates(includeProbable);
+    let enterpriseId: string;
+    if (patient.kind === 'enterprise') {
+      enterpriseId = patient.enterpriseId;
+    } else {
+      const own = await this.dataSource.query<LinkRow[]>(
+        `SELECT patient_system, local_patient_id, enterprise_id, state, origin FROM patient_links
+         WHERE patient_system = $1 AND local_patient_id = $2`,
+        [patient.system, patient.value],
+      );
+      const row = own[0];
+      if (row === undefined || row.enterprise_id === null || !states.includes(row.state)) {
+        return {
+          enterpriseId: null,
+          sources: [{ system: patient.system, value: patient.value, confidence: null }],
+        };
+      }
+      enterpriseId = row.enterprise_id;
+    }
+    const rows = await this.dataSource.query<LinkRow[]>(
+      `SELECT patient_system, local_patient_id, enterprise_id, state, origin FROM patient_links
+       WHERE enterprise_id = $1 AND state = ANY ($2::text[]) ORDER BY patient_system, local_patient_id`,
+      [enterpriseId, states],
+    );
+    return {
+      enterpriseId,
+      sources: rows.map((r) => ({
+        system: r.patient_system,
+        value: r.local_patient_id,
+        confidence: linkConfidence({ enterpriseId: r.enterprise_id, state: r.state, origin: r.origin }),
+      })),
+    };
+  }
+
+  /** One page of `resourceType` rows of these source records matching the query. */
+  async search(
+    resourceType: SearchResource,
+    sources: readonly LinkedSource[],
+    query: SearchQuery,
+  ): Promise<SearchPage> {
+    if (sources.length === 0) return { items: [], total: 0 };
+    const table = TABLES[resourceType];
+    const params: unknown[] = [
+      sources.map((s) => s.system),
+      sources.map((s) => s.value),
+      sources.map((s) => s.confidence),
+    ];
+    const bind = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where: string[] = [];
+    if (table.name === 'results') where.push(`t.resource_type = ${bind(resourceType)}`);
+    const status = query.tokens['status'];
+    // Without `status`, only current results (cancelled, superseded, deleted stay in history).
+    where.push(status === undefined ? 't.is_current' : `t.status = ANY (${bind(status)}::text[])`);
+    for (const [name, values] of Object.entries(query.tokens)) {
+      if (name === 'status') continue;
+      const filter = table.tokens[name];
+      if (filter === undefined) throw new Error(`search parameter ${name} has no column on ${table.name}`);
+      where.push(filter('t', bind(values)));
+    }
+    for (const bound of query.dates)
+      where.push(`t.effective_at ${bound.op} ${bind(bound.instant)}::timestamptz`);
+    const direction = query.sort === 'date' ? 'ASC' : 'DESC';
+    const encounterJoin =
+      table.name === 'encounters'
+        ? 't.class_code AS enc_class, t.type_tokens AS enc_type'
+        : 'e.class_code AS enc_class, e.type_tokens AS enc_type';
+    const filtered = `
+      SELECT t.*, src.confidence, ${encounterJoin}
+      FROM ${table.name} t
+      JOIN unnest($1::text[], $2::text[], $3::text[]) AS src(patient_system, local_patient_id, confidence)
+        ON src.patient_system = t.patient_system AND src.local_patient_id = t.local_patient_id
+      ${table.name === 'encounters' ? '' : 'LEFT JOIN encounters e ON e.id = t.encounter_id'}
+      WHERE ${where.join(' AND ')}`;
+    const limit = bind(query.count);
+    const offset = bind(query.offset);
+    const sql =
+      table.name === 'documents'
+        ? // The same bytes reached through several feeds or messages are one entry: the first one
+          // seen, with every route listed in seen-via.
+          `WITH filtered AS (${filtered}),
+           canonical AS (
+             SELECT DISTINCT ON (content_sha256) * FROM filtered ORDER BY content_sha256, first_seen_at, id
+           )
+           SELECT c.*, COUNT(*) OVER () AS total,
+             (SELECT jsonb_agg(jsonb_build_object('documentId', sv.document_id, 'institutionId', sv.institution_id,
+                       'channel', sv.channel, 'sourceMessageId', sv.source_message_id) ORDER BY sv.seen_at, sv.document_id, sv.source_message_id)
+                FROM seen_via sv
+               WHERE sv.document_id IN (SELECT f.id FROM filtered f WHERE f.content_sha256 = c.content_sha256)) AS seen_via
+           FROM canonical c
+           ORDER BY c.effective_at ${direction} NULLS LAST, c.id
+           LIMIT ${limit} OFFSET ${offset}`
+        : `SELECT f.*, COUNT(*) OVER () AS total FROM (${filtered}) f
+           ORDER BY f.effective_at ${direction} NULLS LAST, f.id
+           LIMIT ${limit} OFFSET ${offset}`;
+    const rows = await this.dataSource.query<ItemRow[]>(sql, params);
+    const total =
+      rows[0] === undefined ? await this.countWhenPastEnd(sql, params, query) : Number(rows[0].total);
+    return { items: rows.map((row) => toItem(resourceType, row)), total };
+  }
+
+  /** A page past the end has no row to carry the window count: count with offset 0. */
+  private async countWhenPastEnd(
+    sql: string,
+    params: readonly unknown[],
+    query: SearchQuery,
+  ): Promise<number> {
+    if (query.offset === 0) return 0;
+    const again = [...params];
+    again[again.length - 1] = 0;
+    const rows = await this.dataSource.query<{ total: string }[]>(sql, again);
+    return rows[0] === undefined ? 0 : Number(rows[0].total);
+  }
+
+  /**
+   * Everything current about one person across institutions (encounters, documents, reports,
+   * observations), each page of each kind long enough to cover the requested page once merged.
+   */
+  async timeline(sources: readonly LinkedSource[], query: SearchQuery): Promise<SearchPage> {
+    const window: SearchQuery = { ...query, tokens: {}, offset: 0, count: query.offset + query.count };
+    const kinds: SearchResource[] = ['Encounter', 'DocumentReference', 'DiagnosticReport', 'Observation'];
+    const pages: SearchPage[] = [];
+    for (const kind of kinds) pages.push(await this.search(kind, sources, window));
+    return mergeTimeline(pages, query);
+  }
+
+  /** SHA-256 of a document's content (any lifecycle status), for `DocumentReference/:id/$content`. */
+  async contentDigestOf(documentId: string): Promise<string | undefined> {
+    const rows = await this.dataSource.query<{ content_sha256: string }[]>(
+      'SELECT content_sha256 FROM documents WHERE id = $1',
+      [documentId],
+    );
+    return rows[0]?.content_sha256;
+  }
+}
+
+function toItem(resourceType: SearchResource, row: ItemRow): IndexedItem {
+  return {
+    resourceType: row.resource_type ?? resourceType,
+    id: row.id,
+    status: row.status,
+    institutionId: row.institution_id,
+    patientSystem: row.patient_system,
+    localPatientId: row.local_patient_id,
+    sourceMessageId: row.source_message_id,
+    mapperVersion: row.mapper_version,
+    effectiveAt: row.effective_at === null ? null : row.effective_at.toISOString(),
+    securityLabels: row.security_labels,
+    resource: row.resource,
+    confidence: row.confidence,
+    encounterClass: row.enc_class,
+    encounterType: row.enc_type ?? [],
+    ...(row.content_sha256 === undefined ? {} : { contentSha256: row.content_sha256 }),
+    ...(row.seen_via === undefined || row.seen_via === null ? {} : { seenVia: row.seen_via }),
+  };
+}
+
+/**
+ * Merges per-resource pages into one timeline page: newest first (`_sort=-date`, default) or
+ * oldest first, undated items last either way (as the SQL's NULLS LAST), ties by type/id.
+ */
+export function mergeTimeline(
+  pages: readonly SearchPage[],
+  query: Pick<SearchQuery, 'count' | 'offset' | 'sort'>,
+): SearchPage {
+  const sign = query.sort === 'date' ? 1 : -1;
+  const all = pages.flatMap((p) => p.items);
+  all.sort((a, b) => {
+    if (a.effectiveAt !== b.effectiveAt) {
+      if (a.effectiveAt === null) return 1;
+      if (b.effectiveAt === null) return -1;
+      const ka = Date.parse(a.effectiveAt);
+      const kb = Date.parse(b.effectiveAt);
+      if (ka !== kb) return sign * (ka - kb);
+    }
+    const ia = `${a.resourceType}/${a.id}`;
+    const ib = `${b.resourceType}/${b.id}`;
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  });
+  return {
+    items: all.slice(query.offset, query.offset + query.count),
+    total: pages.reduce((sum, p) => sum + p.total, 0),
+  };
+}

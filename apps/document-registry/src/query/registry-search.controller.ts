@@ -1,0 +1,169 @@
+import { Controller, Get, Header, HttpStatus, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
+import type { Bundle } from '@medplum/fhirtypes';
+import type { Request, Response } from 'express';
+import { DOCUMENT_CONTENT_STORE } from '../content/document-content.store';
+import type { DocumentContentStore } from '../content/document-content.store';
+import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { nextPageUrl, presentItem, searchsetBundle } from './registry-item.presenter';
+import { RegistryQueryService } from './registry-query.service';
+import type { SearchPage, SearchResource } from './registry-query.service';
+import { parsePatient, parseSearch, SEARCH_SPECS } from './search-params';
+import type { SearchQuery, SearchSpec } from './search-params';
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/**
+ * FHIR R4 read side of the registry, shaped after IHE MHD: ITI-67 (Find Document References),
+ * ITI-68 (Retrieve Document), plus Encounter / DiagnosticReport / Observation searches and the
+ * patient timeline. Thin: parse, call the query service, render the Bundle.
+ */
+@Controller()
+@UseFilters(OperationOutcomeFilter)
+export class RegistrySearchController {
+  constructor(
+    private readonly queries: RegistryQueryService,
+    @Inject(DOCUMENT_CONTENT_STORE) private readonly contents: DocumentContentStore,
+  ) {}
+
+  @Get('DocumentReference')
+  @Header('content-type', FHIR_JSON)
+  findDocuments(@Req() request: Request): Promise<Bundle> {
+    return this.searchFor('DocumentReference', request);
+  }
+
+  @Get('Encounter')
+  @Header('content-type', FHIR_JSON)
+  findEncounters(@Req() request: Request): Promise<Bundle> {
+    return this.searchFor('Encounter', request);
+  }
+
+  @Get('DiagnosticReport')
+  @Header('content-type', FHIR_JSON)
+  findReports(@Req() request: Request): Promise<Bundle> {
+    return this.searchFor('DiagnosticReport', request);
+  }
+
+  @Get('Observation')
+  @Header('content-type', FHIR_JSON)
+  findObservations(@Req() request: Request): Promise<Bundle> {
+    return this.searchFor('Observation', request);
+  }
+
+  /** `GET /Patient/:enterpriseId/$timeline`: everything current about the person, newest first. */
+  @Get('Patient/:id/:operation')
+  @Header('content-type', FHIR_JSON)
+  async timeline(
+    @Param('id') id: string,
+    @Param('operation') operation: string,
+    @Req() request: Request,
+  ): Promise<Bundle> {
+    if (operation !== '$timeline') throw unsupported(`Patient operation ${operation.slice(0, 40)}`);
+    const patient = parsePatient(id);
+    if (patient?.kind !== 'enterprise') {
+      throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
+        { code: 'value', diagnostics: 'the path must name an enterprise id', expression: 'id' },
+      ]);
+    }
+    const url = requestUrl(request);
+    const query = parse(url, SEARCH_SPECS.timeline);
+    const resolved = await this.queries.resolvePatient(patient, query.includeProbable);
+    return bundleOf(await this.queries.timeline(resolved.sources, query), url, query);
+  }
+
+  /** ITI-68 through the DocumentReference: the bytes of its content, whatever its status. */
+  @Get('DocumentReference/:id/:operation')
+  async documentContent(
+    @Param('id') id: string,
+    @Param('operation') operation: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (operation !== '$content') throw unsupported(`DocumentReference operation ${operation.slice(0, 40)}`);
+    const sha256 = await this.queries.contentDigestOf(id);
+    if (sha256 === undefined) throw notFound('DocumentReference');
+    await this.sendContent(sha256, request, response);
+  }
+
+  /** ITI-68 by content address: `Binary/<sha256>` (the URL in DocumentReference.content.attachment.url). */
+  @Get('Binary/:sha256')
+  async binary(
+    @Param('sha256') sha256: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (!SHA256_RE.test(sha256)) {
+      throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
+        {
+          code: 'value',
+          diagnostics: 'the Binary id is the lowercase hex SHA-256 of the content',
+          expression: 'id',
+        },
+      ]);
+    }
+    await this.sendContent(sha256, request, response);
+  }
+
+  private async sendContent(sha256: string, request: Request, response: Response): Promise<void> {
+    const content = await this.contents.get(sha256);
+    if (content === undefined) throw notFound('Binary');
+    const etag = `"${sha256}"`;
+    response.setHeader('ETag', etag);
+    // RFC 9530 Repr-Digest and the older RFC 3230 Digest, both base64 of the SHA-256.
+    const b64 = Buffer.from(sha256, 'hex').toString('base64');
+    response.setHeader('Repr-Digest', `sha-256=:${b64}:`);
+    response.setHeader('Digest', `SHA-256=${b64}`);
+    if (request.headers['if-none-match'] === etag) {
+      response.status(HttpStatus.NOT_MODIFIED).end();
+      return;
+    }
+    response
+      .status(HttpStatus.OK)
+      .type(content.contentType)
+      .setHeader('Content-Length', String(content.size));
+    response.end(content.bytes);
+  }
+
+  private async searchFor(resourceType: SearchResource, request: Request): Promise<Bundle> {
+    const url = requestUrl(request);
+    const query = parse(url, SEARCH_SPECS[resourceType]);
+    if (query.patient === null) throw new Error('patient is required by the search spec');
+    const resolved = await this.queries.resolvePatient(query.patient, query.includeProbable);
+    return bundleOf(await this.queries.search(resourceType, resolved.sources, query), url, query);
+  }
+}
+
+function requestUrl(request: Request): URL {
+  return new URL(request.originalUrl, 'http://registry.invalid');
+}
+
+function parse(url: URL, spec: SearchSpec): SearchQuery {
+  const result = parseSearch(url.searchParams, spec);
+  if (!result.ok) {
+    throw new OperationOutcomeException(
+      HttpStatus.BAD_REQUEST,
+      result.issues.map((i) => ({ code: 'value', diagnostics: i.diagnostics, expression: i.parameter })),
+    );
+  }
+  return result.query;
+}
+
+function bundleOf(page: SearchPage, url: URL, query: SearchQuery): Bundle {
+  return searchsetBundle(
+    page.items.map(presentItem),
+    page.total,
+    `${url.pathname}${url.search}`,
+    nextPageUrl(url, query.offset, query.count, page.total),
+  );
+}
+
+function notFound(what: string): OperationOutcomeException {
+  return new OperationOutcomeException(HttpStatus.NOT_FOUND, [
+    { code: 'not-found', diagnostics: `${what} not found` },
+  ]);
+}
+
+function unsupported(what: string): OperationOutcomeException {
+  return new OperationOutcomeException(HttpStatus.NOT_FOUND, [
+    { code: 'not-supported', diagnostics: `${what} is not supported` },
+  ]);
+}
