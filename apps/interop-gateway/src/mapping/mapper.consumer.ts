@@ -42,6 +42,8 @@ export class MapperConsumer {
         {
           // Partitions are independent patients' streams: map several at once (order holds per partition).
           partitionsConsumedConcurrently: 3,
+          // One transaction per 50 records instead of per record (see ConsumerRunnerOptions).
+          transactionBatchSize: 50,
           ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
         },
       )

@@ -59,8 +59,9 @@ describe('ConsumerRunner (real Kafka + Postgres)', () => {
     return { topic, groupId, runId };
   }
 
-  function newRunner(groupId: string, retryBackoffMs = 200): ConsumerRunner {
+  function newRunner(groupId: string, retryBackoffMs = 200, transactionBatchSize = 1): ConsumerRunner {
     const runner = new ConsumerRunner({
+      transactionBatchSize,
       kafka,
       dataSource,
       groupId,
@@ -142,6 +143,41 @@ describe('ConsumerRunner (real Kafka + Postgres)', () => {
       waitFor('all six main offsets committed', () => committedTotal(admin, groupId, topic), (n) => n === 6),
     );
     expect(runner.health()).toMatchObject({ running: true, connected: true, processed: 5, retried: 2, deadLettered: 1 });
+  });
+
+  it('applies records in transaction groups, and a failing record alone goes to retry while the rest apply once', async () => {
+    const { topic, groupId, runId } = await setUp(1);
+    const Counted = countedEvent(topic);
+    const poisonAttempts: number[] = [];
+    const runner = newRunner(groupId, 100, 20).on(Counted, async (event, tx) => {
+      if (event.data.poison === true) {
+        poisonAttempts.push(event.attempt);
+        throw new Error('synthetic handler failure inside a transaction group');
+      }
+      await tx.query(`INSERT INTO messaging_test_effect (run_id, event_id, event_key, seq) VALUES ($1, $2, $3, $4)`, [
+        runId,
+        event.id,
+        event.key,
+        event.data.seq,
+      ]);
+    });
+    const seqs = Array.from({ length: 50 }, (_, i) => i);
+    await producer.publishBatch(
+      Counted,
+      seqs.map((seq) => ({ key: 'k', source: '/tessera/test', data: { seq, poison: seq === 25 } })),
+    );
+    // The same event id twice: the inbox must skip the second inside a group too.
+    await producer.publish(Counted, { id: `${runId}-dup`, key: 'k', source: '/tessera/test', data: { seq: 100 } });
+    await producer.publish(Counted, { id: `${runId}-dup`, key: 'k', source: '/tessera/test', data: { seq: 100 } });
+    await runner.start();
+
+    await collectRecords(kafka, deadLetterTopic(topic, groupId), 1, { timeoutMs: 30_000 });
+    await waitFor('50 applied effects', () => effects(runId), (rows) => rows.length === 50);
+    const applied = (await effects(runId)).map((r) => r.seq);
+    expect(applied).toEqual([...seqs.filter((s) => s !== 25), 100]);
+    // Attempt 1 ran twice: inside its group (rolled back with the group) and then alone.
+    expect(poisonAttempts).toEqual([1, 1, 2, 3]);
+    expect(runner.health()).toMatchObject({ processed: 50, duplicates: 1, retried: 2, deadLettered: 1 });
   });
 
   it('sends malformed data and unknown event types to the DLQ at once, without calling the handler', async () => {

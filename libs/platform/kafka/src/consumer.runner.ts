@@ -51,6 +51,14 @@ export interface ConsumerRunnerOptions {
   readonly maxBytesPerPartition?: number;
   /** Commit resolved offsets at least this often inside a long batch (default 1000 ms). */
   readonly commitIntervalMs?: number;
+  /**
+   * Records of a main-topic batch applied in one Postgres transaction (default 1). Larger values
+   * trade per-record commits for throughput; if any record of a group fails, the group is rolled
+   * back and its records are applied one by one, so a failing record is retried or dead-lettered
+   * alone and the others are applied exactly once. (Handlers therefore must not have effects
+   * outside `tx`: a record of a failed group is handled a second time, alone.)
+   */
+  readonly transactionBatchSize?: number;
 }
 
 export interface ConsumerHealth {
@@ -213,9 +221,32 @@ export class ConsumerRunner {
     const commitInterval = this.options.commitIntervalMs ?? 1000;
     let lastCommit = Date.now();
     this.lastBatchAt = new Date().toISOString();
+    const groupSize = isRetry ? 1 : Math.max(1, this.options.transactionBatchSize ?? 1);
+    // After a group failed, its records are applied one by one up to here.
+    let singleUntil = 0;
     try {
-      for (const message of batch.messages) {
+      for (let index = 0; index < batch.messages.length; ) {
         if (!this.running || !payload.isRunning() || payload.isStale()) break;
+        if (groupSize > 1 && index >= singleUntil) {
+          const group = batch.messages.slice(index, index + groupSize);
+          const outcomes = await this.applyGroup(group, payload);
+          if (outcomes !== undefined) {
+            group.forEach((message, i) => {
+              this.count(outcomes[i] ?? 'processed');
+              payload.resolveOffset(message.offset);
+            });
+            index += group.length;
+            if (Date.now() - lastCommit >= commitInterval) {
+              await this.commit(payload);
+              lastCommit = Date.now();
+            }
+            await payload.heartbeat();
+            continue;
+          }
+          singleUntil = index + group.length;
+        }
+        const message = batch.messages[index++];
+        if (message === undefined) break;
         const headers = decodeHeaders(message.headers);
         const position: RecordOrigin = { topic: batch.topic, partition: batch.partition, offset: message.offset };
         const state: DeliveryState = isRetry
@@ -364,6 +395,81 @@ export class ConsumerRunner {
         return true;
       }),
     );
+  }
+
+  /**
+   * Applies a group of main-topic records in one transaction (inbox rows + handlers). Resolves
+   * with each record's outcome, or undefined when any record failed (nothing of the group is then
+   * applied, and the caller applies the records one by one).
+   */
+  private async applyGroup(messages: readonly KafkaMessage[], payload: EachBatchPayload): Promise<Outcome[] | undefined> {
+    const tracer = messagingTracer();
+    try {
+      return await this.withHeartbeats(payload, () =>
+        this.options.dataSource.transaction(async (tx) => {
+          const outcomes: Outcome[] = [];
+          for (const message of messages) {
+            const headers = decodeHeaders(message.headers);
+            const position: RecordOrigin = { topic: payload.batch.topic, partition: payload.batch.partition, offset: message.offset };
+            const attributes = parseEnvelope(headers);
+            const registration = this.registrations.get(attributes.type);
+            if (registration === undefined) throw new RecordFailure('unknown-type', 'no handler');
+            const data = parseData(registration.definition, message.value);
+            const parent = traceContextFrom(headers);
+            const span = tracer.startSpan(
+              `${position.topic} process`,
+              {
+                kind: SpanKind.CONSUMER,
+                attributes: {
+                  [MessagingAttributes.system]: 'kafka',
+                  [MessagingAttributes.operationType]: 'process',
+                  [MessagingAttributes.operationName]: 'process',
+                  [MessagingAttributes.destinationName]: position.topic,
+                  [MessagingAttributes.partitionId]: String(position.partition),
+                  [MessagingAttributes.kafkaOffset]: Number(position.offset),
+                  [MessagingAttributes.consumerGroup]: this.groupId,
+                  [MessagingAttributes.attempt]: 1,
+                  [MessagingAttributes.messageId]: attributes.id,
+                  [MessagingAttributes.cloudEventsType]: attributes.type,
+                },
+              },
+              parent,
+            );
+            try {
+              const inserted: unknown[] = await tx.query(
+                `INSERT INTO ${INBOX_TABLE} (consumer_group, event_id, event_type, topic, "partition", "offset")
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (consumer_group, event_id) DO NOTHING
+                 RETURNING event_id`,
+                [this.groupId, attributes.id, attributes.type, position.topic, position.partition, position.offset],
+              );
+              if (inserted.length === 0) {
+                outcomes.push('duplicate');
+                continue;
+              }
+              const event: ConsumedEvent<unknown> = {
+                ...attributes,
+                data,
+                key: message.key === null ? null : message.key.toString('utf8'),
+                topic: position.topic,
+                partition: position.partition,
+                offset: position.offset,
+                attempt: 1,
+                delivery: position,
+                headers,
+              };
+              await context.with(trace.setSpan(parent, span), () => registration.handler(event, tx));
+              outcomes.push('processed');
+            } finally {
+              span.end();
+            }
+          }
+          return outcomes;
+        }),
+      );
+    } catch {
+      return undefined;
+    }
   }
 
   /** Keeps the group membership alive while `work` runs (kafkajs heartbeats only between calls). */
