@@ -87,12 +87,23 @@ function upserted(at: Institution, localId: string, patient: Patient) {
   };
 }
 
-async function http(url: string): Promise<{ status: number; contentType: string | null; json: Record<string, unknown> }> {
-  const response = await fetch(`${baseUrl}${url}`);
+async function http(
+  url: string,
+  init: { method?: string; body?: unknown; operator?: string } = {},
+): Promise<{ status: number; contentType: string | null; json: Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}${url}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.operator === undefined ? {} : { 'x-tessera-operator': init.operator }),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
   return {
     status: response.status,
     contentType: response.headers.get('content-type'),
-    json: (await response.json()) as Record<string, unknown>,
+    json: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
   };
 }
 
@@ -289,6 +300,118 @@ describe('matching', () => {
     // PIXm of the surviving id does not offer the retired one.
     const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|NEW-1`)}`);
     expect(pix.json['parameter']).toEqual([{ name: 'targetIdentifier', valueIdentifier: { system: ENTERPRISE, value: surviving.enterprise_id } }]);
+  });
+});
+
+async function versionOf(at: Institution, localId: string): Promise<number> {
+  const rows = await dataSource.query<{ current_version: number }[]>(
+    'SELECT current_version FROM source_records WHERE system = $1 AND local_id = $2',
+    [at.system, localId],
+  );
+  return rows[0]?.current_version ?? 0;
+}
+
+describe('operator decisions', () => {
+  const h5 = institution();
+  const h6 = institution();
+
+  it('unlinks with optimistic locking; the MANUAL decision survives re-matching; linking back restores one id', async () => {
+    const erin = person();
+    await producer.publish(PatientUpserted, upserted(h5, 'E-1', patientOf(erin, h5, 'E-1')));
+    const first = await waitForLink(h5, 'E-1');
+    await producer.publish(PatientUpserted, upserted(h6, 'E-2', patientOf(erin, h6, 'E-2', 'upper')));
+    expect((await waitForLink(h6, 'E-2')).enterprise_id).toBe(first.enterprise_id);
+    const history = await http(`/mpi/links/history?system=${encodeURIComponent(h6.system)}&value=E-2`);
+    const version = history.json['linkVersion'] as number;
+    const source = { system: h6.system, value: 'E-2' };
+
+    const anonymous = await http('/mpi/links/unlink', { method: 'POST', body: { source, expectedVersion: version, reason: 'x' } });
+    expect(anonymous.status).toBe(401);
+    const unlinked = await http('/mpi/links/unlink', {
+      method: 'POST',
+      operator: 'reviewer-1',
+      body: { source, expectedVersion: version, reason: 'different person per chart review' },
+    });
+    expect(unlinked.status).toBe(200);
+    expect(unlinked.json).toMatchObject({ state: 'MATCH', origin: 'MANUAL', version: version + 1 });
+    const manualId = unlinked.json['enterpriseId'] as string;
+    expect(manualId).not.toBe(first.enterprise_id);
+    const stale = await http('/mpi/links/unlink', {
+      method: 'POST',
+      operator: 'reviewer-2',
+      body: { source, expectedVersion: version, reason: 'concurrent reviewer' },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'conflict' }] });
+    const [event] = await links.waitFor((r) => r.key === `${h6.system}|E-2` && parsed(r)['origin'] === 'MANUAL');
+    expect(parsed(event)).toMatchObject({ enterpriseId: manualId, previousEnterpriseId: first.enterprise_id, reason: 'different person per chart review' });
+
+    // An update of the record (A08) is re-matched, but the engine never moves a MANUAL link.
+    await producer.publish(PatientUpserted, upserted(h6, 'E-2', patientOf(erin, h6, 'E-2')));
+    await waitFor('the update to be applied', () => versionOf(h6, 'E-2'), (v) => v === 2);
+    expect(await linkOf(h6, 'E-2')).toEqual({ enterprise_id: manualId, state: 'MATCH', origin: 'MANUAL' });
+    const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h5.system}|E-1`)}`);
+    expect(pix.json['parameter']).toEqual([{ name: 'targetIdentifier', valueIdentifier: { system: ENTERPRISE, value: first.enterprise_id } }]);
+
+    const relinked = await http('/mpi/links/link', {
+      method: 'POST',
+      operator: 'reviewer-1',
+      body: { source, enterpriseId: first.enterprise_id, expectedVersion: version + 1, reason: 'same person after all' },
+    });
+    expect(relinked.status).toBe(200);
+    expect(await linkOf(h6, 'E-2')).toEqual({ enterprise_id: first.enterprise_id, state: 'MATCH', origin: 'MANUAL' });
+    const events = (await http(`/mpi/links/history?system=${encodeURIComponent(h6.system)}&value=E-2`)).json['events'] as {
+      afterEnterpriseId: string;
+      origin: string;
+    }[];
+    expect(events.map((e) => [e.afterEnterpriseId, e.origin])).toEqual([
+      [first.enterprise_id, 'AUTO'],
+      [manualId, 'MANUAL'],
+      [first.enterprise_id, 'MANUAL'],
+    ]);
+  });
+
+  it('respects "not the same person": an update moves the record away from the other one', async () => {
+    const fay = person();
+    await producer.publish(PatientUpserted, upserted(h5, 'F-1', patientOf(fay, h5, 'F-1')));
+    const first = await waitForLink(h5, 'F-1');
+    await producer.publish(PatientUpserted, upserted(h6, 'F-2', patientOf(fay, h6, 'F-2')));
+    expect((await waitForLink(h6, 'F-2')).enterprise_id).toBe(first.enterprise_id);
+    const marked = await http('/mpi/not-same-person', {
+      method: 'POST',
+      operator: 'reviewer-1',
+      body: { a: { system: h5.system, value: 'F-1' }, b: { system: h6.system, value: 'F-2' }, reason: 'twins' },
+    });
+    expect(marked.status).toBe(204);
+    await producer.publish(PatientUpserted, upserted(h6, 'F-2', patientOf(fay, h6, 'F-2')));
+    await waitFor('the update to be applied', () => versionOf(h6, 'F-2'), (v) => v === 2);
+    const moved = await linkOf(h6, 'F-2');
+    expect(moved?.origin).toBe('AUTO');
+    expect(moved?.enterprise_id).not.toBe(first.enterprise_id);
+    expect((await linkOf(h5, 'F-1'))?.enterprise_id).toBe(first.enterprise_id);
+  });
+
+  it('never auto-links placeholder identities: a second "Baby Boy" gets its own id and a review task in the queue', async () => {
+    const baby = person();
+    const placeholder = (at: Institution, localId: string): Patient => ({
+      ...patientOf(baby, at, localId),
+      name: [{ use: 'official', family: baby.demographics.family, given: ['Baby Boy'] }],
+    });
+    await producer.publish(PatientUpserted, upserted(h5, 'G-1', placeholder(h5, 'G-1')));
+    const first = await waitForLink(h5, 'G-1');
+    await producer.publish(PatientUpserted, upserted(h6, 'G-2', placeholder(h6, 'G-2')));
+    const second = await waitForLink(h6, 'G-2');
+    expect(second.enterprise_id).not.toBe(first.enterprise_id);
+    const response = await http('/mpi/review-tasks?status=OPEN&limit=500');
+    expect(response.status).toBe(200);
+    const items = response.json['items'] as { kind: string; system: string; value: string; enterpriseIds: string[]; bestScore: number }[];
+    expect(items.find((t) => t.system === h6.system && t.value === 'G-2')).toMatchObject({
+      kind: 'POSSIBLE_MATCH',
+      enterpriseIds: [first.enterprise_id],
+    });
+    const scores = items.map((t) => t.bestScore);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect((await http('/mpi/review-tasks?status=BOGUS')).status).toBe(400);
   });
 });
 

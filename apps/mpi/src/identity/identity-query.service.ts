@@ -7,6 +7,20 @@ import type { LinkedSource } from '../pdq/golden-record.projection';
 export interface ResolvedSource {
   readonly sourceRecordId: string;
   readonly enterpriseId: string;
+  /** The link's version: operators send it back as `expectedVersion` (optimistic locking). */
+  readonly linkVersion: number;
+}
+
+export interface ReviewTaskView {
+  readonly id: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly system: string;
+  readonly value: string;
+  readonly enterpriseIds: readonly string[];
+  readonly bestScore: number | null;
+  readonly payload: unknown;
+  readonly createdAt: string;
 }
 
 export interface EnterpriseMember extends LinkedSource {
@@ -49,7 +63,7 @@ export class IdentityQueryService {
 
   async resolve(system: string, localId: string): Promise<ResolvedSource | null> {
     const rows = await this.dataSource.query<ResolvedSource[]>(
-      `SELECT sr.id AS "sourceRecordId", l.enterprise_id AS "enterpriseId"
+      `SELECT sr.id AS "sourceRecordId", l.enterprise_id AS "enterpriseId", l.version AS "linkVersion"
          FROM source_records sr JOIN links l ON l.source_record_id = sr.id
         WHERE sr.system = $1 AND sr.local_id = $2`,
       [system, localId],
@@ -89,6 +103,20 @@ export class IdentityQueryService {
               rule_set_version AS "ruleSetVersion", comparisons, reason
          FROM link_events WHERE source_record_id = $1 ORDER BY at, id`,
       [sourceRecordId],
+    );
+  }
+
+  /** Review tasks of one status, most useful first (highest best score, then oldest). */
+  async reviewTasks(status: string, limit: number): Promise<ReviewTaskView[]> {
+    return this.dataSource.query<ReviewTaskView[]>(
+      `SELECT t.id, t.kind, t.status, sr.system, sr.local_id AS value, t.enterprise_ids AS "enterpriseIds",
+              t.best_score AS "bestScore", t.payload,
+              to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
+         FROM review_tasks t JOIN source_records sr ON sr.id = t.source_record_id
+        WHERE t.status = $1
+        ORDER BY t.best_score DESC NULLS LAST, t.created_at, t.id
+        LIMIT $2`,
+      [status, limit],
     );
   }
 

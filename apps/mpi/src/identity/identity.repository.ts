@@ -49,6 +49,8 @@ export interface LinkWrite {
 
 export interface LinkEventWrite extends LinkWrite {
   readonly id: string;
+  /** Operator id of a MANUAL decision; null for the engine. */
+  readonly decidedBy: string | null;
   readonly before: { readonly enterpriseId: string; readonly state: Decision } | null;
   readonly reason: string;
 }
@@ -221,8 +223,8 @@ export class IdentityRepository {
     );
     await tx.query(
       `INSERT INTO link_events (id, source_record_id, before_enterprise_id, after_enterprise_id, before_state, after_state,
-         origin, score, rule_set_version, comparisons, reason, at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)`,
+         origin, score, rule_set_version, comparisons, reason, at, decided_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)`,
       [
         event.id,
         event.sourceRecordId,
@@ -236,7 +238,32 @@ export class IdentityRepository {
         comparisons,
         event.reason,
         event.at,
+        event.decidedBy,
       ],
+    );
+  }
+
+  async enterpriseIdExists(tx: EntityManager, id: string): Promise<boolean> {
+    const rows = await tx.query<unknown[]>('SELECT 1 FROM enterprise_ids WHERE id = $1', [id]);
+    return rows.length > 0;
+  }
+
+  /** Remembers that two source records are not the same person (stored once, smaller id first). */
+  async addNotSamePerson(tx: EntityManager, a: string, b: string, reason: string, by: string, at: Date): Promise<void> {
+    const [first, second] = [a, b].sort();
+    await tx.query(
+      `INSERT INTO not_same_person (record_a, record_b, reason, decided_by, at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (record_a, record_b) DO NOTHING`,
+      [first, second, reason, by, at],
+    );
+  }
+
+  /** Open review tasks of a record are decided by an operator's link decision about it. */
+  async closeReviewTasks(tx: EntityManager, sourceRecordId: string, at: Date): Promise<void> {
+    await tx.query(
+      `UPDATE review_tasks SET status = 'DECIDED', decided_at = $2, version = version + 1
+        WHERE source_record_id = $1 AND status = 'OPEN'`,
+      [sourceRecordId, at],
     );
   }
 

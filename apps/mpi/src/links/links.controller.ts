@@ -9,6 +9,8 @@ export interface LinkHistoryResponse {
   readonly system: string;
   readonly value: string;
   readonly enterpriseId: string;
+  /** Current link version, the `expectedVersion` of an operator decision. */
+  readonly linkVersion: number;
   readonly events: readonly LinkHistoryEntry[];
 }
 
@@ -43,7 +45,13 @@ export class LinksController {
     if (resolved === null) {
       throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: 'source record not known to the MPI' }]);
     }
-    return { system, value, enterpriseId: resolved.enterpriseId, events: await this.identities.history(resolved.sourceRecordId) };
+    return {
+      system,
+      value,
+      enterpriseId: resolved.enterpriseId,
+      linkVersion: resolved.linkVersion,
+      events: await this.identities.history(resolved.sourceRecordId),
+    };
   }
 
   @Get('enterprise-ids/:id')

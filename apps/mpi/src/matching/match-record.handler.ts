@@ -2,17 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Patient } from '@medplum/fhirtypes';
 import type { EntityManager } from 'typeorm';
-import { MpiLinkChanged } from '@tessera/contracts';
 import { blockingKeys, normalizeRecord, REGION_US, RULE_SET_V1, scorePair } from '@tessera/matching';
-import type { Decision, FieldComparison, RegionConfig, RuleSet } from '@tessera/matching';
-import { OutboxWriter } from '@tessera/platform-outbox';
+import type { Decision, RegionConfig, RuleSet } from '@tessera/matching';
 import { IdentityRepository } from '../identity/identity.repository';
-import type { LinkRow, SourceRecordRow } from '../identity/identity.repository';
+import type { LinkRow } from '../identity/identity.repository';
+import { LinkWriter, linkEventKey } from '../links/link-writer.service';
 import { decideLink } from './link-decision.policy';
 import type { LinkDecision, ScoredCandidate } from './link-decision.policy';
 import { demographicsOf } from './patient-demographics';
 
-export const MPI_SOURCE = '/tessera/mpi';
 /** Candidates compared per record (issue 4 "Blocking": a cap keeps a common name from exploding). */
 export const CANDIDATE_CAP = 200;
 /** Normalization region of the demo exchange (phones, date order, national id scheme). */
@@ -34,12 +32,8 @@ export interface MatchOutcome {
   readonly changed: boolean;
 }
 
-/** Kafka key of a source record's link events: one record's changes stay in order. */
-export function linkEventKey(system: string, localId: string): string {
-  return `${system}|${localId}`;
-}
-
-function recordLockKey(system: string, localId: string): string {
+/** Advisory-lock key of one source record (operator actions take it too). */
+export function recordLockKey(system: string, localId: string): string {
   return `rec:${system}|${localId}`;
 }
 
@@ -55,7 +49,7 @@ export class MatchRecordHandler {
 
   constructor(
     private readonly repository: IdentityRepository,
-    private readonly outbox: OutboxWriter,
+    private readonly links: LinkWriter,
   ) {}
 
   async upsert(input: SourceRecordInput, tx: EntityManager, extraLocks: readonly string[] = []): Promise<MatchOutcome> {
@@ -126,12 +120,15 @@ export class MatchRecordHandler {
     await this.repository.retire(tx, priorId, outcome.sourceRecordId);
     const link = await this.repository.findLink(tx, priorId);
     const reason = `retired: merged by its source into ${linkEventKey(surviving.system, surviving.localId)} (A40)`;
-    await this.writeLink(tx, { id: priorId, system: prior.system, localId: prior.localId }, link, {
+    await this.links.write(tx, { id: priorId, system: prior.system, localId: prior.localId }, link, {
       enterpriseId: outcome.enterpriseId,
       state: 'NO_MATCH',
+      origin: 'AUTO',
       score: null,
       comparisons: [],
+      ruleSetVersion: this.ruleSet.version,
       reason,
+      decidedBy: null,
       at,
     });
     return { surviving: outcome, priorSourceRecordId: priorId };
@@ -156,12 +153,15 @@ export class MatchRecordHandler {
     }
     const changed = link === null || link.enterpriseId !== enterpriseId || link.state !== decision.state;
     if (changed) {
-      await this.writeLink(tx, record, link, {
+      await this.links.write(tx, record, link, {
         enterpriseId,
         state: decision.state,
+        origin: 'AUTO',
         score: decision.best?.score ?? null,
         comparisons: decision.best?.comparisons ?? [],
+        ruleSetVersion: this.ruleSet.version,
         reason: decision.reason,
+        decidedBy: null,
         at,
       });
     }
@@ -187,49 +187,5 @@ export class MatchRecordHandler {
       });
     }
     return { sourceRecordId: record.id, enterpriseId, state: decision.state, changed };
-  }
-
-  /** The link, its immutable history row and the MpiLinkChanged event, in one transaction. */
-  private async writeLink(
-    tx: EntityManager,
-    record: Pick<SourceRecordRow, 'id' | 'system' | 'localId'>,
-    before: LinkRow | null,
-    after: {
-      readonly enterpriseId: string;
-      readonly state: Decision;
-      readonly score: number | null;
-      readonly comparisons: readonly FieldComparison[];
-      readonly reason: string;
-      readonly at: Date;
-    },
-  ): Promise<void> {
-    const decisionId = randomUUID();
-    await this.repository.writeLink(tx, {
-      id: decisionId,
-      sourceRecordId: record.id,
-      origin: 'AUTO',
-      ruleSetVersion: this.ruleSet.version,
-      before: before === null ? null : { enterpriseId: before.enterpriseId, state: before.state },
-      ...after,
-    });
-    await this.outbox.enqueue(tx, MpiLinkChanged, {
-      key: linkEventKey(record.system, record.localId),
-      source: MPI_SOURCE,
-      subject: after.enterpriseId,
-      data: {
-        patientSystem: record.system,
-        localPatientId: record.localId,
-        enterpriseId: after.enterpriseId,
-        previousEnterpriseId: before?.enterpriseId ?? null,
-        state: after.state,
-        origin: 'AUTO',
-        score: after.score,
-        ruleSetVersion: this.ruleSet.version,
-        decidedAt: after.at.toISOString(),
-        reason: after.reason,
-        decisionId,
-        comparisons: after.comparisons.map((c) => ({ field: c.field, level: c.level, weight: c.weight })),
-      },
-    });
   }
 }

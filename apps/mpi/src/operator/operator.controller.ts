@@ -1,0 +1,106 @@
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Query, UseFilters } from '@nestjs/common';
+import { z } from 'zod';
+import { OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import type { Issue } from '../fhir/operation-outcome';
+import { IdentityQueryService } from '../identity/identity-query.service';
+import type { ReviewTaskView } from '../identity/identity-query.service';
+import { OperatorLinkHandler } from './operator-link.handler';
+import type { OperatorResult } from './operator-link.handler';
+
+export const OPERATOR_HEADER = 'x-tessera-operator';
+
+const sourceRef = z.object({ system: z.string().min(1), value: z.string().min(1) }).strict();
+const reason = z.string().trim().min(1).max(2000);
+const linkBody = z
+  .object({ source: sourceRef, enterpriseId: z.uuid(), expectedVersion: z.number().int().positive(), reason })
+  .strict();
+const unlinkBody = z.object({ source: sourceRef, expectedVersion: z.number().int().positive(), reason }).strict();
+const notSamePersonBody = z.object({ a: sourceRef, b: sourceRef, reason }).strict();
+
+/** The operator id of a request; 401 when missing or unusable (every decision names who made it). */
+export function operatorFrom(header: string | undefined): string {
+  const value = header?.trim() ?? '';
+  if (!/^[\x21-\x7e]{1,200}$/.test(value)) {
+    throw new OperationOutcomeException(HttpStatus.UNAUTHORIZED, [
+      {
+        code: 'login',
+        expression: 'X-Tessera-Operator',
+        diagnostics: 'Name yourself in the X-Tessera-Operator header (your operator id, printable ASCII, at most 200 characters).',
+      },
+    ]);
+  }
+  return value;
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issues: Issue[] = result.error.issues.map((i) => ({
+    code: 'invalid',
+    diagnostics: i.message,
+    expression: i.path.map(String).join('.'),
+  }));
+  throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issues);
+}
+
+function settle(result: OperatorResult): Exclude<OperatorResult, { status: 'not-found' | 'conflict' }> {
+  if (result.status === 'not-found') {
+    throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: `${result.what} not known to the MPI` }]);
+  }
+  if (result.status === 'conflict') {
+    throw new OperationOutcomeException(HttpStatus.CONFLICT, [
+      {
+        code: 'conflict',
+        diagnostics: `the link changed since you read it (now version ${result.currentVersion}): reload it and decide again`,
+        expression: 'expectedVersion',
+      },
+    ]);
+  }
+  return result;
+}
+
+/** Operator decisions on links and the review queue (MANUAL decisions: the engine never overrides them). */
+@Controller('mpi')
+@UseFilters(OperationOutcomeFilter)
+export class OperatorController {
+  constructor(
+    private readonly handler: OperatorLinkHandler,
+    private readonly identities: IdentityQueryService,
+  ) {}
+
+  @Post('links/link')
+  @HttpCode(HttpStatus.OK)
+  async link(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined) {
+    const operator = operatorFrom(header);
+    const cmd = parse(linkBody, body);
+    return settle(await this.handler.link(cmd.source, cmd.enterpriseId, cmd.expectedVersion, { operator, reason: cmd.reason }));
+  }
+
+  @Post('links/unlink')
+  @HttpCode(HttpStatus.OK)
+  async unlink(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined) {
+    const operator = operatorFrom(header);
+    const cmd = parse(unlinkBody, body);
+    return settle(await this.handler.unlink(cmd.source, cmd.expectedVersion, { operator, reason: cmd.reason }));
+  }
+
+  @Post('not-same-person')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async notSamePerson(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined): Promise<void> {
+    const operator = operatorFrom(header);
+    const cmd = parse(notSamePersonBody, body);
+    if ((await this.handler.notSamePerson(cmd.a, cmd.b, { operator, reason: cmd.reason })) === 'not-found') {
+      throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [
+        { code: 'not-found', diagnostics: 'both source records must be known to the MPI, and differ' },
+      ]);
+    }
+  }
+
+  /** The review queue: tasks of one status (default OPEN), most useful first. */
+  @Get('review-tasks')
+  async reviewTasks(@Query('status') status: unknown, @Query('limit') limit: unknown): Promise<{ items: ReviewTaskView[] }> {
+    const wanted = parse(z.enum(['OPEN', 'DECIDED', 'DISMISSED']).default('OPEN'), status);
+    const n = parse(z.coerce.number().int().min(1).max(500).default(50), limit);
+    return { items: await this.identities.reviewTasks(wanted, n) };
+  }
+}
