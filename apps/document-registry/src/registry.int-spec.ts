@@ -220,11 +220,16 @@ beforeAll(async () => {
         })),
       ),
     });
-    for (const topic of TOPICS)
-      startOffsets.set(
-        topic,
-        (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.offset })),
-      );
+    // The test's group and the replay group start exactly where the test begins publishing:
+    // committed offsets, so there is no race between joining and resolving "latest".
+    for (const topic of TOPICS) {
+      const partitions = (await admin.fetchTopicOffsets(topic)).map((p) => ({
+        partition: p.partition,
+        offset: p.offset,
+      }));
+      startOffsets.set(topic, partitions);
+      await admin.setOffsets({ groupId: GROUP, topic, partitions });
+    }
   });
   const { AppModule, serviceOptions } = await import('./app.module');
   const { REGISTRY_CONSUMER_OPTIONS, RegistryConsumer } = await import('./indexing/registry.consumer');
@@ -232,7 +237,7 @@ beforeAll(async () => {
   await migrateService(serviceOptions, settings);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(REGISTRY_CONSUMER_OPTIONS)
-    .useValue({ groupId: GROUP, fromBeginning: false })
+    .useValue({ groupId: GROUP })
     .compile();
   app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   await app.listen(Number(process.env['HTTP_PORT']), '127.0.0.1');
