@@ -115,7 +115,7 @@ describe('mergeTimeline', () => {
     expect(merged.items.map((i) => i.id)).toEqual(['o1', 'd1', 'e1', 'd0']);
     expect(merged.total).toBe(4);
     expect(mergeTimeline(pages, { count: 2, offset: 1, sort: '-date' }).items.map((i) => i.id)).toEqual([
-      'o1',
+      'd1',
       'e1',
     ]);
   });
@@ -123,8 +123,8 @@ describe('mergeTimeline', () => {
   it('orders oldest first with _sort=date, undated still last', () => {
     expect(mergeTimeline(pages, { count: 10, offset: 0, sort: 'date' }).items.map((i) => i.id)).toEqual([
       'e1',
-      'o1',
       'd1',
+      'o1',
       'd0',
     ]);
   });
