@@ -218,20 +218,21 @@ describe('mapper', () => {
     });
   });
 
-  it('records a deterministic mapping failure as `failed` with a readable detail and publishes nothing', async () => {
+  it('answers AE with the mapper\'s location for content it cannot map, keeps it `rejected` and publishes nothing', async () => {
     const feed = await newFeed();
     const controlId = uniqueTestId('NOPV1');
     const mrn = uniqueTestId('MRN');
     const [ack] = await mllpExchange(mllpPort, [adtA01(feed, controlId, mrn, { withPv1: false })]);
-    expect(msaOf(ack).code).toBe('AA');
+    const { code, text } = msaOf(ack);
+    expect(code).toBe('AE');
+    expect(text).toContain('101^Required field missing^HL70357');
+    // ERR-8 is escaped HL7 text: "^" travels as \S\ (v2.5 §2.7.1).
+    expect(text).toContain('The PV1 segment is required in ADT\\S\\A01');
+    expect(text).not.toContain('Xiaoming');
     const id = await ledgerIdOf(controlId);
-    const row = await waitFor(
-      'the mapping to fail',
-      () => ledgerRow(id),
-      (r) => r['state'] === 'failed',
-    );
-    expect(row['state_detail']).toContain('101 at PV1');
-    expect(row['state_detail']).not.toContain('Xiaoming');
+    const row = await ledgerRow(id);
+    expect(row['state']).toBe('rejected');
+    expect(row['published_at']).toBeNull();
     const outbox = await sql<{ n: number }>(
       `SELECT count(*)::int AS n FROM messaging_outbox WHERE "key" = $1`,
       [`${feed.institutionId}|${mrn}`],

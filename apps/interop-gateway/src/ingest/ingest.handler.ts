@@ -20,11 +20,13 @@ import { Counter as PromCounter, Histogram as PromHistogram } from '@tessera/pla
 import { METRICS_REGISTRY } from '@tessera/platform-service';
 import { GATEWAY_SETTINGS } from '../gateway.config';
 import type { GatewaySettings } from '../gateway.config';
+import { mapHl7Message } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
+import { mappingContextFor } from '../mapping/mapping-context.factory';
 import { InstitutionRegistry } from '../institutions/institution.registry';
 import type { DurableResult, NewLedgerMessage } from '../ledger/ledger-message';
 import { LedgerWriterService } from '../ledger/ledger-writer.service';
-import { ackPlanFor, assessMessage } from './message-acceptance.policy';
+import { ackPlanFor, assessMappability, assessMessage } from './message-acceptance.policy';
 import type { Acceptance } from './message-acceptance.policy';
 
 /** The result of ingesting one message: the ACK to send (if the sender wants one) and what happened. */
@@ -135,7 +137,11 @@ export class IngestHandler {
       return this.finish(started, institution, 'unparseable', await this.unparseable(base, fragments, error));
     }
 
-    const acceptance = assessMessage(message, institution, source.reservedFor === undefined ? {} : { reservedFor: source.reservedFor });
+    const assessed = assessMessage(message, institution, source.reservedFor === undefined ? {} : { reservedFor: source.reservedFor });
+    const acceptance =
+      assessed.outcome === 'accepted' && institution !== undefined
+        ? assessMappability(mapHl7Message(message, mappingContextFor(institution)))
+        : assessed;
     const plan = ackPlanFor(institution, message);
     const header = message.header;
     const record: NewLedgerMessage = {

@@ -1,6 +1,8 @@
 import { parseHl7 } from '@tessera/hl7v2';
 import type { Institution } from '../institutions/institution';
-import { ackPlanFor, assessMessage } from './message-acceptance.policy';
+import { mapHl7Message } from '@tessera/v2-fhir';
+import { mappingContextFor } from '../mapping/mapping-context.factory';
+import { ackPlanFor, assessMappability, assessMessage } from './message-acceptance.policy';
 
 const institution: Institution = {
   id: 'st-aurelia',
@@ -90,5 +92,20 @@ describe('ackPlanFor', () => {
       mode: 'enhanced',
       acceptAck: 'AL',
     });
+  });
+});
+
+describe('assessMappability', () => {
+  const context = mappingContextFor(institution);
+
+  it('accepts what the mapper maps', () => {
+    const message = msg('ADT^A01^ADT_A01', ['EVN|A01', PID, 'PV1|1|I']);
+    expect(assessMappability(mapHl7Message(message, context))).toEqual({ outcome: 'accepted' });
+  });
+
+  it('answers AE with the mapper\'s code and location for content it cannot map', () => {
+    const message = msg('ORU^R01^ORU_R01', [PID, 'OBR|1||F-1|', 'OBX|1|NM|2345-7^Glucose^LN||5.5|mmol/L']);
+    const result = assessMappability(mapHl7Message(message, context));
+    expect(result).toMatchObject({ outcome: 'error', errors: [{ code: 101, location: { segment: 'OBR', field: 4 } }] });
   });
 });

@@ -1,5 +1,6 @@
 import { ackMode, Hl7ErrorCodes } from '@tessera/hl7v2';
 import type { Hl7AckError, Hl7AckPlan, Hl7Message } from '@tessera/hl7v2';
+import type { MappingError, MappingOutcome } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
 
 /**
@@ -164,4 +165,41 @@ export function ackPlanFor(institution: Institution | undefined, message: Pick<H
     case undefined:
       return ackMode(message.header);
   }
+}
+
+/**
+ * What the mapper would make of the message (libs/v2-fhir, pure): content it cannot map — a
+ * required field the IG needs (OBR-4, OBX-3, TXA-12, PV1-2…), a bad data type or table value — is
+ * answered AE with the mapper's location now, while the sender can still fix and resend it, rather
+ * than ACKed and found `failed` in the ledger later.
+ */
+export function assessMappability(outcome: MappingOutcome): Acceptance {
+  switch (outcome.status) {
+    case 'mapped':
+      return { outcome: 'accepted' };
+    case 'unsupported':
+      return { outcome: 'rejected', errors: [ackErrorOf(outcome.error)] };
+    case 'invalid':
+      return { outcome: 'error', errors: outcome.errors.map(ackErrorOf) };
+  }
+}
+
+function ackErrorOf(error: MappingError): Hl7AckError {
+  const location = error.location;
+  return {
+    code: Number(error.hl7ErrorCode) as Hl7AckError['code'],
+    severity: 'E',
+    ...(location === undefined
+      ? {}
+      : {
+          location: {
+            segment: location.segment,
+            sequence: location.sequence,
+            ...(location.field === undefined ? {} : { field: location.field }),
+            ...(location.repetition === undefined ? {} : { fieldRepetition: location.repetition }),
+            ...(location.component === undefined ? {} : { component: location.component }),
+          },
+        }),
+    userMessage: error.message,
+  };
 }
