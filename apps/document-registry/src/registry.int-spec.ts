@@ -418,6 +418,17 @@ describe('document registry', () => {
     await waitForIds(`/Encounter?${byB}`, []);
     expect(ids(await search(`/Encounter?${byB}&status=cancelled`))).toEqual([`Encounter/${id('enc', 1)}`]);
 
+    // History keeps every version: the cancelled encounter and the superseded document.
+    const statuses = (b: Bundle) => (b.entry ?? []).map((e) => (e.resource as { status?: string }).status);
+    const encounterHistory = await search(`/Encounter/${id('enc', 1)}/_history`);
+    expect(encounterHistory.type).toBe('history');
+    expect(statuses(encounterHistory)).toEqual(['cancelled', 'in-progress']);
+    expect(statuses(await search(`/DocumentReference/${id('doc', 1)}/_history`))).toEqual([
+      'superseded',
+      'current',
+    ]);
+    expect((await get(`/Observation/${id('nope', 1)}/_history`)).status).toBe(404);
+
     const timeline = await search(`/Patient/${E1}/$timeline`);
     expect(ids(timeline)).toEqual(
       [

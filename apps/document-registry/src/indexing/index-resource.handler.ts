@@ -161,14 +161,26 @@ export class IndexResourceHandler {
     const returned = await tx.query<{ version: number }[]>(
       `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})
        ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}, version = ${table}.version + 1, updated_at = now()
-       WHERE ${table}.resource IS DISTINCT FROM EXCLUDED.resource
+       WHERE ${table}.institution_id = EXCLUDED.institution_id AND (
+             ${table}.resource IS DISTINCT FROM EXCLUDED.resource
           OR ${table}.patient_system IS DISTINCT FROM EXCLUDED.patient_system
-          OR ${table}.local_patient_id IS DISTINCT FROM EXCLUDED.local_patient_id
+          OR ${table}.local_patient_id IS DISTINCT FROM EXCLUDED.local_patient_id)
        RETURNING version`,
       Object.values(columns),
     );
     const version = returned[0]?.version;
-    if (version === undefined) return;
+    if (version === undefined) {
+      // Ids are hashes of (institution, business key); the same id from another institution is a
+      // collision or a mapping defect, never a reason to move a row between institutions.
+      const owner = await tx.query<{ institution_id: string }[]>(
+        `SELECT institution_id FROM ${table} WHERE id = $1`,
+        [row.id],
+      );
+      if (owner[0] !== undefined && owner[0].institution_id !== source.institutionId) {
+        throw new Error(`${resourceType} id already indexed for another institution; not overwritten`);
+      }
+      return;
+    }
     await tx.query(
       `INSERT INTO resource_history (resource_type, resource_id, version, status, event_id, source_message_id, resource)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,

@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, BundleLink, Coding, Extension, Resource } from '@medplum/fhirtypes';
 import type { LinkConfidence } from '../links/patient-link.policy';
+import type { HistoryVersion } from './registry-query.service';
 
 /** One indexed resource as read from the index, with what joined it to the person. */
 export interface IndexedItem {
@@ -115,4 +116,38 @@ export function nextPageUrl(self: URL, offset: number, count: number, total: num
   const next = new URL(self.toString());
   next.searchParams.set('_offset', String(offset + count));
   return `${next.pathname}${next.search}`;
+}
+
+/**
+ * A FHIR R4 history Bundle (§3.1.0.4 `_history`) of one resource, newest version first; each
+ * version with its registry status, `meta.versionId`, `meta.lastUpdated`, source and labels.
+ */
+export function historyBundle(resourceType: string, id: string, versions: readonly HistoryVersion[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    total: versions.length,
+    entry: versions.map((v, i): BundleEntry => {
+      const meta = (v.resource['meta'] ?? {}) as Record<string, unknown>;
+      return {
+        fullUrl: `${resourceType}/${id}`,
+        resource: {
+          ...v.resource,
+          status: v.status,
+          meta: {
+            ...meta,
+            versionId: String(v.version),
+            lastUpdated: v.recordedAt,
+            source: `urn:tessera:institution:${v.institutionId}`,
+            security: v.securityLabels,
+          },
+        } as unknown as Resource,
+        request: {
+          method: i === versions.length - 1 && v.version === 1 ? 'POST' : 'PUT',
+          url: `${resourceType}/${id}`,
+        },
+        response: { status: '200', lastModified: v.recordedAt },
+      };
+    }),
+  };
 }

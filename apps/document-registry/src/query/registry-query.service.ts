@@ -53,6 +53,26 @@ interface ItemRow {
   readonly total: string;
 }
 
+export interface HistoryVersion {
+  readonly version: number;
+  readonly status: string;
+  readonly resource: Readonly<Record<string, unknown>>;
+  readonly recordedAt: string;
+  readonly sourceMessageId: string;
+  readonly institutionId: string;
+  readonly securityLabels: readonly Coding[];
+}
+
+interface HistoryRow {
+  readonly version: number;
+  readonly status: string;
+  readonly resource: Record<string, unknown>;
+  readonly recorded_at: Date;
+  readonly source_message_id: string;
+  readonly institution_id: string;
+  readonly security_labels: Coding[];
+}
+
 interface Table {
   readonly name: 'encounters' | 'documents' | 'results';
   /** Search parameter → how it filters this table. */
@@ -234,6 +254,29 @@ export class RegistryQueryService {
     const pages: SearchPage[] = [];
     for (const kind of kinds) pages.push(await this.search(kind, sources, window));
     return mergeTimeline(pages, query);
+  }
+
+  /**
+   * Every version of one indexed resource, newest first (lifecycle history: a cancelled encounter
+   * or a superseded document leaves current results but stays here). Empty when unknown.
+   */
+  async history(resourceType: SearchResource, id: string): Promise<readonly HistoryVersion[]> {
+    const rows = await this.dataSource.query<HistoryRow[]>(
+      `SELECT h.version, h.status, h.resource, h.recorded_at, h.source_message_id, t.institution_id, t.security_labels
+       FROM resource_history h JOIN ${TABLES[resourceType].name} t ON t.id = h.resource_id
+       WHERE h.resource_type = $1 AND h.resource_id = $2
+       ORDER BY h.version DESC`,
+      [resourceType, id],
+    );
+    return rows.map((r) => ({
+      version: r.version,
+      status: r.status,
+      resource: r.resource,
+      recordedAt: r.recorded_at.toISOString(),
+      sourceMessageId: r.source_message_id,
+      institutionId: r.institution_id,
+      securityLabels: r.security_labels,
+    }));
   }
 
   /** SHA-256 of a document's content (any lifecycle status), for `DocumentReference/:id/$content`. */

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { DOCUMENT_CONTENT_STORE } from '../content/document-content.store';
 import type { DocumentContentStore } from '../content/document-content.store';
 import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
-import { nextPageUrl, presentItem, searchsetBundle } from './registry-item.presenter';
+import { historyBundle, nextPageUrl, presentItem, searchsetBundle } from './registry-item.presenter';
 import { RegistryQueryService } from './registry-query.service';
 import type { SearchPage, SearchResource } from './registry-query.service';
 import { parsePatient, parseSearch, SEARCH_SPECS } from './search-params';
@@ -68,6 +68,21 @@ export class RegistrySearchController {
     const query = parse(url, SEARCH_SPECS.timeline);
     const resolved = await this.queries.resolvePatient(patient, query.includeProbable);
     return bundleOf(await this.queries.timeline(resolved.sources, query), url, query);
+  }
+
+  /** `GET /<type>/:id/_history`: every version the registry indexed, newest first. */
+  @Get([
+    'Encounter/:id/_history',
+    'DocumentReference/:id/_history',
+    'DiagnosticReport/:id/_history',
+    'Observation/:id/_history',
+  ])
+  @Header('content-type', FHIR_JSON)
+  async history(@Param('id') id: string, @Req() request: Request): Promise<Bundle> {
+    const resourceType = request.path.split('/').at(-3) as SearchResource;
+    const versions = await this.queries.history(resourceType, id);
+    if (versions.length === 0) throw notFound(resourceType);
+    return historyBundle(resourceType, id, versions);
   }
 
   /** ITI-68 through the DocumentReference: the bytes of its content, whatever its status. */
