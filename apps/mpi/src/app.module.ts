@@ -10,6 +10,7 @@ import { MatchRecordHandler } from './matching/match-record.handler';
 import { migrations } from './migrations';
 import { OperatorLinkHandler } from './operator/operator-link.handler';
 import { OperatorController } from './operator/operator.controller';
+import { PatientMatchHandler } from './pdq/patient-match.handler';
 import { PdqController } from './pdq/pdq.controller';
 import { PixController } from './pix/pix.controller';
 
@@ -31,6 +32,7 @@ export const serviceOptions: ServiceOptions = {
     IdentityQueryService,
     LinkWriter,
     OperatorLinkHandler,
+    PatientMatchHandler,
     MatchRecordHandler,
     { provide: MATCH_CONSUMER_OPTIONS, useValue: DEFAULT_MATCH_CONSUMER_OPTIONS },
     MatchRecordConsumer,

@@ -166,6 +166,14 @@ afterAll(async () => {
   await dropTestDatabase(loadPlatformSettings((await import('./app.module')).serviceOptions).postgres, DATABASE);
 });
 
+async function versionOf(at: Institution, localId: string): Promise<number> {
+  const rows = await dataSource.query<{ current_version: number }[]>(
+    'SELECT current_version FROM source_records WHERE system = $1 AND local_id = $2',
+    [at.system, localId],
+  );
+  return rows[0]?.current_version ?? 0;
+}
+
 describe('matching', () => {
   const h1 = institution();
   const h2 = institution();
@@ -263,6 +271,37 @@ describe('matching', () => {
     expect(invalid.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['birthdate'] }] });
   });
 
+  it('answers Patient/$match with graded golden records, best first', async () => {
+    const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
+    const probe = (patient: Patient, extra: object[] = []) =>
+      fetch(`${baseUrl}/Patient/$match`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: patient }, ...extra] }),
+      }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+    const found = await probe(patientOf(alice, institution(), 'Q-1'));
+    expect(found.status).toBe(200);
+    expect(found.json).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    const [top] = found.json['entry'] as { fullUrl: string; search: { score: number; extension: { valueCode: string }[] } }[];
+    expect(top?.fullUrl).toBe(`Patient/${enterpriseId}`);
+    expect(top?.search.extension[0]?.valueCode).toBe('certain');
+    expect(top?.search.score).toBeGreaterThan(0.99);
+    const stranger: Patient = {
+      resourceType: 'Patient',
+      name: [{ family: 'Quixotevandelaar', given: ['Zebulon'] }],
+      birthDate: '1901-01-01',
+      gender: 'male',
+    };
+    expect((await probe(stranger, [{ name: 'onlyCertainMatches', valueBoolean: true }])).json).toMatchObject({ total: 0, entry: [] });
+    const bad = await fetch(`${baseUrl}/Patient/$match`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ resourceType: 'OperationOutcome' });
+  });
+
   it('shows a source record’s link history and an enterprise id’s sources', async () => {
     const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
     const history = await http(`/mpi/links/history?system=${encodeURIComponent(h2.system)}&value=B-1`);
@@ -300,16 +339,12 @@ describe('matching', () => {
     // PIXm of the surviving id does not offer the retired one.
     const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|NEW-1`)}`);
     expect(pix.json['parameter']).toEqual([{ name: 'targetIdentifier', valueIdentifier: { system: ENTERPRISE, value: surviving.enterprise_id } }]);
+    // A late update of the retired id is kept as a version but does not undo the redirect.
+    await producer.publish(PatientUpserted, upserted(h1, 'OLD-1', patientOf(carol, h1, 'OLD-1')));
+    await waitFor('the late update to be stored', () => versionOf(h1, 'OLD-1'), (v) => v === 3);
+    expect(await linkOf(h1, 'OLD-1')).toEqual({ enterprise_id: surviving.enterprise_id, state: 'NO_MATCH', origin: 'AUTO' });
   });
 });
-
-async function versionOf(at: Institution, localId: string): Promise<number> {
-  const rows = await dataSource.query<{ current_version: number }[]>(
-    'SELECT current_version FROM source_records WHERE system = $1 AND local_id = $2',
-    [at.system, localId],
-  );
-  return rows[0]?.current_version ?? 0;
-}
 
 describe('operator decisions', () => {
   const h5 = institution();

@@ -63,9 +63,13 @@ export class MatchRecordHandler {
     const existing = await this.repository.findSourceRecord(tx, input.system, input.localId);
     const id = existing?.id ?? randomUUID();
     await this.repository.appendVersion(tx, id, existing, { ...input, normalized, at });
-    if (existing === null || existing.retiredInto === null) await this.repository.replaceBlockingKeys(tx, id, keys);
-
     const link = await this.repository.findLink(tx, id);
+    if (existing !== null && existing.retiredInto !== null && link !== null) {
+      // A record its source merged away (A40) keeps its redirect: the new version is kept, not matched.
+      return { sourceRecordId: id, enterpriseId: link.enterpriseId, state: link.state, changed: false };
+    }
+    await this.repository.replaceBlockingKeys(tx, id, keys);
+
     const current =
       link === null
         ? null

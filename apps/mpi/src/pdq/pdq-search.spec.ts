@@ -1,4 +1,4 @@
-import { parsePatientSearch } from './pdq.controller';
+import { parseMatchParameters, parsePatientSearch } from './pdq.controller';
 
 describe('parsePatientSearch', () => {
   it('normalizes names like the matcher (accents, case) and validates birthdate, gender and paging', () => {
@@ -20,5 +20,24 @@ describe('parsePatientSearch', () => {
     expect(search).toBeUndefined();
     expect(issues.map((i) => i.expression)).toEqual(['birthdate', 'gender', '_count']);
     expect(parsePatientSearch({ _count: '5' }).issues).toEqual([expect.objectContaining({ code: 'too-costly' })]);
+  });
+});
+
+describe('parseMatchParameters', () => {
+  it('reads resource, onlyCertainMatches and count', () => {
+    const patient = { resourceType: 'Patient' as const, birthDate: '1980-02-03' };
+    expect(
+      parseMatchParameters({
+        resourceType: 'Parameters',
+        parameter: [{ name: 'resource', resource: patient }, { name: 'onlyCertainMatches', valueBoolean: true }, { name: 'count', valueInteger: 3 }],
+      }).input,
+    ).toEqual({ patient, onlyCertain: true, count: 3 });
+  });
+
+  it('rejects a body that is not Parameters, a missing Patient and an out-of-range count', () => {
+    expect(parseMatchParameters({ resourceType: 'Patient' }).issues).toHaveLength(1);
+    const { input, issues } = parseMatchParameters({ resourceType: 'Parameters', parameter: [{ name: 'count', valueInteger: 0 }] });
+    expect(input).toBeUndefined();
+    expect(issues.map((i) => i.code)).toEqual(['required', 'invalid']);
   });
 });

@@ -1,12 +1,15 @@
-import { Controller, Get, Header, HttpStatus, Query, UseFilters } from '@nestjs/common';
-import type { Bundle, Patient } from '@medplum/fhirtypes';
+import type { IncomingMessage } from 'node:http';
+import { Controller, Get, Header, HttpCode, HttpStatus, Post, Query, Req, UseFilters } from '@nestjs/common';
+import type { Bundle, Parameters, Patient } from '@medplum/fhirtypes';
 import { normalizeName } from '@tessera/matching';
+import { readFhirJson } from '../fhir/fhir-json-body';
 import { FHIR_JSON, OperationOutcomeException } from '../fhir/operation-outcome';
 import type { Issue } from '../fhir/operation-outcome';
 import { OperationOutcomeFilter } from '../fhir/operation-outcome';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import type { PatientSearch } from '../identity/identity-query.service';
 import { ENTERPRISE_ID_SYSTEM, goldenRecord } from './golden-record.projection';
+import { PatientMatchHandler } from './patient-match.handler';
 
 const GENDERS = new Set(['male', 'female', 'other', 'unknown']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -88,11 +91,50 @@ export function parsePatientSearch(query: Query): { readonly search?: PatientSea
   return issues.length === 0 ? { search, issues } : { issues };
 }
 
+/**
+ * The input of `Patient/$match` (FHIR R4 OperationDefinition Patient-match): `resource` (a Patient,
+ * required), `onlyCertainMatches` (boolean), `count` (1–100, default 10). Pure.
+ */
+export function parseMatchParameters(body: unknown): {
+  readonly input?: { readonly patient: Patient; readonly onlyCertain: boolean; readonly count: number };
+  readonly issues: Issue[];
+} {
+  const issues: Issue[] = [];
+  const parameters = body as Partial<Parameters> | null;
+  if (parameters === null || typeof parameters !== 'object' || parameters.resourceType !== 'Parameters') {
+    return { issues: [{ code: 'invalid', diagnostics: 'the body must be a Parameters resource', expression: 'resourceType' }] };
+  }
+  const list = Array.isArray(parameters.parameter) ? parameters.parameter : [];
+  const resource = list.find((p) => p.name === 'resource')?.resource;
+  const onlyCertain = list.find((p) => p.name === 'onlyCertainMatches')?.valueBoolean ?? false;
+  const count = list.find((p) => p.name === 'count')?.valueInteger ?? 10;
+  if (resource?.resourceType !== 'Patient') {
+    issues.push({ code: 'required', diagnostics: 'parameter `resource` must hold a Patient', expression: 'Parameters.parameter' });
+  }
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) {
+    issues.push({ code: 'invalid', diagnostics: `count must be an integer from 1 to ${MAX_COUNT}`, expression: 'Parameters.parameter' });
+  }
+  if (issues.length > 0 || resource?.resourceType !== 'Patient') return { issues };
+  return { input: { patient: resource, onlyCertain, count }, issues };
+}
+
 /** PDQm "Mobile Patient Demographics Query" [ITI-78]: golden records, one per enterprise id. */
 @Controller('Patient')
 @UseFilters(OperationOutcomeFilter)
 export class PdqController {
-  constructor(private readonly identities: IdentityQueryService) {}
+  constructor(
+    private readonly identities: IdentityQueryService,
+    private readonly matches: PatientMatchHandler,
+  ) {}
+
+  @Post('$match')
+  @HttpCode(HttpStatus.OK)
+  @Header('Content-Type', FHIR_JSON)
+  async match(@Req() req: IncomingMessage): Promise<Bundle<Patient>> {
+    const { input, issues } = parseMatchParameters(await readFhirJson(req));
+    if (input === undefined) throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issues);
+    return this.matches.match(input.patient, { count: input.count, onlyCertain: input.onlyCertain });
+  }
 
   @Get()
   @Header('Content-Type', FHIR_JSON)
