@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildDemoFeed } from '../../tools/demo-feed/demo-feed.builder';
 import { findInstitutionsFile, loadInstitutions } from '../../tools/demo-feed/institutions.loader';
+import { table } from '../../tools/report/text-report';
 import { runLoad } from './load.runner';
 import type { LoadMessage, LoadMode, LoadResult } from './load.runner';
 
@@ -245,15 +246,6 @@ async function startGateway(): Promise<StartedGateway> {
 
 const f1 = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(1));
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 interface ModeReport {
   readonly label: string;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { connect, readAck } from '../../tools/mllp-client';
 import type { MllpClient } from '../../tools/mllp-client';
+import { percentile as percentileOf } from '../../tools/report/text-report';
 
 /*
  * MLLP load generator for the gateway benchmark. N connections, each pipelining messages (ACKs come
@@ -75,12 +76,8 @@ export interface LoadResult {
   readonly failures: Readonly<Record<string, number>>;
 }
 
-/** Nearest-rank percentile of an ascending array. */
-export function percentileOf(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
+/** Nearest-rank percentile of an ascending array (shared with the demo feed summary). */
+export { percentileOf };
 
 export function latencyStats(samples: readonly number[]): LatencyStats | undefined {
   if (samples.length === 0) return undefined;

@@ -1,4 +1,5 @@
 import type { SentMessage } from './demo-feed.sender';
+import { percentile, table } from '../report/text-report';
 
 /*
  * The demo feed's report: what was sent per institution and message type, which ACK codes came
@@ -19,12 +20,7 @@ export interface FeedSummary {
 
 const POSITIVE = new Set(['AA', 'CA']);
 
-/** Nearest-rank percentile of ascending values. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
+export { percentile };
 
 function bump(map: Map<string, Map<string, number>>, a: string, b: string): void {
   const inner = map.get(a) ?? new Map<string, number>();
@@ -67,15 +63,6 @@ export function summarizeFeed(results: readonly SentMessage[]): FeedSummary {
   };
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
 
 const ms = (v: number): string => `${v.toFixed(1)} ms`;
 
