@@ -344,6 +344,19 @@ describe('matching', () => {
     await waitFor('the late update to be stored', () => versionOf(h1, 'OLD-1'), (v) => v === 3);
     expect(await linkOf(h1, 'OLD-1')).toEqual({ enterprise_id: surviving.enterprise_id, state: 'NO_MATCH', origin: 'AUTO' });
   });
+  it('links deterministically when the source asserts an existing enterprise id', async () => {
+    const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
+    const h9 = institution();
+    const sparse: Patient = {
+      resourceType: 'Patient',
+      identifier: [{ system: h9.system, value: 'S-1' }, { system: ENTERPRISE, value: enterpriseId }],
+      name: [{ family: 'Sparse' }],
+    };
+    await producer.publish(PatientUpserted, upserted(h9, 'S-1', sparse));
+    expect(await waitForLink(h9, 'S-1')).toEqual({ enterprise_id: enterpriseId, state: 'MATCH', origin: 'AUTO' });
+    const [event] = await links.waitFor((r) => r.key === `${h9.system}|S-1`);
+    expect(parsed(event)['reason']).toBe('enterprise id asserted by the source');
+  });
 });
 
 describe('operator decisions', () => {

@@ -106,4 +106,21 @@ describe('decideLink', () => {
     const d = decideLink({ placeholder: false, current: auto('E1', 0), candidates: [] });
     expect(d).toMatchObject({ action: 'keep', state: 'MATCH', review: null });
   });
+
+  it('links deterministically to an enterprise id the source asserted, even against the scores', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r1', 'E1', 'MATCH', 30)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(d).toMatchObject({ action: 'link', enterpriseId: 'E9', state: 'MATCH', best: null });
+    const manual = decideLink({
+      placeholder: false,
+      current: { enterpriseId: 'E1', state: 'MATCH', origin: 'MANUAL', otherMembers: 0 },
+      candidates: [],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(manual.action).toBe('keep');
+  });
 });

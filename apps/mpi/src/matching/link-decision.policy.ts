@@ -26,6 +26,11 @@ export interface DecisionInput {
   readonly placeholder: boolean;
   readonly current: CurrentLink | null;
   readonly candidates: readonly ScoredCandidate[];
+  /**
+   * An existing enterprise id the source itself asserted (an identifier in the trusted
+   * `urn:tessera:enterprise-id` system): links deterministically, whatever the scores.
+   */
+  readonly assertedEnterpriseId?: string | null;
 }
 
 export interface ReviewRequest {
@@ -55,7 +60,7 @@ export type LinkDecision =
       readonly enterpriseId: string;
       readonly state: 'MATCH';
       readonly reason: string;
-      readonly best: ScoredCandidate;
+      readonly best: ScoredCandidate | null;
       readonly review: null;
     }
   | {
@@ -78,12 +83,13 @@ function distinct(values: readonly string[]): string[] {
  * The link policy of ARCHITECTURE.md "Identity (MPI)" and issue 4 "Behaviour", as a pure function of
  * the scored candidates:
  * 1. A MANUAL link is never moved by the engine.
- * 2. Candidates the operators marked "not the same person" are ignored.
- * 3. A placeholder identity never links automatically: MATCH-grade candidates become review candidates.
- * 4. MATCH candidates all in one enterprise id → link there (or stay, if already there).
- * 5. MATCH candidates in several enterprise ids → a possible-duplicate task; the engine does not pick
+ * 2. An asserted (trusted) enterprise id links deterministically (issue 4 "Matching").
+ * 3. Candidates the operators marked "not the same person" are ignored.
+ * 4. A placeholder identity never links automatically: MATCH-grade candidates become review candidates.
+ * 5. MATCH candidates all in one enterprise id → link there (or stay, if already there).
+ * 6. MATCH candidates in several enterprise ids → a possible-duplicate task; the engine does not pick
  *    one: the record stays where it is, or gets a new enterprise id (state POSSIBLE_MATCH).
- * 6. No MATCH: possible matches open a review task; a record that no longer matches any other member of
+ * 7. No MATCH: possible matches open a review task; a record that no longer matches any other member of
  *    its enterprise id moves to a new one; a new record gets a new enterprise id.
  */
 export function decideLink(input: DecisionInput): LinkDecision {
@@ -97,6 +103,14 @@ export function decideLink(input: DecisionInput): LinkDecision {
 
   if (current?.origin === 'MANUAL') {
     return { action: 'keep', state: current.state, reason: 'manual link: never moved by the engine', best, review: null };
+  }
+  const asserted = input.assertedEnterpriseId ?? null;
+  if (asserted !== null) {
+    const top = candidates.find((c) => c.enterpriseId === asserted) ?? null;
+    if (current?.enterpriseId === asserted) {
+      return { action: 'keep', state: 'MATCH', reason: 'enterprise id asserted by the source', best: top, review: null };
+    }
+    return { action: 'link', enterpriseId: asserted, state: 'MATCH', reason: 'enterprise id asserted by the source', best: top, review: null };
   }
 
   const matchIds = distinct(matches.map((c) => c.enterpriseId));

@@ -7,12 +7,15 @@ import type { Decision, RegionConfig, RuleSet } from '@tessera/matching';
 import { IdentityRepository } from '../identity/identity.repository';
 import type { LinkRow } from '../identity/identity.repository';
 import { LinkWriter, linkEventKey } from '../links/link-writer.service';
+import { ENTERPRISE_ID_SYSTEM } from '../pdq/golden-record.projection';
 import { decideLink } from './link-decision.policy';
 import type { LinkDecision, ScoredCandidate } from './link-decision.policy';
 import { demographicsOf } from './patient-demographics';
 
 /** Candidates compared per record (issue 4 "Blocking": a cap keeps a common name from exploding). */
 export const CANDIDATE_CAP = 200;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Normalization region of the demo exchange (phones, date order, national id scheme). */
 export const MPI_REGION: RegionConfig = REGION_US;
 
@@ -92,7 +95,12 @@ export class MatchRecordHandler {
         notSamePerson: excluded.has(row.sourceRecordId),
       };
     });
-    const decision = decideLink({ placeholder: normalized.placeholder, current, candidates });
+    const decision = decideLink({
+      placeholder: normalized.placeholder,
+      current,
+      candidates,
+      assertedEnterpriseId: await this.assertedEnterpriseId(tx, input.patient),
+    });
     return this.apply(tx, { id, system: input.system, localId: input.localId }, link, decision, at);
   }
 
@@ -136,6 +144,13 @@ export class MatchRecordHandler {
       at,
     });
     return { surviving: outcome, priorSourceRecordId: priorId };
+  }
+
+  /** An existing enterprise id the Patient carries as an identifier in the trusted enterprise-id system. */
+  private async assertedEnterpriseId(tx: EntityManager, patient: Patient): Promise<string | null> {
+    const value = patient.identifier?.find((i) => i.system === ENTERPRISE_ID_SYSTEM)?.value;
+    if (value === undefined || !UUID.test(value)) return null;
+    return (await this.repository.enterpriseIdExists(tx, value)) ? value : null;
   }
 
   private async apply(
