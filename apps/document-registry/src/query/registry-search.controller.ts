@@ -3,7 +3,7 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { DOCUMENT_CONTENT_STORE } from '../content/document-content.store';
 import type { DocumentContentStore } from '../content/document-content.store';
-import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { historyBundle, nextPageUrl, presentItem, searchsetBundle } from './registry-item.presenter';
 import { RegistryQueryService } from './registry-query.service';
 import type { SearchPage, SearchResource } from './registry-query.service';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { FHIR_JSON, operationOutcome, OperationOutcomeException } from './operation-outcome';
+import { FHIR_JSON, operationOutcome, OperationOutcomeException } from '@tessera/platform-service';
 
 /** Largest Bundle accepted (documents travel inline as base64). */
 export const FHIR_MAX_BODY_BYTES = 10 * 1024 * 1024;

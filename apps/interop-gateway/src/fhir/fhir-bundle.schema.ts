@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Institution } from '../institutions/institution';
-import type { Issue } from './operation-outcome';
-import { formatPath, issuesFromZod } from './operation-outcome';
+import type { Issue } from '@tessera/platform-service';
+import { formatPath, issuesFromZod } from '@tessera/platform-service';
 
 /**
  * Structural validation of the FHIR R4 subset the gateway accepts from institutions: a Bundle of

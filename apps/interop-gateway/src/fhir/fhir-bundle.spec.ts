@@ -10,7 +10,7 @@ import { institutionSchema } from '../institutions/institution';
 import { convertBundle, decideFhirBundle, FHIR_INGEST_VERSION } from './fhir-bundle.converter';
 import { validateBundle } from './fhir-bundle.schema';
 import type { ValidBundle } from './fhir-bundle.schema';
-import { formatPath, operationOutcome } from './operation-outcome';
+import { formatPath, operationOutcome } from '@tessera/platform-service';
 
 const MRN_SYSTEM = 'urn:oid:2.16.840.1.113883.3.9999.1.1';
 const institution = institutionSchema.parse({

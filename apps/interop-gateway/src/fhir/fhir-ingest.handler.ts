@@ -6,7 +6,7 @@ import type { Institution } from '../institutions/institution';
 import { enqueueCanonicalEvents } from '../mapping/canonical-events';
 import { convertBundle, FHIR_INGEST_VERSION, parseBundleJson } from './fhir-bundle.converter';
 import { validateBundle } from './fhir-bundle.schema';
-import { OperationOutcomeException } from './operation-outcome';
+import { OperationOutcomeException } from '@tessera/platform-service';
 
 export interface FhirIngestResult {
   readonly ledgerId: string;

@@ -11,7 +11,7 @@ import {
   operationOutcome,
   OperationOutcomeException,
   OperationOutcomeFilter,
-} from './operation-outcome';
+} from '@tessera/platform-service';
 
 /** Header naming the submitting institution until OAuth client credentials arrive (a later issue). */
 export const INSTITUTION_HEADER = 'x-tessera-institution';

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { OperationOutcomeException } from '../fhir/operation-outcome';
+import { OperationOutcomeException } from '@tessera/platform-service';
 import { etagOf, parseInstitution, versionFromIfMatch } from './institutions.controller';
 
 function statusOf(run: () => unknown): number | undefined {

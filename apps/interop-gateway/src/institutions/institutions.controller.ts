@@ -12,7 +12,7 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { institutionSchema } from './institution';
 import type { Institution } from './institution';
 import { InstitutionRegistry } from './institution.registry';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Issue } from '../fhir/operation-outcome';
-import { issuesFromZod } from '../fhir/operation-outcome';
+import type { Issue } from '@tessera/platform-service';
+import { issuesFromZod } from '@tessera/platform-service';
 import type { LedgerState } from './ledger-message';
 
 export const LEDGER_STATES: readonly LedgerState[] = [

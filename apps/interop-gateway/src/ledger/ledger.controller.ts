@@ -12,7 +12,7 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import type { LedgerFilter } from './ledger-filter';
 import { isUuid, parseReplayFilter, parseSearchQuery } from './ledger-filter';
 import type { Parsed } from './ledger-filter';

@@ -7,3 +7,4 @@ export * from './service.config';
 export * from './tokens';
 export * from './health.registry';
 export * from './messaging.service';
+export * from './operation-outcome';

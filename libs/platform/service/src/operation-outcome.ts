@@ -4,7 +4,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { LOGGER } from '@tessera/platform-service';
+import { LOGGER } from './tokens';
 
 /** FHIR R4 IssueSeverity and the IssueType codes the gateway reports (http://hl7.org/fhir/R4/valueset-issue-type.html). */
 export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
@@ -110,7 +110,7 @@ const STATUS_CODES: Readonly<Record<number, IssueCode>> = {
 };
 
 /**
- * Renders every error of the gateway's operator, admin and FHIR endpoints as an OperationOutcome.
+ * Renders every error of a service's operator, admin and FHIR endpoints as an OperationOutcome.
  * Nest's own HttpExceptions (404 of a ParseUUIDPipe, 400 of a bad JSON body) become one issue with
  * their message; anything else is a 500 whose details stay in the log.
  */
