@@ -460,6 +460,22 @@ describe('operator decisions', () => {
     const scores = items.map((t) => t.bestScore);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     expect((await http('/mpi/review-tasks?status=BOGUS')).status).toBe(400);
+
+    // A reviewer decides the task: link G-2 to G-1's enterprise id (MANUAL); a second, stale decision is refused.
+    const task = (response.json['items'] as { id: string; system: string; value: string; version: number }[]).find(
+      (t) => t.system === h6.system && t.value === 'G-2',
+    );
+    const decide = (body: object) =>
+      http(`/mpi/review-tasks/${task?.id ?? ''}/decision`, { method: 'POST', operator: 'reviewer-3', body });
+    const wrongId = await decide({ decision: 'link', enterpriseId: second.enterprise_id, expectedVersion: task?.version, reason: 'x' });
+    expect(wrongId.status).toBe(400);
+    const decided = await decide({ decision: 'link', enterpriseId: first.enterprise_id, expectedVersion: task?.version, reason: 'same newborn, chart checked' });
+    expect(decided.status).toBe(200);
+    expect(await linkOf(h6, 'G-2')).toEqual({ enterprise_id: first.enterprise_id, state: 'MATCH', origin: 'MANUAL' });
+    const again = await decide({ decision: 'separate', expectedVersion: task?.version, reason: 'second reviewer' });
+    expect(again.status).toBe(409);
+    const open = (await http('/mpi/review-tasks?status=OPEN&limit=500')).json['items'] as { id: string }[];
+    expect(open.map((t) => t.id)).not.toContain(task?.id);
   });
 });
 

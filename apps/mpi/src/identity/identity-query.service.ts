@@ -20,6 +20,7 @@ export interface ReviewTaskView {
   readonly enterpriseIds: readonly string[];
   readonly bestScore: number | null;
   readonly payload: unknown;
+  readonly version: number;
   readonly createdAt: string;
 }
 
@@ -110,7 +111,7 @@ export class IdentityQueryService {
   async reviewTasks(status: string, limit: number): Promise<ReviewTaskView[]> {
     return this.dataSource.query<ReviewTaskView[]>(
       `SELECT t.id, t.kind, t.status, sr.system, sr.local_id AS value, t.enterprise_ids AS "enterpriseIds",
-              t.best_score AS "bestScore", t.payload,
+              t.best_score AS "bestScore", t.payload, t.version,
               to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"
          FROM review_tasks t JOIN source_records sr ON sr.id = t.source_record_id
         WHERE t.status = $1

@@ -65,6 +65,17 @@ export interface ReviewTaskWrite {
   readonly at: Date;
 }
 
+export interface ReviewTaskRow {
+  readonly id: string;
+  readonly status: string;
+  readonly version: number;
+  readonly enterpriseIds: readonly string[];
+  readonly payload: { readonly candidates?: readonly { readonly sourceRecordId: string }[] };
+  readonly sourceRecordId: string;
+  readonly system: string;
+  readonly localId: string;
+}
+
 /**
  * SQL of the identity model (migration MpiIdentity1732500000000). Every method takes the caller's
  * transaction, so a decision, its history row and its outbox event commit together.
@@ -265,6 +276,22 @@ export class IdentityRepository {
         WHERE source_record_id = $1 AND status = 'OPEN'`,
       [sourceRecordId, at],
     );
+  }
+
+  /** A review task, locked for a decision. */
+  async findReviewTask(tx: EntityManager, id: string): Promise<ReviewTaskRow | null> {
+    const rows = await tx.query<ReviewTaskRow[]>(
+      `SELECT t.id, t.status, t.version, t.enterprise_ids AS "enterpriseIds", t.payload,
+              sr.id AS "sourceRecordId", sr.system, sr.local_id AS "localId"
+         FROM review_tasks t JOIN source_records sr ON sr.id = t.source_record_id
+        WHERE t.id = $1 FOR UPDATE OF t`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async decideReviewTask(tx: EntityManager, id: string, at: Date): Promise<void> {
+    await tx.query(`UPDATE review_tasks SET status = 'DECIDED', decided_at = $2, version = version + 1 WHERE id = $1`, [id, at]);
   }
 
   /** Opens a review task unless the same one (kind, record, enterprise ids) is already open. */

@@ -26,7 +26,8 @@ export type OperatorResult =
       readonly version: number;
       readonly decisionId: string;
     }
-  | { readonly status: 'not-found'; readonly what: 'source record' | 'enterprise id' }
+  | { readonly status: 'not-found'; readonly what: 'source record' | 'enterprise id' | 'review task' }
+  | { readonly status: 'invalid'; readonly diagnostics: string }
   | { readonly status: 'conflict'; readonly currentVersion: number };
 
 /**
@@ -68,6 +69,52 @@ export class OperatorLinkHandler {
       if (first === null || second === null || first.id === second.id) return 'not-found';
       await this.repository.addNotSamePerson(tx, first.id, second.id, ctx.reason, ctx.operator, new Date());
       return 'ok';
+    });
+  }
+
+  /**
+   * Decides an open review task (optimistic locking on the task's version): `link` links its record
+   * MANUALly to one of the task's enterprise ids; `separate` remembers that the record is not the same
+   * person as any of the task's candidates, so the engine never proposes them again.
+   */
+  async decideTask(
+    taskId: string,
+    decision: { readonly kind: 'link'; readonly enterpriseId: string } | { readonly kind: 'separate' },
+    expectedVersion: number,
+    ctx: OperatorContext,
+  ): Promise<OperatorResult> {
+    return this.dataSource.transaction(async (tx): Promise<OperatorResult> => {
+      const task = await this.repository.findReviewTask(tx, taskId);
+      if (task === null) return { status: 'not-found', what: 'review task' };
+      if (task.status !== 'OPEN' || task.version !== expectedVersion) return { status: 'conflict', currentVersion: task.version };
+      await this.repository.lockKeys(tx, [recordLockKey(task.system, task.localId)]);
+      const link = await this.repository.findLink(tx, task.sourceRecordId);
+      if (link === null) return { status: 'not-found', what: 'source record' };
+      const at = new Date();
+      if (decision.kind === 'separate') {
+        for (const candidate of task.payload.candidates ?? []) {
+          if (candidate.sourceRecordId === task.sourceRecordId) continue;
+          await this.repository.addNotSamePerson(tx, task.sourceRecordId, candidate.sourceRecordId, ctx.reason, ctx.operator, at);
+        }
+        await this.repository.decideReviewTask(tx, task.id, at);
+        return { status: 'ok', enterpriseId: link.enterpriseId, state: link.state, origin: 'MANUAL', version: link.version, decisionId: task.id };
+      }
+      if (!task.enterpriseIds.includes(decision.enterpriseId)) {
+        return { status: 'invalid', diagnostics: 'enterpriseId must be one of the task’s enterprise ids' };
+      }
+      const decisionId = await this.links.write(tx, { id: task.sourceRecordId, system: task.system, localId: task.localId }, link, {
+        enterpriseId: decision.enterpriseId,
+        state: 'MATCH',
+        origin: 'MANUAL',
+        score: null,
+        comparisons: [],
+        ruleSetVersion: this.matcher.ruleSet.version,
+        reason: ctx.reason,
+        decidedBy: ctx.operator,
+        at,
+      });
+      await this.repository.closeReviewTasks(tx, task.sourceRecordId, at);
+      return { status: 'ok', enterpriseId: decision.enterpriseId, state: 'MATCH', origin: 'MANUAL', version: link.version + 1, decisionId };
     });
   }
 

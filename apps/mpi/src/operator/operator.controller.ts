@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, UseFilters } from '@nestjs/common';
 import { z } from 'zod';
 import { OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
 import type { Issue } from '../fhir/operation-outcome';
@@ -15,6 +15,18 @@ const linkBody = z
   .object({ source: sourceRef, enterpriseId: z.uuid(), expectedVersion: z.number().int().positive(), reason })
   .strict();
 const unlinkBody = z.object({ source: sourceRef, expectedVersion: z.number().int().positive(), reason }).strict();
+const taskDecisionBody = z
+  .object({
+    decision: z.enum(['link', 'separate']),
+    enterpriseId: z.uuid().optional(),
+    expectedVersion: z.number().int().positive(),
+    reason,
+  })
+  .strict()
+  .refine((b) => b.decision === 'separate' || b.enterpriseId !== undefined, {
+    message: 'a link decision names the enterpriseId',
+    path: ['enterpriseId'],
+  });
 const notSamePersonBody = z.object({ a: sourceRef, b: sourceRef, reason }).strict();
 
 /** The operator id of a request; 401 when missing or unusable (every decision names who made it). */
@@ -43,7 +55,10 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issues);
 }
 
-function settle(result: OperatorResult): Exclude<OperatorResult, { status: 'not-found' | 'conflict' }> {
+function settle(result: OperatorResult): Exclude<OperatorResult, { status: 'not-found' | 'conflict' | 'invalid' }> {
+  if (result.status === 'invalid') {
+    throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [{ code: 'invalid', diagnostics: result.diagnostics }]);
+  }
   if (result.status === 'not-found') {
     throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: `${result.what} not known to the MPI` }]);
   }
@@ -94,6 +109,22 @@ export class OperatorController {
         { code: 'not-found', diagnostics: 'both source records must be known to the MPI, and differ' },
       ]);
     }
+  }
+
+  @Post('review-tasks/:id/decision')
+  @HttpCode(HttpStatus.OK)
+  async decideTask(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: unknown,
+    @Headers(OPERATOR_HEADER) header: string | undefined,
+  ) {
+    const operator = operatorFrom(header);
+    const cmd = parse(taskDecisionBody, body);
+    const decision =
+      cmd.decision === 'link' && cmd.enterpriseId !== undefined
+        ? { kind: 'link' as const, enterpriseId: cmd.enterpriseId }
+        : { kind: 'separate' as const };
+    return settle(await this.handler.decideTask(id, decision, cmd.expectedVersion, { operator, reason: cmd.reason }));
   }
 
   /** The review queue: tasks of one status (default OPEN), most useful first. */
