@@ -7,3 +7,4 @@ export * from './messaging.fixture';
 export * from './mllp.helper';
 export * from './topic-watcher';
 export * from './scratch-broker';
+export * from './tcp-proxy';
