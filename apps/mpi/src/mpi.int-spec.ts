@@ -128,6 +128,15 @@ function parsed(record: CollectedRecord): Record<string, unknown> {
   return JSON.parse(record.value ?? 'null') as Record<string, unknown>;
 }
 
+/**
+ * An event of this test's MPI (enterprise ids are random UUIDs per database): another MPI instance
+ * consuming hie.patient at the same time (e.g. the service lifecycle test) publishes its own
+ * decisions about the same source records on the shared hie.mpi.link.
+ */
+function ours(record: CollectedRecord, enterpriseId: string): boolean {
+  return parsed(record)['enterpriseId'] === enterpriseId;
+}
+
 beforeAll(async () => {
   process.env['DB_NAME'] = DATABASE;
   process.env['HTTP_PORT'] = String(await freePort());
@@ -187,7 +196,7 @@ describe('matching', () => {
     const second = await waitForLink(h2, 'B-1');
     expect(second).toEqual({ enterprise_id: first.enterprise_id, state: 'MATCH', origin: 'AUTO' });
 
-    const [event] = await links.waitFor((r) => r.key === `${h2.system}|B-1`);
+    const [event] = await links.waitFor((r) => r.key === `${h2.system}|B-1` && ours(r, first.enterprise_id));
     expect(event.headers['ce_type']).toBe('org.tessera.mpi.link.changed');
     const data = parsed(event);
     expect(data).toMatchObject({
@@ -201,7 +210,7 @@ describe('matching', () => {
     });
     expect(data['score']).toBeGreaterThan(0);
     expect(data['comparisons']).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'birthDate', level: 'exact' })]));
-    const [created] = await links.waitFor((r) => r.key === `${h1.system}|A-1`);
+    const [created] = await links.waitFor((r) => r.key === `${h1.system}|A-1` && ours(r, first.enterprise_id));
     expect(parsed(created)).toMatchObject({ enterpriseId: first.enterprise_id, reason: 'no candidate above the review threshold' });
   });
 
@@ -334,7 +343,9 @@ describe('matching', () => {
     const retired = await waitFor('the prior record to be retired', () => linkOf(h1, 'OLD-1'), (l) => l?.state === 'NO_MATCH');
     expect(retired?.enterprise_id).toBe(surviving.enterprise_id);
     expect(surviving.enterprise_id).toBe(prior.enterprise_id);
-    const [event] = await links.waitFor((r) => r.key === `${h1.system}|OLD-1` && parsed(r)['state'] === 'NO_MATCH');
+    const [event] = await links.waitFor(
+      (r) => r.key === `${h1.system}|OLD-1` && parsed(r)['state'] === 'NO_MATCH' && ours(r, surviving.enterprise_id),
+    );
     expect(parsed(event)['reason']).toContain('A40');
     // PIXm of the surviving id does not offer the retired one.
     const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|NEW-1`)}`);
@@ -354,7 +365,7 @@ describe('matching', () => {
     };
     await producer.publish(PatientUpserted, upserted(h9, 'S-1', sparse));
     expect(await waitForLink(h9, 'S-1')).toEqual({ enterprise_id: enterpriseId, state: 'MATCH', origin: 'AUTO' });
-    const [event] = await links.waitFor((r) => r.key === `${h9.system}|S-1`);
+    const [event] = await links.waitFor((r) => r.key === `${h9.system}|S-1` && ours(r, enterpriseId));
     expect(parsed(event)['reason']).toBe('enterprise id asserted by the source');
   });
 });
@@ -391,7 +402,7 @@ describe('operator decisions', () => {
     });
     expect(stale.status).toBe(409);
     expect(stale.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'conflict' }] });
-    const [event] = await links.waitFor((r) => r.key === `${h6.system}|E-2` && parsed(r)['origin'] === 'MANUAL');
+    const [event] = await links.waitFor((r) => r.key === `${h6.system}|E-2` && ours(r, manualId));
     expect(parsed(event)).toMatchObject({ enterpriseId: manualId, previousEnterpriseId: first.enterprise_id, reason: 'different person per chart review' });
 
     // An update of the record (A08) is re-matched, but the engine never moves a MANUAL link.
