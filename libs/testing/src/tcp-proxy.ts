@@ -14,8 +14,9 @@ export class TcpProxy {
   ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
+    const holder: { proxy?: TcpProxy } = {};
     const server = net.createServer((client) => {
+      const proxy = holder.proxy;
       if (proxy === undefined || !proxy.open) {
         client.destroy();
         return;
@@ -23,7 +24,7 @@ export class TcpProxy {
       const upstream = net.connect(targetPort, targetHost);
       for (const socket of [client, upstream]) {
         proxy.sockets.add(socket);
-        socket.on('close', () => proxy?.sockets.delete(socket));
+        socket.on('close', () => proxy.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
       client.pipe(upstream);
@@ -32,8 +33,8 @@ export class TcpProxy {
       upstream.on('close', () => client.destroy());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
-    return proxy;
+    holder.proxy = new TcpProxy(server, (server.address() as net.AddressInfo).port);
+    return holder.proxy;
   }
 
   /** Drops every connection and refuses new ones (the server looks down). */

@@ -53,24 +53,27 @@ describe('interop-gateway ACK with the database unreachable', () => {
 
   it('answers AR 207 while Postgres is unreachable and accepts the resend after recovery', async () => {
     const [before] = await mllpExchange(mllpPort, [adt(`PG0-${run}`, `MRN-${run}-0`)]);
-    expect(msaOf(before!).code).toBe('AA');
+    expect(msaOf(before).code).toBe('AA');
 
     proxy.cut();
     const controlId = `PG1-${run}`;
     const started = Date.now();
     const [during] = await mllpExchange(mllpPort, [adt(controlId, `MRN-${run}-1`)], { timeoutMs: 30_000 });
-    expect(msaOf(during!)).toMatchObject({ code: 'AR', controlId });
-    expect(msaOf(during!).text).toContain('207^Application internal error');
+    expect(msaOf(during)).toMatchObject({ code: 'AR', controlId });
+    expect(msaOf(during).text).toContain('207^Application internal error');
     expect(Date.now() - started).toBeLessThan(15_000);
 
     proxy.restore();
     const [after] = await mllpExchange(mllpPort, [adt(controlId, `MRN-${run}-1`)], { timeoutMs: 30_000 });
-    expect(msaOf(after!)).toMatchObject({ code: 'AA', controlId });
+    expect(msaOf(after)).toMatchObject({ code: 'AA', controlId });
 
     const db = new Client(testClientConfig(database));
     await db.connect();
     try {
-      const rows = await db.query<{ state: string }>(`SELECT state FROM ledger_messages WHERE control_id = $1`, [controlId]);
+      const rows = await db.query<{ state: string }>(
+        `SELECT state FROM ledger_messages WHERE control_id = $1`,
+        [controlId],
+      );
       expect(rows.rows).toEqual([{ state: 'published' }]);
     } finally {
       await db.end();
