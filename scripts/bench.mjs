@@ -1,6 +1,7 @@
 // `npm run bench -- <target> [options]`: builds (tsc, incremental) and runs a compiled benchmark
 // from dist/bench. Targets:
 //   gateway   MLLP load against the interop-gateway (bench/gateway/gateway.bench.ts has the options)
+//   registry  document-registry queries on a bulk-loaded database (bench/registry/registry.bench.ts)
 // Pass --no-build to skip the build step.
 import { existsSync } from 'node:fs';
 import { build } from './build.mjs';
@@ -8,6 +9,7 @@ import { run } from './lib/proc.mjs';
 
 const TARGETS = {
   gateway: 'dist/bench/gateway/gateway.bench.js',
+  registry: 'dist/bench/registry/registry.bench.js',
 };
 
 async function main() {

@@ -1,0 +1,359 @@
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client } from 'pg';
+import { freePort } from '../../libs/testing/src/service-process';
+import { percentile, table } from '../../tools/report/text-report';
+import { machineInfo } from '../gateway/gateway.bench';
+import {
+  enterpriseIdOf,
+  PERSON_OF_ITEM_SQL,
+  RECORDS_OF_PERSON_SQL,
+  recordsOfPerson,
+  sourceRecordOf,
+} from './registry-data';
+
+/*
+ * Document-registry benchmark (issue 5): `npm run bench -- registry [options]`.
+ *
+ *   --patients 1000000   persons (1–3 source records each, 4 institutions)
+ *   --items 5000000      documents + encounters (half each), skewed over persons (registry-data.ts)
+ *   --reload             reload even when the bench database already holds these sizes
+ *   --rate 100           offered requests/s per query type
+ *   --duration 20        seconds per query type (at most 300)
+ *   --seed 1             patient picks
+ *
+ * Database `tessera_registry_bench` (migrated by the compiled service's `migrate` command), loaded
+ * server-side with generate_series. Queries go to the compiled registry module in its own process
+ * (registry-server.main.ts: consumer group `document-registry-bench`). Indexing throughput through
+ * the consumer path is not measured yet (see docs/benchmarks.md).
+ */
+
+const DB_NAME = 'tessera_registry_bench';
+const ROOT = path.resolve(__dirname, '../../..');
+const MAX_DURATION_S = 300;
+
+export interface RegistryBenchOptions {
+  readonly patients: number;
+  readonly items: number;
+  readonly reload: boolean;
+  readonly rate: number;
+  readonly durationS: number;
+  readonly seed: number;
+  readonly argv: readonly string[];
+}
+
+function intArg(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replaceAll('_', ''));
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
+  return n;
+}
+
+export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      patients: { type: 'string' },
+      items: { type: 'string' },
+      reload: { type: 'boolean', default: false },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      seed: { type: 'string' },
+    },
+  });
+  return {
+    patients: intArg(values.patients, 'patients', 1_000_000, 1, 100_000_000),
+    items: intArg(values.items, 'items', 5_000_000, 0, 500_000_000),
+    reload: values.reload,
+    rate: intArg(values.rate, 'rate', 100, 1, 10_000),
+    durationS: intArg(values.duration, 'duration', 20, 1, MAX_DURATION_S),
+    seed: intArg(values.seed, 'seed', 1, 0, 2 ** 31 - 1),
+    argv,
+  };
+}
+
+/** mulberry32: a small seeded PRNG in [0, 1), so patient picks are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Loading
+
+const PERSON_BATCH = 100_000;
+const ITEM_BATCH = 200_000;
+
+async function migrate(): Promise<void> {
+  execFileSync('node', [path.join(ROOT, 'dist/apps/document-registry/src/main.js'), 'migrate'], {
+    cwd: ROOT,
+    env: { ...process.env, DB_NAME, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function loadedSizes(db: Client): Promise<{ patients: number; items: number } | undefined> {
+  await db.query('CREATE TABLE IF NOT EXISTS bench_meta (patients bigint NOT NULL, items bigint NOT NULL)');
+  const rows = (await db.query<{ patients: string; items: string }>('SELECT patients, items FROM bench_meta')).rows;
+  return rows[0] === undefined ? undefined : { patients: Number(rows[0].patients), items: Number(rows[0].items) };
+}
+
+function progress(label: string, done: number, total: number, startedMs: number): void {
+  const s = (Date.now() - startedMs) / 1000;
+  process.stdout.write(`\r  ${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round(done / s).toLocaleString('en')} rows/s)   `);
+}
+
+const linkSql = `
+  INSERT INTO patient_links (patient_system, local_patient_id, enterprise_id, state, origin, score, rule_set_version, decided_at, event_id)
+  SELECT 'urn:tessera:bench:inst-' || ((p + r) % 4) || ':mrn', 'P' || p || '-' || r, 'EB' || p,
+         'MATCH', 'AUTO', 1.0, 'bench', timestamptz '2024-01-01', 'bench-link-' || p || '-' || r
+  FROM generate_series($1::bigint, $2::bigint) p, LATERAL generate_series(0, ${RECORDS_OF_PERSON_SQL('p')} - 1) r`;
+
+/** Items [lo, hi]: who owns each (skewed), which of the owner's records, when. */
+const itemsCte = (patients: number, parity: 0 | 1): string => `
+  WITH g AS (SELECT i, ${PERSON_OF_ITEM_SQL('i', patients)} AS p FROM generate_series($1::bigint, $2::bigint) i WHERE i % 2 = ${parity}),
+  s AS (SELECT i, p, (i / 2) % ${RECORDS_OF_PERSON_SQL('p')} AS r,
+               timestamptz '2019-01-01' + ((i * 7919) % 189216000) * interval '1 second' AS at FROM g)`;
+
+const encounterSql = (patients: number): string => `${itemsCte(patients, 1)}
+  INSERT INTO encounters (id, institution_id, patient_system, local_patient_id, status, is_current, type_tokens,
+    facility_tokens, effective_at, effective_end, source_message_id, mapper_version, channel, event_id, resource, class_code)
+  SELECT 'benc-' || i, 'inst-' || ((p + r) % 4), 'urn:tessera:bench:inst-' || ((p + r) % 4) || ':mrn', 'P' || p || '-' || r,
+    'finished', true, ARRAY['http://snomed.info/sct|185349003'], ARRAY['urn:tessera:bench:facility|F' || ((p + r) % 4)],
+    at, at + interval '30 minutes', 'bench-msg-' || i, 'bench', 'bench', 'bench-evt-' || i,
+    jsonb_build_object('resourceType', 'Encounter', 'id', 'benc-' || i, 'status', 'finished',
+      'class', jsonb_build_object('system', 'http://terminology.hl7.org/CodeSystem/v3-ActCode', 'code', CASE WHEN i % 10 = 1 THEN 'IMP' ELSE 'AMB' END),
+      'subject', jsonb_build_object('reference', 'Patient/P' || p || '-' || r),
+      'period', jsonb_build_object('start', at, 'end', at + interval '30 minutes')),
+    CASE WHEN i % 10 = 1 THEN 'IMP' ELSE 'AMB' END
+  FROM s`;
+
+const documentSql = (patients: number): string => `${itemsCte(patients, 0)}
+  INSERT INTO documents (id, institution_id, patient_system, local_patient_id, status, is_current, type_tokens, category_tokens,
+    facility_tokens, effective_at, encounter_id, source_message_id, mapper_version, channel, event_id, resource,
+    content_sha256, content_size, content_type)
+  SELECT 'bdoc-' || i, 'inst-' || ((p + r) % 4), 'urn:tessera:bench:inst-' || ((p + r) % 4) || ':mrn', 'P' || p || '-' || r,
+    'current', true, ARRAY['http://loinc.org|11506-3'], ARRAY['http://loinc.org|47039-3'],
+    ARRAY['urn:tessera:bench:facility|F' || ((p + r) % 4)], at, 'benc-' || (i + 1), 'bench-msg-' || i, 'bench', 'bench',
+    'bench-evt-' || i,
+    jsonb_build_object('resourceType', 'DocumentReference', 'id', 'bdoc-' || i, 'status', 'current',
+      'type', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '11506-3'))),
+      'subject', jsonb_build_object('reference', 'Patient/P' || p || '-' || r), 'date', at,
+      'content', jsonb_build_array(jsonb_build_object('attachment', jsonb_build_object('contentType', 'text/plain', 'size', 64)))),
+    md5(i::text) || md5((i + 1)::text), 64, 'text/plain'
+  FROM s`;
+
+async function load(db: Client, options: RegistryBenchOptions): Promise<string> {
+  await db.query('TRUNCATE patient_links, documents, encounters, seen_via, resource_history, bench_meta');
+  const started = Date.now();
+  for (let lo = 0; lo < options.patients; lo += PERSON_BATCH) {
+    const hi = Math.min(options.patients, lo + PERSON_BATCH) - 1;
+    await db.query(linkSql, [lo, hi]);
+    progress('persons', hi + 1, options.patients, started);
+  }
+  process.stdout.write('\n');
+  const itemsStarted = Date.now();
+  for (let lo = 0; lo < options.items; lo += ITEM_BATCH) {
+    const hi = Math.min(options.items, lo + ITEM_BATCH) - 1;
+    await db.query(encounterSql(options.patients), [lo, hi]);
+    await db.query(documentSql(options.patients), [lo, hi]);
+    progress('items', hi + 1, options.items, itemsStarted);
+  }
+  process.stdout.write('\n');
+  await db.query('INSERT INTO bench_meta (patients, items) VALUES ($1, $2)', [options.patients, options.items]);
+  const s = (Date.now() - started) / 1000;
+  return `loaded ${options.patients.toLocaleString('en')} persons and ${options.items.toLocaleString('en')} items in ${s.toFixed(0)} s`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Queries at a fixed offered rate
+
+export interface QueryResult {
+  readonly label: string;
+  readonly sent: number;
+  readonly errors: number;
+  readonly latencies: readonly number[];
+  readonly meanItems: number;
+}
+
+async function runQueries(
+  label: string,
+  rate: number,
+  durationMs: number,
+  pathFor: (n: number) => string,
+  baseUrl: string,
+): Promise<QueryResult> {
+  const total = Math.floor((rate * durationMs) / 1000);
+  const latencies: number[] = [];
+  let errors = 0;
+  let items = 0;
+  const start = performance.now() + 50;
+  const inFlight: Promise<void>[] = [];
+  for (let n = 0; n < total; n += 1) {
+    const due = start + (n * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      fetch(`${baseUrl}${pathFor(n)}`, { signal: AbortSignal.timeout(30_000) })
+        .then(async (response) => {
+          const body = (await response.json()) as { entry?: unknown[] };
+          latencies.push(performance.now() - due);
+          if (response.status !== 200) errors += 1;
+          else items += body.entry?.length ?? 0;
+        })
+        .catch(() => {
+          errors += 1;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  return { label, sent: total, errors, latencies: latencies.sort((a, b) => a - b), meanItems: items / Math.max(1, total - errors) };
+}
+
+interface StartedServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function startRegistry(): Promise<StartedServer> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('node', [path.join(ROOT, 'dist/bench/registry/registry-server.main.js'), String(port)], {
+    cwd: ROOT,
+    env: { ...process.env, DB_NAME, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (exited) throw new Error(`the registry exited before it was healthy:\n${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the registry was not healthy within 120 s:\n${stderr}`);
+    }
+    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    url,
+    stop: async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const f1 = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(1));
+
+export function formatQueryReport(results: readonly QueryResult[], rate: number): string {
+  return table(
+    ['query', 'offered', 'sent', 'errors', 'items/answer', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
+    results.map((r) => [
+      r.label,
+      `${rate}/s`,
+      String(r.sent),
+      String(r.errors),
+      f1(r.meanItems),
+      f1(percentile(r.latencies, 50)),
+      f1(percentile(r.latencies, 95)),
+      f1(percentile(r.latencies, 99)),
+      f1(r.latencies.at(-1) ?? Number.NaN),
+    ]),
+  );
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
+  let options: RegistryBenchOptions;
+  try {
+    options = parseRegistryBenchArgs(argv);
+  } catch (error) {
+    console.error(`bench registry: ${(error as Error).message}`);
+    return 2;
+  }
+  const machine = machineInfo();
+  console.log(
+    `Tessera document-registry benchmark: ${options.patients.toLocaleString('en')} persons, ${options.items.toLocaleString('en')} items, database ${DB_NAME}`,
+  );
+  console.log(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}, Node ${machine.node}`,
+  );
+  await migrate();
+  const db = new Client({ database: DB_NAME });
+  await db.connect();
+  try {
+    const sizes = await loadedSizes(db);
+    if (!options.reload && sizes?.patients === options.patients && sizes.items === options.items) {
+      console.log('data already loaded (pass --reload to load again)');
+    } else {
+      console.log(await load(db, options));
+    }
+    await db.query('ANALYZE patient_links, documents, encounters');
+  } finally {
+    await db.end();
+  }
+
+  const server = await startRegistry();
+  try {
+    const random = seededRandom(options.seed);
+    const person = (): number => Math.floor(random() * options.patients);
+    const durationMs = options.durationS * 1000;
+    const results: QueryResult[] = [];
+    process.stdout.write('running DocumentReference?patient= …');
+    results.push(
+      await runQueries(
+        'DocumentReference?patient= (E id | system|value)',
+        options.rate,
+        durationMs,
+        (n) => {
+          const p = person();
+          if (n % 2 === 0) return `/DocumentReference?patient=${enterpriseIdOf(p)}`;
+          const record = sourceRecordOf(p, n % recordsOfPerson(p));
+          return `/DocumentReference?patient=${encodeURIComponent(`${record.system}|${record.value}`)}`;
+        },
+        server.url,
+      ),
+    );
+    process.stdout.write(' done\nrunning Patient/:id/$timeline …');
+    results.push(
+      await runQueries('Patient/:id/$timeline', options.rate, durationMs, () => `/Patient/${enterpriseIdOf(person())}/$timeline`, server.url),
+    );
+    process.stdout.write(' done\n\n');
+    console.log(formatQueryReport(results, options.rate));
+    console.log('');
+    console.log('Latency: from the moment a request was due (open loop) to its complete response body.');
+    console.log('Indexing throughput through the consumer path: not measured by this version (see docs/benchmarks.md).');
+    console.log(`Reproduce: npm run bench -- registry ${options.argv.join(' ')}`.trimEnd());
+    return results.some((r) => r.errors > 0) ? 1 : 0;
+  } finally {
+    await server.stop();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(`bench registry failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    },
+  );
+}
