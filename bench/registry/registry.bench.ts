@@ -1,9 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { freePort } from '../../libs/testing/src/service-process';
+import { loadConfig, postgresConfig } from '@tessera/platform-config';
 import { percentile, table } from '../../tools/report/text-report';
 import { machineInfo } from '../gateway/gateway.bench';
 import {
@@ -219,6 +220,18 @@ async function runQueries(
   return { label, sent: total, errors, latencies: latencies.sort((a, b) => a - b), meanItems: items / Math.max(1, total - errors) };
 }
 
+/** A TCP port free on 127.0.0.1 (libs/testing's helper is test-only: it is not in the build). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 interface StartedServer {
   readonly url: string;
   stop(): Promise<void>;
@@ -297,7 +310,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}, Node ${machine.node}`,
   );
   await migrate();
-  const db = new Client({ database: DB_NAME });
+  const pg = loadConfig(postgresConfig);
+  const db = new Client({ host: pg.PGHOST, port: pg.PGPORT, user: pg.PGUSER, password: pg.PGPASSWORD, database: DB_NAME });
   await db.connect();
   try {
     const sizes = await loadedSizes(db);
