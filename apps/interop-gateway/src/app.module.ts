@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { loadConfig } from '@tessera/platform-config';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { Hl7BatchController } from './batch/hl7-batch.controller';
+import { Hl7BatchHandler } from './batch/hl7-batch.handler';
 import { FhirBodyReader } from './fhir/fhir-body.reader';
 import { FhirIngestHandler } from './fhir/fhir-ingest.handler';
 import { FhirController } from './fhir/fhir.controller';
@@ -32,13 +34,14 @@ export const serviceOptions: ServiceOptions = {
 
 @Module({
   imports: [PlatformModule.forRoot(serviceOptions)],
-  controllers: [InstitutionsController, LedgerController, FhirController],
+  controllers: [InstitutionsController, LedgerController, FhirController, Hl7BatchController],
   providers: [
     { provide: GATEWAY_SETTINGS, useFactory: () => loadConfig(gatewayConfig) },
     InstitutionTypeormRepository,
     InstitutionRegistry,
     LedgerWriterService,
     IngestHandler,
+    Hl7BatchHandler,
     MllpListener,
     MapMessageHandler,
     { provide: MAPPER_CONSUMER_OPTIONS, useValue: DEFAULT_MAPPER_CONSUMER_OPTIONS },

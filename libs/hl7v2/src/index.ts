@@ -17,3 +17,5 @@ export { ackErrorFor, buildAck, buildAckForUnparseable, formatDtm, recoverHeader
 export type { BuildAckForUnparseableOptions, BuildAckOptions, Hl7AckError, Hl7AckSubject, Hl7ErrorPointer } from './ack/ack.builder';
 export { Hl7MessageBuilder, repeat } from './build/hl7-message.builder';
 export type { Hl7ComponentValue, Hl7FieldValue, Hl7MshInput, Hl7Repeated, Hl7RepetitionValue } from './build/hl7-message.builder';
+export { splitHl7Batch } from './batch/hl7-batch.splitter';
+export type { Hl7BatchSplit } from './batch/hl7-batch.splitter';

@@ -200,6 +200,56 @@ describe('interop-gateway MLLP ingest', () => {
     expect(acks.every(([ack]) => msaOf(ack).code === 'AA')).toBe(true);
   });
 
+  it('ingests an HL7 batch file (FHS/BHS) uploaded over HTTP through the same path, with a result per message', async () => {
+    const ids = [`B1-${run}`, `B2-${run}`, `B3-${run}`];
+    const file = [
+      'FHS|^~\\&|EPIC|STAURELIA',
+      'BHS|^~\\&|EPIC|STAURELIA',
+      adt(ids[0], `M-${run}-b1`),
+      adt(ids[1], '').replace('PID|1||^^^STA^MR', 'PID|1||^^^STA^MR'),
+      adt(ids[2], `M-${run}-b3`),
+      'BTS|3',
+      'FTS|1',
+    ].join('\r');
+    const post = () =>
+      fetch(`${gateway.url}/hl7/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'x-application/hl7-v2+er7' },
+        body: file,
+      });
+    const response = await post();
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      messages: number;
+      accepted: number;
+      warnings: string[];
+      results: Array<{ controlId: string; ackCode: string; duplicate: boolean; errors: string[] }>;
+    };
+    expect(body).toMatchObject({ messages: 3, accepted: 2, warnings: [] });
+    expect(body.results.map((r) => [r.controlId, r.ackCode])).toEqual([
+      [ids[0], 'AA'],
+      [ids[1], 'AE'],
+      [ids[2], 'AA'],
+    ]);
+    expect(body.results[1].errors[0]).toContain('PID-3');
+    expect(await ledger('STAURELIA', ids[0])).toMatchObject([
+      { state: expect.stringMatching(/published|mapped/) },
+    ]);
+
+    const again = (await (await post()).json()) as typeof body;
+    expect(again.results.map((r) => [r.ackCode, r.duplicate])).toEqual([
+      ['AA', true],
+      ['AE', true],
+      ['AA', true],
+    ]);
+    const unsupported = await fetch(`${gateway.url}/hl7/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(unsupported.status).toBe(415);
+  });
+
   it('answers several pipelined messages on one connection in order', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `P${i}-${run}`);
     const acks = await mllpExchange(
