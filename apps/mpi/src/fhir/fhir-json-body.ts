@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpStatus } from '@nestjs/common';
-import { OperationOutcomeException } from './operation-outcome';
+import { OperationOutcomeException } from '@tessera/platform-service';
 
 /** Largest FHIR request body the MPI accepts (a Parameters with one Patient). */
 const MAX_BYTES = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpStatus, Param, ParseUUIDPipe, Query, UseFilters } from '@nestjs/common';
 import type { Patient } from '@medplum/fhirtypes';
-import { OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import type { LinkHistoryEntry } from '../identity/identity-query.service';
 import { goldenRecord } from '../pdq/golden-record.projection';

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, UseFilters } from '@nestjs/common';
 import { z } from 'zod';
-import { OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
-import type { Issue } from '../fhir/operation-outcome';
+import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
+import type { Issue } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import type { ReviewTaskView } from '../identity/identity-query.service';
 import { OperatorLinkHandler } from './operator-link.handler';

@@ -3,9 +3,9 @@ import { Controller, Get, Header, HttpCode, HttpStatus, Post, Query, Req, UseFil
 import type { Bundle, Parameters, Patient } from '@medplum/fhirtypes';
 import { normalizeName } from '@tessera/matching';
 import { readFhirJson } from '../fhir/fhir-json-body';
-import { FHIR_JSON, OperationOutcomeException } from '../fhir/operation-outcome';
-import type { Issue } from '../fhir/operation-outcome';
-import { OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { FHIR_JSON, OperationOutcomeException } from '@tessera/platform-service';
+import type { Issue } from '@tessera/platform-service';
+import { OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import type { PatientSearch } from '../identity/identity-query.service';
 import { ENTERPRISE_ID_SYSTEM, goldenRecord } from './golden-record.projection';

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, HttpStatus, Query, UseFilters } from '@nestjs/common';
 import type { Parameters } from '@medplum/fhirtypes';
-import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '../fhir/operation-outcome';
+import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import { ENTERPRISE_ID_SYSTEM } from '../pdq/golden-record.projection';
 import { parseToken, pixParameters } from './pix-parameters';

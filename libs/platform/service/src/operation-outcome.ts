@@ -13,6 +13,7 @@ export type IssueCode =
   | 'structure'
   | 'required'
   | 'value'
+  | 'code-invalid'
   | 'invariant'
   | 'security'
   | 'login'
