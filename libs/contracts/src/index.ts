@@ -2,3 +2,4 @@ export * from './envelope';
 export * from './events';
 export * from './fhir';
 export * from './topics';
+export * from './fhir-value-sets';

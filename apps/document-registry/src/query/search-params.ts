@@ -4,6 +4,11 @@
  * so the HTTP layer answers 400 with an OperationOutcome whose `expression` is that name. Values
  * are never echoed back (they may be identifiers of a patient).
  */
+import {
+  DIAGNOSTIC_REPORT_STATUSES,
+  DOCUMENT_REFERENCE_STATUSES,
+  ENCOUNTER_STATUSES,
+} from '@tessera/contracts';
 
 /** `patient=`: an enterprise id (`E123` or `Patient/E123`) or a source identifier `system|value`. */
 export type PatientParam =
@@ -48,31 +53,10 @@ export const MAX_COUNT = 200;
 /** Parameters every search accepts and ignores (FHIR §3.1.1.5.9 `_format`). */
 const IGNORED = new Set(['_format', '_pretty']);
 
-/** FHIR R4 value sets of the `status` parameters. */
-export const DOCUMENT_STATUSES = ['current', 'superseded', 'entered-in-error'] as const;
-export const ENCOUNTER_STATUSES = [
-  'planned',
-  'arrived',
-  'triaged',
-  'in-progress',
-  'onleave',
-  'finished',
-  'cancelled',
-  'entered-in-error',
-  'unknown',
-] as const;
-export const RESULT_STATUSES = [
-  'registered',
-  'partial',
-  'preliminary',
-  'final',
-  'amended',
-  'corrected',
-  'appended',
-  'cancelled',
-  'entered-in-error',
-  'unknown',
-] as const;
+/** FHIR R4 value sets of the `status` parameters (libs/contracts). */
+export const DOCUMENT_STATUSES = DOCUMENT_REFERENCE_STATUSES;
+export { ENCOUNTER_STATUSES };
+export const RESULT_STATUSES = DIAGNOSTIC_REPORT_STATUSES;
 
 export const SEARCH_SPECS = {
   DocumentReference: {

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import type { Institution } from '../institutions/institution';
 import type { Issue } from '@tessera/platform-service';
 import { formatPath, issuesFromZod } from '@tessera/platform-service';
+import {
+  DIAGNOSTIC_REPORT_STATUSES,
+  DOCUMENT_REFERENCE_STATUSES,
+  ENCOUNTER_STATUSES,
+  OBSERVATION_STATUSES,
+} from '@tessera/contracts';
 
 /**
  * Structural validation of the FHIR R4 subset the gateway accepts from institutions: a Bundle of
@@ -70,17 +76,7 @@ export const encounterSchema = z.looseObject({
   resourceType: z.literal('Encounter'),
   ...base,
   identifier: z.array(identifier).optional(),
-  status: z.enum([
-    'planned',
-    'arrived',
-    'triaged',
-    'in-progress',
-    'onleave',
-    'finished',
-    'cancelled',
-    'entered-in-error',
-    'unknown',
-  ]),
+  status: z.enum(ENCOUNTER_STATUSES),
   class: coding.refine(
     (c) => c.code !== undefined,
     'Encounter.class needs a code (v3 ActCode, e.g. IMP, AMB, EMER)',
@@ -93,7 +89,7 @@ export const documentReferenceSchema = z.looseObject({
   resourceType: z.literal('DocumentReference'),
   ...base,
   masterIdentifier: identifier.optional(),
-  status: z.enum(['current', 'superseded', 'entered-in-error']),
+  status: z.enum(DOCUMENT_REFERENCE_STATUSES),
   subject: reference,
   content: z.array(z.looseObject({ attachment })).min(1, 'a DocumentReference needs at least one content'),
 });
@@ -110,16 +106,7 @@ export const observationSchema = z.looseObject({
   resourceType: z.literal('Observation'),
   ...base,
   identifier: z.array(identifier).optional(),
-  status: z.enum([
-    'registered',
-    'preliminary',
-    'final',
-    'amended',
-    'corrected',
-    'cancelled',
-    'entered-in-error',
-    'unknown',
-  ]),
+  status: z.enum(OBSERVATION_STATUSES),
   code: codeableConcept,
   subject: reference,
 });
@@ -129,18 +116,7 @@ export const diagnosticReportSchema = z.looseObject({
   resourceType: z.literal('DiagnosticReport'),
   ...base,
   identifier: z.array(identifier).optional(),
-  status: z.enum([
-    'registered',
-    'partial',
-    'preliminary',
-    'final',
-    'amended',
-    'corrected',
-    'appended',
-    'cancelled',
-    'entered-in-error',
-    'unknown',
-  ]),
+  status: z.enum(DIAGNOSTIC_REPORT_STATUSES),
   code: codeableConcept,
   subject: reference,
   result: z.array(reference).optional(),
