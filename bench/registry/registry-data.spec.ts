@@ -1,5 +1,5 @@
 import { itemsPerPerson, personOfItem, recordsOfPerson, sourceRecordOf, unitHash } from './registry-data';
-import { formatQueryReport, parseRegistryBenchArgs, seededRandom } from './registry.bench';
+import { formatIndexingReport, formatQueryReport, parseRegistryBenchArgs, seededRandom } from './registry.bench';
 
 describe('registry bench arguments', () => {
   it('defaults to 1M persons / 5M items at 100 requests/s for 20 s', () => {
@@ -9,6 +9,7 @@ describe('registry bench arguments', () => {
       reload: false,
       rate: 100,
       durationS: 20,
+      events: 50_000,
     });
   });
 
@@ -80,5 +81,10 @@ describe('report', () => {
     );
     expect(out).toContain('p99 ms');
     expect(out.split('\n')[2]).toMatch(/^timeline\s+100\/s\s+4\s+1\s+2\.5\s+2\.0\s+3\.0\s+3\.0\s+3\.0$/);
+  });
+
+  it('computes indexing rates from the indexed count and the elapsed times', () => {
+    const out = formatIndexingReport({ events: 10_000, indexed: 10_000, publishS: 2, firstToLastS: 4, endToEndS: 5 });
+    expect(out.split('\n')[2]).toMatch(/10000\s+10000\s+2\.0\s+2,500\s+2,000$/);
   });
 });

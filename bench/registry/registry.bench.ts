@@ -1,10 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
-import { loadConfig, postgresConfig } from '@tessera/platform-config';
+import { DocumentPublished, EncounterUpserted } from '@tessera/contracts';
+import { kafkaConfig, loadConfig, postgresConfig } from '@tessera/platform-config';
+import { EventProducer } from '@tessera/platform-kafka';
+import { Kafka, logLevel } from 'kafkajs';
 import { percentile, table } from '../../tools/report/text-report';
 import { machineInfo } from '../gateway/gateway.bench';
 import {
@@ -24,11 +28,14 @@ import {
  *   --rate 100           offered requests/s per query type
  *   --duration 20        seconds per query type (at most 300)
  *   --seed 1             patient picks
+ *   --events 50000       indexing phase: EncounterUpserted + DocumentPublished events (0 skips it)
  *
  * Database `tessera_registry_bench` (migrated by the compiled service's `migrate` command), loaded
  * server-side with generate_series. Queries go to the compiled registry module in its own process
- * (registry-server.main.ts: consumer group `document-registry-bench`). Indexing throughput through
- * the consumer path is not measured yet (see docs/benchmarks.md).
+ * (registry-server.main.ts: consumer group `document-registry-bench`, so no real registry is
+ * disturbed). Indexing: the events go to the real topics with the real EventProducer; the bench
+ * server's consumer indexes them (inbox + handlers + Postgres, one transaction per event) and the
+ * bench counts their rows until all are there.
  */
 
 const DB_NAME = 'tessera_registry_bench';
@@ -42,6 +49,7 @@ export interface RegistryBenchOptions {
   readonly rate: number;
   readonly durationS: number;
   readonly seed: number;
+  readonly events: number;
   readonly argv: readonly string[];
 }
 
@@ -63,6 +71,7 @@ export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOp
       rate: { type: 'string' },
       duration: { type: 'string' },
       seed: { type: 'string' },
+      events: { type: 'string' },
     },
   });
   return {
@@ -72,6 +81,7 @@ export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOp
     rate: intArg(values.rate, 'rate', 100, 1, 10_000),
     durationS: intArg(values.duration, 'duration', 20, 1, MAX_DURATION_S),
     seed: intArg(values.seed, 'seed', 1, 0, 2 ** 31 - 1),
+    events: intArg(values.events, 'events', 50_000, 0, 1_000_000),
     argv,
   };
 }
@@ -275,6 +285,140 @@ async function startRegistry(): Promise<StartedServer> {
   };
 }
 
+// ------------------------------------------------------------------------------------------------
+// Indexing through the consumer path
+
+export interface IndexingResult {
+  readonly events: number;
+  readonly publishS: number;
+  readonly firstToLastS: number;
+  readonly endToEndS: number;
+  readonly indexed: number;
+}
+
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+
+async function runIndexing(db: Client, options: RegistryBenchOptions, random: () => number): Promise<IndexingResult> {
+  const run = Date.now().toString(36);
+  const { KAFKA_BROKERS } = loadConfig(kafkaConfig);
+  const producer = new EventProducer(
+    new Kafka({ clientId: 'registry-bench', brokers: [...KAFKA_BROKERS], logLevel: logLevel.NOTHING }),
+    { logger: silent },
+  );
+  await producer.connect();
+  const provenance = (n: number) => {
+    const p = Math.floor(random() * options.patients);
+    const record = sourceRecordOf(p, n % recordsOfPerson(p));
+    return {
+      key: `${record.system}|${record.value}`,
+      data: {
+        institutionId: `inst-${record.system.split(':')[3]}`,
+        patientSystem: record.system,
+        localPatientId: record.value,
+        sourceMessageId: `bix${run}m${n}`,
+        mapperVersion: 'bench',
+        channel: 'hl7v2' as const,
+      },
+    };
+  };
+  const started = performance.now();
+  const half = Math.ceil(options.events / 2);
+  const BATCH = 500;
+  for (let lo = 0; lo < half; lo += BATCH) {
+    const ns = Array.from({ length: Math.min(BATCH, half - lo) }, (_, k) => lo + k);
+    await producer.publishBatch(
+      EncounterUpserted,
+      ns.map((n) => {
+        const { key, data } = provenance(n);
+        return {
+          key,
+          source: '/tessera/bench',
+          data: {
+            ...data,
+            encounter: {
+              resourceType: 'Encounter' as const,
+              id: `bix${run}e${n}`,
+              status: 'finished' as const,
+              class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+              period: { start: '2024-05-01T08:00:00+08:00' },
+            },
+          },
+        };
+      }),
+    );
+    const docs = ns.filter((n) => n < options.events - half);
+    await producer.publishBatch(
+      DocumentPublished,
+      docs.map((n) => {
+        const { key, data } = provenance(n);
+        const bytes = Buffer.from(`Synthetic bench note ${run} ${n}`, 'utf8');
+        return {
+          key,
+          source: '/tessera/bench',
+          data: {
+            ...data,
+            document: {
+              resourceType: 'DocumentReference' as const,
+              id: `bix${run}d${n}`,
+              status: 'current' as const,
+              type: { coding: [{ system: 'http://loinc.org', code: '11506-3' }] },
+              date: '2024-05-01T16:00:00+08:00',
+              content: [{ attachment: { contentType: 'text/plain', size: bytes.length } }],
+              context: { encounter: [{ reference: `Encounter/bix${run}e${n}` }] },
+            },
+            content: {
+              contentType: 'text/plain',
+              sha256: createHash('sha256').update(bytes).digest('hex'),
+              size: bytes.length,
+              base64: bytes.toString('base64'),
+            },
+          },
+        };
+      }),
+    );
+  }
+  const publishS = (performance.now() - started) / 1000;
+  await producer.disconnect();
+  const count = async (): Promise<number> => {
+    const { rows } = await db.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM encounters WHERE id >= $1 AND id < $2)
+            + (SELECT count(*) FROM documents WHERE id >= $3 AND id < $4) AS n`,
+      [`bix${run}e`, `bix${run}f`, `bix${run}d`, `bix${run}e`],
+    );
+    return Number(rows[0]?.n ?? 0);
+  };
+  let first: number | undefined;
+  let indexed = 0;
+  let lastChange = performance.now();
+  for (;;) {
+    const n = await count();
+    const now = performance.now();
+    if (n > 0 && first === undefined) first = now;
+    if (n !== indexed) lastChange = now;
+    indexed = n;
+    progress('indexed', n, options.events, Date.now() - (now - started));
+    if (n >= options.events || now - lastChange > 60_000) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.stdout.write('\n');
+  const end = performance.now();
+  return {
+    events: options.events,
+    publishS,
+    firstToLastS: (end - (first ?? end)) / 1000,
+    endToEndS: (end - started) / 1000,
+    indexed,
+  };
+}
+
+export function formatIndexingReport(r: IndexingResult): string {
+  const rate = (s: number): string => (s > 0 ? Math.round(r.indexed / s).toLocaleString('en') : '-');
+  return table(
+    ['indexing', 'events', 'indexed', 'published in s', 'indexed events/s (first → last row)', 'end-to-end events/s'],
+    [['Encounter + DocumentReference', String(r.events), String(r.indexed), r.publishS.toFixed(1), rate(r.firstToLastS), rate(r.endToEndS)]],
+  );
+}
+
 const f1 = (v: number): string => (Number.isNaN(v) ? '-' : v.toFixed(1));
 
 export function formatQueryReport(results: readonly QueryResult[], rate: number): string {
@@ -321,8 +465,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       console.log(await load(db, options));
     }
     await db.query('ANALYZE patient_links, documents, encounters');
-  } finally {
+  } catch (error) {
     await db.end();
+    throw error;
   }
 
   const server = await startRegistry();
@@ -350,15 +495,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     results.push(
       await runQueries('Patient/:id/$timeline', options.rate, durationMs, () => `/Patient/${enterpriseIdOf(person())}/$timeline`, server.url),
     );
-    process.stdout.write(' done\n\n');
+    process.stdout.write(' done\n');
+    const indexing = options.events > 0 ? await runIndexing(db, options, random) : undefined;
+    console.log('');
     console.log(formatQueryReport(results, options.rate));
     console.log('');
+    if (indexing !== undefined) console.log(`${formatIndexingReport(indexing)}\n`);
     console.log('Latency: from the moment a request was due (open loop) to its complete response body.');
-    console.log('Indexing throughput through the consumer path: not measured by this version (see docs/benchmarks.md).');
+    console.log('Indexing: events published first (real topics, EventProducer), indexed by the bench server\'s consumer group.');
     console.log(`Reproduce: npm run bench -- registry ${options.argv.join(' ')}`.trimEnd());
-    return results.some((r) => r.errors > 0) ? 1 : 0;
+    return results.some((r) => r.errors > 0) || (indexing !== undefined && indexing.indexed < indexing.events) ? 1 : 0;
   } finally {
     await server.stop();
+    await db.end();
   }
 }
 
