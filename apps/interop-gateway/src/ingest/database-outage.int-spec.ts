@@ -9,6 +9,7 @@ import {
   TcpProxy,
   testClientConfig,
   testPostgresSettings,
+  waitFor,
 } from '@tessera/testing';
 import type { RunningService } from '@tessera/testing';
 
@@ -70,11 +71,18 @@ describe('interop-gateway ACK with the database unreachable', () => {
     const db = new Client(testClientConfig(database));
     await db.connect();
     try {
-      const rows = await db.query<{ state: string }>(
-        `SELECT state FROM ledger_messages WHERE control_id = $1`,
-        [controlId],
+      // One row (the failed attempt was rolled back), marked published after the answer.
+      const rows = await waitFor(
+        'the message marked published',
+        async () =>
+          (
+            await db.query<{ state: string }>(`SELECT state FROM ledger_messages WHERE control_id = $1`, [
+              controlId,
+            ])
+          ).rows,
+        (found) => found.length === 1 && found[0]?.state === 'published',
       );
-      expect(rows.rows).toEqual([{ state: 'published' }]);
+      expect(rows).toEqual([{ state: 'published' }]);
     } finally {
       await db.end();
     }
