@@ -53,7 +53,13 @@ export class RegistryConsumer {
     this.runner = registerRegistryHandlers(
       messaging.consumer(
         options.groupId,
-        options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning },
+        {
+          // Handlers write only through `tx`, so records can share transactions (groups of 100),
+          // and partitions (independent patients) are indexed side by side.
+          transactionBatchSize: 100,
+          partitionsConsumedConcurrently: 3,
+          ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
+        },
       ),
       index,
       links,
