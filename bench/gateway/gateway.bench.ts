@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,6 +9,7 @@ import { findInstitutionsFile, loadInstitutions } from '../../tools/demo-feed/in
 import { table } from '../../tools/report/text-report';
 import { runLoad } from './load.runner';
 import type { LoadMessage, LoadMode, LoadResult } from './load.runner';
+import { freePort, intArg } from '../bench-support';
 
 /*
  * Gateway MLLP benchmark: `npm run bench -- gateway [options]` (scripts/bench.mjs runs this file from dist/).
@@ -47,14 +47,6 @@ interface BenchOptions {
   readonly timeoutMs: number;
   readonly gatewayPid: number | undefined;
   readonly argv: readonly string[];
-}
-
-function intArg(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
-  return n;
 }
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -176,17 +168,6 @@ export function pidListeningOn(port: number): number | undefined {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 interface StartedGateway {
   readonly child: ChildProcess;
   readonly mllpPort: number;
@@ -245,7 +226,6 @@ async function startGateway(): Promise<StartedGateway> {
 // Report
 
 const f1 = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(1));
-
 
 interface ModeReport {
   readonly label: string;

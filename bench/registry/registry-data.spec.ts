@@ -1,5 +1,10 @@
 import { itemsPerPerson, personOfItem, recordsOfPerson, sourceRecordOf, unitHash } from './registry-data';
-import { formatIndexingReport, formatQueryReport, parseRegistryBenchArgs, seededRandom } from './registry.bench';
+import {
+  formatIndexingReport,
+  formatQueryReport,
+  parseRegistryBenchArgs,
+  seededRandom,
+} from './registry.bench';
 
 describe('registry bench arguments', () => {
   it('defaults to 1M persons / 5M items at 100 requests/s for 20 s', () => {
@@ -14,7 +19,9 @@ describe('registry bench arguments', () => {
   });
 
   it('reads sizes (underscores allowed), --reload and --rate', () => {
-    expect(parseRegistryBenchArgs(['--patients', '100_000', '--items', '500000', '--reload', '--rate', '50'])).toMatchObject({
+    expect(
+      parseRegistryBenchArgs(['--patients', '100_000', '--items', '500000', '--reload', '--rate', '50']),
+    ).toMatchObject({
       patients: 100_000,
       items: 500_000,
       reload: true,
@@ -84,7 +91,13 @@ describe('report', () => {
   });
 
   it('computes indexing rates from the indexed count and the elapsed times', () => {
-    const out = formatIndexingReport({ events: 10_000, indexed: 10_000, publishS: 2, firstToLastS: 4, endToEndS: 5 });
+    const out = formatIndexingReport({
+      events: 10_000,
+      indexed: 10_000,
+      publishS: 2,
+      firstToLastS: 4,
+      endToEndS: 5,
+    });
     expect(out.split('\n')[2]).toMatch(/10000\s+10000\s+2\.0\s+2,500\s+2,000$/);
   });
 });

@@ -20,7 +20,8 @@ export function unitHash(i: number): number {
 }
 
 /** The same u(i) as a SQL expression over a bigint column `i`. */
-export const UNIT_HASH_SQL = (i: string): string => `(((${i})::bigint * 2654435761) % 4294967296) / 4294967296.0`;
+export const UNIT_HASH_SQL = (i: string): string =>
+  `(((${i})::bigint * 2654435761) % 4294967296) / 4294967296.0`;
 
 /** The person owning item i. */
 export function personOfItem(i: number, patients: number): number {

@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
@@ -11,6 +10,7 @@ import { EventProducer } from '@tessera/platform-kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { percentile, table } from '../../tools/report/text-report';
 import { machineInfo } from '../gateway/gateway.bench';
+import { freePort, intArg } from '../bench-support';
 import {
   enterpriseIdOf,
   PERSON_OF_ITEM_SQL,
@@ -51,14 +51,6 @@ export interface RegistryBenchOptions {
   readonly seed: number;
   readonly events: number;
   readonly argv: readonly string[];
-}
-
-function intArg(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value.replaceAll('_', ''));
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${name} must be an integer from ${min} to ${max} (got "${value}")`);
-  return n;
 }
 
 export function parseRegistryBenchArgs(argv: readonly string[]): RegistryBenchOptions {
@@ -114,13 +106,18 @@ async function migrate(): Promise<void> {
 
 async function loadedSizes(db: Client): Promise<{ patients: number; items: number } | undefined> {
   await db.query('CREATE TABLE IF NOT EXISTS bench_meta (patients bigint NOT NULL, items bigint NOT NULL)');
-  const rows = (await db.query<{ patients: string; items: string }>('SELECT patients, items FROM bench_meta')).rows;
-  return rows[0] === undefined ? undefined : { patients: Number(rows[0].patients), items: Number(rows[0].items) };
+  const rows = (await db.query<{ patients: string; items: string }>('SELECT patients, items FROM bench_meta'))
+    .rows;
+  return rows[0] === undefined
+    ? undefined
+    : { patients: Number(rows[0].patients), items: Number(rows[0].items) };
 }
 
 function progress(label: string, done: number, total: number, startedMs: number): void {
   const s = (Date.now() - startedMs) / 1000;
-  process.stdout.write(`\r  ${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round(done / s).toLocaleString('en')} rows/s)   `);
+  process.stdout.write(
+    `\r  ${label}: ${done.toLocaleString('en')} / ${total.toLocaleString('en')} (${Math.round(done / s).toLocaleString('en')} rows/s)   `,
+  );
 }
 
 const linkSql = `
@@ -180,7 +177,10 @@ async function load(db: Client, options: RegistryBenchOptions): Promise<string> 
     progress('items', hi + 1, options.items, itemsStarted);
   }
   process.stdout.write('\n');
-  await db.query('INSERT INTO bench_meta (patients, items) VALUES ($1, $2)', [options.patients, options.items]);
+  await db.query('INSERT INTO bench_meta (patients, items) VALUES ($1, $2)', [
+    options.patients,
+    options.items,
+  ]);
   const s = (Date.now() - started) / 1000;
   return `loaded ${options.patients.toLocaleString('en')} persons and ${options.items.toLocaleString('en')} items in ${s.toFixed(0)} s`;
 }
@@ -227,19 +227,13 @@ async function runQueries(
     );
   }
   await Promise.all(inFlight);
-  return { label, sent: total, errors, latencies: latencies.sort((a, b) => a - b), meanItems: items / Math.max(1, total - errors) };
-}
-
-/** A TCP port free on 127.0.0.1 (libs/testing's helper is test-only: it is not in the build). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+  return {
+    label,
+    sent: total,
+    errors,
+    latencies: latencies.sort((a, b) => a - b),
+    meanItems: items / Math.max(1, total - errors),
+  };
 }
 
 interface StartedServer {
@@ -249,11 +243,15 @@ interface StartedServer {
 
 async function startRegistry(): Promise<StartedServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn('node', [path.join(ROOT, 'dist/bench/registry/registry-server.main.js'), String(port)], {
-    cwd: ROOT,
-    env: { ...process.env, DB_NAME, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'node',
+    [path.join(ROOT, 'dist/bench/registry/registry-server.main.js'), String(port)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DB_NAME, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let exited = false;
@@ -296,9 +294,18 @@ export interface IndexingResult {
   readonly indexed: number;
 }
 
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
+const silent = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  debug: () => undefined,
+};
 
-async function runIndexing(db: Client, options: RegistryBenchOptions, random: () => number): Promise<IndexingResult> {
+async function runIndexing(
+  db: Client,
+  options: RegistryBenchOptions,
+  random: () => number,
+): Promise<IndexingResult> {
   const run = Date.now().toString(36);
   const { KAFKA_BROKERS } = loadConfig(kafkaConfig);
   const producer = new EventProducer(
@@ -414,8 +421,24 @@ async function runIndexing(db: Client, options: RegistryBenchOptions, random: ()
 export function formatIndexingReport(r: IndexingResult): string {
   const rate = (s: number): string => (s > 0 ? Math.round(r.indexed / s).toLocaleString('en') : '-');
   return table(
-    ['indexing', 'events', 'indexed', 'published in s', 'indexed events/s (first → last row)', 'end-to-end events/s'],
-    [['Encounter + DocumentReference', String(r.events), String(r.indexed), r.publishS.toFixed(1), rate(r.firstToLastS), rate(r.endToEndS)]],
+    [
+      'indexing',
+      'events',
+      'indexed',
+      'published in s',
+      'indexed events/s (first → last row)',
+      'end-to-end events/s',
+    ],
+    [
+      [
+        'Encounter + DocumentReference',
+        String(r.events),
+        String(r.indexed),
+        r.publishS.toFixed(1),
+        rate(r.firstToLastS),
+        rate(r.endToEndS),
+      ],
+    ],
   );
 }
 
@@ -455,7 +478,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   );
   await migrate();
   const pg = loadConfig(postgresConfig);
-  const db = new Client({ host: pg.PGHOST, port: pg.PGPORT, user: pg.PGUSER, password: pg.PGPASSWORD, database: DB_NAME });
+  const db = new Client({
+    host: pg.PGHOST,
+    port: pg.PGPORT,
+    user: pg.PGUSER,
+    password: pg.PGPASSWORD,
+    database: DB_NAME,
+  });
   await db.connect();
   try {
     const sizes = await loadedSizes(db);
@@ -493,7 +522,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     );
     process.stdout.write(' done\nrunning Patient/:id/$timeline …');
     results.push(
-      await runQueries('Patient/:id/$timeline', options.rate, durationMs, () => `/Patient/${enterpriseIdOf(person())}/$timeline`, server.url),
+      await runQueries(
+        'Patient/:id/$timeline',
+        options.rate,
+        durationMs,
+        () => `/Patient/${enterpriseIdOf(person())}/$timeline`,
+        server.url,
+      ),
     );
     process.stdout.write(' done\n');
     const indexing = options.events > 0 ? await runIndexing(db, options, random) : undefined;
@@ -502,9 +537,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     console.log('');
     if (indexing !== undefined) console.log(`${formatIndexingReport(indexing)}\n`);
     console.log('Latency: from the moment a request was due (open loop) to its complete response body.');
-    console.log('Indexing: events published first (real topics, EventProducer), indexed by the bench server\'s consumer group.');
+    console.log(
+      "Indexing: events published first (real topics, EventProducer), indexed by the bench server's consumer group.",
+    );
     console.log(`Reproduce: npm run bench -- registry ${options.argv.join(' ')}`.trimEnd());
-    return results.some((r) => r.errors > 0) || (indexing !== undefined && indexing.indexed < indexing.events) ? 1 : 0;
+    return results.some((r) => r.errors > 0) || (indexing !== undefined && indexing.indexed < indexing.events)
+      ? 1
+      : 0;
   } finally {
     await server.stop();
     await db.end();
