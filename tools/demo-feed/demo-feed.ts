@@ -23,6 +23,8 @@ export const WHERE_TO_LOOK: readonly (readonly [string, string])[] = [
   ['Gateway health', `${GATEWAY_HTTP_URL}/health`],
   ['Gateway metrics (Prometheus)', `${GATEWAY_HTTP_URL}/metrics`],
   ['Gateway log', '.tessera/logs/interop-gateway.log'],
+  ['Master patient index (PDQm, PIXm)', 'http://127.0.0.1:8082/Patient?gender=female&_count=20'],
+  ['Document registry (MHD search)', 'http://127.0.0.1:8084/DocumentReference?patient=<system>|<MRN>'],
   ['Raw messages topic (Kafka)', 'hie.inbound.hl7v2 @ 127.0.0.1:9092'],
 ];
 
