@@ -41,19 +41,14 @@ export class Hl7BatchHandler {
           result.ack === undefined
             ? ''
             : decodeHl7Bytes(result.ack, 'UNICODE UTF-8', { onMalformed: 'replace' }).text;
+        const parsed = ack === '' ? undefined : parseHl7(ack);
         return {
           index: i + 1,
-          controlId: ack === '' ? '' : (parseHl7(ack).first('MSA')?.value(2) ?? ''),
+          controlId: parsed?.first('MSA')?.value(2) ?? '',
           ackCode: result.ackCode ?? '',
           ledgerId: result.ledgerId,
           duplicate: result.duplicate,
-          errors:
-            ack === ''
-              ? []
-              : parseHl7(ack)
-                  .all('ERR')
-                  .map((err) => err.value(8))
-                  .filter((t) => t !== ''),
+          errors: (parsed?.all('ERR') ?? []).map((err) => err.value(8)).filter((t) => t !== ''),
           ack,
         };
       }),

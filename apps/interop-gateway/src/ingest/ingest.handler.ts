@@ -7,13 +7,11 @@ import {
   buildAck,
   buildAckForUnparseable,
   decodeHl7Bytes,
-  encodeHl7Text,
   Hl7CharsetError,
   Hl7ErrorCodes,
   immediateAckCode,
   isHl7ParseError,
   parseHl7,
-  recoverHeaderFragments,
 } from '@tessera/hl7v2';
 import type { AckCode, AckOutcome, Hl7AckError, Hl7AckSubject, Hl7Message } from '@tessera/hl7v2';
 import { Counter as PromCounter, Histogram as PromHistogram } from '@tessera/platform-observability';
@@ -26,6 +24,7 @@ import { mappingContextFor } from '../mapping/mapping-context.factory';
 import { InstitutionRegistry } from '../institutions/institution.registry';
 import type { DurableResult, NewLedgerMessage } from '../ledger/ledger-message';
 import { LedgerWriterService } from '../ledger/ledger-writer.service';
+import { encodeAck, nextAckControlId, peekHeader } from './ack-text';
 import { ackPlanFor, assessMappability, assessMessage } from './message-acceptance.policy';
 import type { Acceptance } from './message-acceptance.policy';
 
@@ -62,7 +61,6 @@ const NOT_DURABLE: Hl7AckError = {
  */
 @Injectable()
 export class IngestHandler {
-  private counter = 0;
   private readonly received: Counter<'institution' | 'type' | 'ack'>;
   private readonly latency: Histogram<'ack'>;
 
@@ -95,7 +93,11 @@ export class IngestHandler {
     return tracer.startActiveSpan(`${source.channel} receive`, { kind: SpanKind.SERVER }, async (span) => {
       try {
         const result = await this.ingestInSpan(bytes, source);
-        span.setAttributes({ 'hl7.ack_code': result.ackCode ?? 'none', 'tessera.ledger_id': result.ledgerId, 'hl7.duplicate': result.duplicate });
+        span.setAttributes({
+          'hl7.ack_code': result.ackCode ?? 'none',
+          'tessera.ledger_id': result.ledgerId,
+          'hl7.duplicate': result.duplicate,
+        });
         return result;
       } catch (error) {
         span.recordException(error as Error);
@@ -112,7 +114,7 @@ export class IngestHandler {
     const receivedAt = new Date();
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     // MSH is ASCII in every supported charset: read MSH-4 before decoding to pick the feed's default.
-    const fragments = recoverHeaderFragments(bytes.toString('latin1'));
+    const fragments = peekHeader(bytes);
     const institution = this.institutions.byFacilityCode(fragments.sendingFacility ?? '');
     const base = {
       id: randomUUID(),
@@ -137,7 +139,11 @@ export class IngestHandler {
       return this.finish(started, institution, 'unparseable', await this.unparseable(base, fragments, error));
     }
 
-    const assessed = assessMessage(message, institution, source.reservedFor === undefined ? {} : { reservedFor: source.reservedFor });
+    const assessed = assessMessage(
+      message,
+      institution,
+      source.reservedFor === undefined ? {} : { reservedFor: source.reservedFor },
+    );
     const acceptance =
       assessed.outcome === 'accepted' && institution !== undefined
         ? assessMappability(mapHl7Message(message, mappingContextFor(institution)))
@@ -173,18 +179,27 @@ export class IngestHandler {
   }
 
   /** A repeat gets the original outcome; a message that is not durable is never answered positively. */
-  private answer(acceptance: Acceptance, durable: DurableResult): { outcome: AckOutcome; errors: readonly Hl7AckError[] } {
+  private answer(
+    acceptance: Acceptance,
+    durable: DurableResult,
+  ): { outcome: AckOutcome; errors: readonly Hl7AckError[] } {
     if (!durable.durable) return { outcome: 'rejected', errors: [NOT_DURABLE] };
     const stored = durable.stored;
     if (stored.duplicate && stored.state === 'rejected') {
-      return { outcome: stored.ackCode === 'AE' || stored.ackCode === 'CE' ? 'error' : 'rejected', errors: stored.ackErrors };
+      return {
+        outcome: stored.ackCode === 'AE' || stored.ackCode === 'CE' ? 'error' : 'rejected',
+        errors: stored.ackErrors,
+      };
     }
     if (stored.duplicate) return { outcome: 'accepted', errors: [] };
     return acceptance.outcome === 'accepted' ? { outcome: 'accepted', errors: [] } : acceptance;
   }
 
   private async unparseable(
-    base: Pick<NewLedgerMessage, 'id' | 'receivedAt' | 'institutionId' | 'contentSha256' | 'raw' | 'peer' | 'channel'>,
+    base: Pick<
+      NewLedgerMessage,
+      'id' | 'receivedAt' | 'institutionId' | 'contentSha256' | 'raw' | 'peer' | 'channel'
+    >,
     fragments: Hl7AckSubject,
     error: unknown,
   ): Promise<IngestResult> {
@@ -209,52 +224,51 @@ export class IngestHandler {
     const durable = await this.ledger.write(record);
     const ackText = buildAckForUnparseable(fragments, {
       code: durable.durable ? 'AE' : 'AR',
-      controlId: this.nextControlId(),
+      controlId: nextAckControlId(),
       now: new Date(),
       sendingApplication: this.settings.GATEWAY_APPLICATION,
       sendingFacility: this.settings.GATEWAY_FACILITY,
       errors: durable.durable ? [ackError] : [ackError, NOT_DURABLE],
     });
     return {
-      ack: safeEncode(ackText, charset),
+      ack: encodeAck(ackText, charset),
       ackCode: durable.durable ? 'AE' : 'AR',
       ledgerId: durable.durable ? durable.stored.id : record.id,
       duplicate: durable.durable && durable.stored.duplicate,
     };
   }
 
-  private ackBytes(message: Hl7Message, code: AckCode, errors: readonly Hl7AckError[], charset: string): Buffer {
+  private ackBytes(
+    message: Hl7Message,
+    code: AckCode,
+    errors: readonly Hl7AckError[],
+    charset: string,
+  ): Buffer {
     const text = buildAck(message, {
       code,
-      controlId: this.nextControlId(),
+      controlId: nextAckControlId(),
       now: new Date(),
       sendingApplication: this.settings.GATEWAY_APPLICATION,
       sendingFacility: this.settings.GATEWAY_FACILITY,
       errors,
     });
-    return safeEncode(text, charset);
+    return encodeAck(text, charset);
   }
 
-  private finish(started: number, institution: Institution | undefined, type: string, result: IngestResult): IngestResult {
+  private finish(
+    started: number,
+    institution: Institution | undefined,
+    type: string,
+    result: IngestResult,
+  ): IngestResult {
     const ack = result.ackCode ?? 'none';
-    this.received.inc({ institution: institution?.id ?? 'unknown', type: type === '' ? 'unknown' : type, ack });
+    this.received.inc({
+      institution: institution?.id ?? 'unknown',
+      type: type === '' ? 'unknown' : type,
+      ack,
+    });
     this.latency.observe({ ack }, (performance.now() - started) / 1000);
     return result;
-  }
-
-  /** MSH-10 of our ACKs: unique per process and time, ≤ 20 characters (ST length in v2.5). */
-  private nextControlId(): string {
-    this.counter = (this.counter + 1) % 1_000_000;
-    return `T${Date.now().toString(36).toUpperCase()}${this.counter.toString(36).toUpperCase().padStart(4, '0')}`;
-  }
-}
-
-/** The ACK goes back in the message's character set; an unknown one falls back to UTF-8. */
-function safeEncode(text: string, charset: string): Buffer {
-  try {
-    return encodeHl7Text(text, charset);
-  } catch {
-    return Buffer.from(text, 'utf8');
   }
 }
 
@@ -264,4 +278,3 @@ function partitionKey(institution: Institution | undefined, message: Hl7Message)
   const localId = pid?.repetitions(3)[0]?.component(1) ?? '';
   return `${institution?.id ?? message.header.sendingFacility}|${localId}`;
 }
-

@@ -13,7 +13,11 @@ const institution: Institution = {
   active: true,
 };
 
-function msg(type: string, segments: string[], msh: Partial<{ control: string; processing: string; version: string; ack: string }> = {}) {
+function msg(
+  type: string,
+  segments: string[],
+  msh: Partial<{ control: string; processing: string; version: string; ack: string }> = {},
+) {
   const header = `MSH|^~\\&|EPIC|STAURELIA|TESSERA|HIE|20260101120000||${type}|${msh.control ?? 'C1'}|${msh.processing ?? 'P'}|${msh.version ?? '2.5.1'}${msh.ack ?? ''}`;
   return parseHl7([header, ...segments].join('\r'));
 }
@@ -22,17 +26,24 @@ const PID = 'PID|1||12345^^^STA^MR||Doe^Jane||19800101|F';
 
 describe('assessMessage', () => {
   it('accepts a complete ADT^A01', () => {
-    expect(assessMessage(msg('ADT^A01^ADT_A01', ['EVN|A01', PID, 'PV1|1|I']), institution)).toEqual({ outcome: 'accepted' });
+    expect(assessMessage(msg('ADT^A01^ADT_A01', ['EVN|A01', PID, 'PV1|1|I']), institution)).toEqual({
+      outcome: 'accepted',
+    });
   });
 
   it('rejects an unknown sending facility with AR and points at MSH-4', () => {
     const result = assessMessage(msg('ADT^A01', [PID]), undefined);
-    expect(result).toMatchObject({ outcome: 'rejected', errors: [{ code: 204, location: { segment: 'MSH', field: 4 } }] });
+    expect(result).toMatchObject({
+      outcome: 'rejected',
+      errors: [{ code: 204, location: { segment: 'MSH', field: 4 } }],
+    });
   });
 
   it('rejects a facility of another institution on a port reserved for one institution', () => {
     const message = msg('ADT^A01', [PID]);
-    expect(assessMessage(message, institution, { reservedFor: 'st-aurelia' })).toEqual({ outcome: 'accepted' });
+    expect(assessMessage(message, institution, { reservedFor: 'st-aurelia' })).toEqual({
+      outcome: 'accepted',
+    });
     expect(assessMessage(message, institution, { reservedFor: 'riverside' })).toMatchObject({
       outcome: 'rejected',
       errors: [{ code: 204, location: { field: 4 } }],
@@ -41,22 +52,34 @@ describe('assessMessage', () => {
 
   it('answers AR 200 for a message type the exchange does not take', () => {
     const result = assessMessage(msg('SIU^S12', [PID]), institution);
-    expect(result).toMatchObject({ outcome: 'rejected', errors: [{ code: 200, location: { field: 9, component: 1 } }] });
+    expect(result).toMatchObject({
+      outcome: 'rejected',
+      errors: [{ code: 200, location: { field: 9, component: 1 } }],
+    });
   });
 
   it('answers AR 201 for an unsupported trigger of a known type', () => {
     const result = assessMessage(msg('ADT^A17', [PID]), institution);
-    expect(result).toMatchObject({ outcome: 'rejected', errors: [{ code: 201, location: { field: 9, component: 2 } }] });
+    expect(result).toMatchObject({
+      outcome: 'rejected',
+      errors: [{ code: 201, location: { field: 9, component: 2 } }],
+    });
   });
 
   it('answers AE 101 at PID-3 when the patient identifier is missing, without echoing content', () => {
     const result = assessMessage(msg('ADT^A01', ['PID|1||^^^STA^MR||Doe^Jane']), institution);
-    expect(result).toMatchObject({ outcome: 'error', errors: [{ code: 101, location: { segment: 'PID', field: 3 } }] });
+    expect(result).toMatchObject({
+      outcome: 'error',
+      errors: [{ code: 101, location: { segment: 'PID', field: 3 } }],
+    });
     expect(JSON.stringify(result)).not.toContain('Jane');
   });
 
   it('answers AE 100 when PID is absent and AE 101 for an A40 without MRG-1', () => {
-    expect(assessMessage(msg('ADT^A01', ['PV1|1|I']), institution)).toMatchObject({ outcome: 'error', errors: [{ code: 100 }] });
+    expect(assessMessage(msg('ADT^A01', ['PV1|1|I']), institution)).toMatchObject({
+      outcome: 'error',
+      errors: [{ code: 100 }],
+    });
     expect(assessMessage(msg('ADT^A40', [PID, 'MRG|']), institution)).toMatchObject({
       outcome: 'error',
       errors: [{ code: 101, location: { segment: 'MRG', field: 1 } }],
@@ -64,9 +87,15 @@ describe('assessMessage', () => {
   });
 
   it('rejects unsupported processing ids and versions', () => {
-    expect(assessMessage(msg('ADT^A01', [PID], { processing: 'X' }), institution)).toMatchObject({ errors: [{ code: 202 }] });
-    expect(assessMessage(msg('ADT^A01', [PID], { version: '2.2' }), institution)).toMatchObject({ errors: [{ code: 203 }] });
-    expect(assessMessage(msg('ADT^A01', [PID], { version: '2.3' }), institution)).toEqual({ outcome: 'accepted' });
+    expect(assessMessage(msg('ADT^A01', [PID], { processing: 'X' }), institution)).toMatchObject({
+      errors: [{ code: 202 }],
+    });
+    expect(assessMessage(msg('ADT^A01', [PID], { version: '2.2' }), institution)).toMatchObject({
+      errors: [{ code: 203 }],
+    });
+    expect(assessMessage(msg('ADT^A01', [PID], { version: '2.3' }), institution)).toEqual({
+      outcome: 'accepted',
+    });
   });
 
   it('requires MSH-10', () => {
@@ -87,8 +116,12 @@ describe('ackPlanFor', () => {
   });
 
   it('forces the feed setting', () => {
-    expect(ackPlanFor({ ...institution, feed: { ...institution.feed, ackMode: 'original' } }, enhanced).mode).toBe('original');
-    expect(ackPlanFor({ ...institution, feed: { ...institution.feed, ackMode: 'enhanced' } }, original)).toMatchObject({
+    expect(
+      ackPlanFor({ ...institution, feed: { ...institution.feed, ackMode: 'original' } }, enhanced).mode,
+    ).toBe('original');
+    expect(
+      ackPlanFor({ ...institution, feed: { ...institution.feed, ackMode: 'enhanced' } }, original),
+    ).toMatchObject({
       mode: 'enhanced',
       acceptAck: 'AL',
     });
@@ -103,9 +136,12 @@ describe('assessMappability', () => {
     expect(assessMappability(mapHl7Message(message, context))).toEqual({ outcome: 'accepted' });
   });
 
-  it('answers AE with the mapper\'s code and location for content it cannot map', () => {
+  it("answers AE with the mapper's code and location for content it cannot map", () => {
     const message = msg('ORU^R01^ORU_R01', [PID, 'OBR|1||F-1|', 'OBX|1|NM|2345-7^Glucose^LN||5.5|mmol/L']);
     const result = assessMappability(mapHl7Message(message, context));
-    expect(result).toMatchObject({ outcome: 'error', errors: [{ code: 101, location: { segment: 'OBR', field: 4 } }] });
+    expect(result).toMatchObject({
+      outcome: 'error',
+      errors: [{ code: 101, location: { segment: 'OBR', field: 4 } }],
+    });
   });
 });

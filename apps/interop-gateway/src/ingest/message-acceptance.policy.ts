@@ -120,7 +120,8 @@ function requiredContent(message: Hl7Message): Acceptance {
     return reject('error', {
       code: Hl7ErrorCodes.RequiredFieldMissing,
       location: { segment: 'PID', sequence: 1, field: 3 },
-      userMessage: 'PID-3 (patient identifier list) is required: send at least one identifier with PID-3.1 valued.',
+      userMessage:
+        'PID-3 (patient identifier list) is required: send at least one identifier with PID-3.1 valued.',
     });
   }
   const required: Readonly<Record<string, { segment: string; field?: number; what: string }>> = {
@@ -141,7 +142,10 @@ function requiredContent(message: Hl7Message): Acceptance {
       userMessage: `${message.header.messageCode}^${message.header.triggerEvent} must contain ${rule.what}.`,
     });
   }
-  if (rule.field !== undefined && segment.repetitions(rule.field).every((r) => r.component(1).trim() === '')) {
+  if (
+    rule.field !== undefined &&
+    segment.repetitions(rule.field).every((r) => r.component(1).trim() === '')
+  ) {
     return reject('error', {
       code: Hl7ErrorCodes.RequiredFieldMissing,
       location: { segment: rule.segment, sequence: 1, field: rule.field },
@@ -152,14 +156,18 @@ function requiredContent(message: Hl7Message): Acceptance {
 }
 
 /** The acknowledgment plan for this feed: forced by the institution's setting or as MSH-15/16 ask. */
-export function ackPlanFor(institution: Institution | undefined, message: Pick<Hl7Message, 'header'>): Hl7AckPlan {
+export function ackPlanFor(
+  institution: Institution | undefined,
+  message: Pick<Hl7Message, 'header'>,
+): Hl7AckPlan {
   switch (institution?.feed.ackMode) {
     case 'original':
       return { mode: 'original', acceptAck: 'NE', applicationAck: 'AL' };
     case 'enhanced':
       return ackMode({
         acceptAckType: message.header.acceptAckType === '' ? 'AL' : message.header.acceptAckType,
-        applicationAckType: message.header.applicationAckType === '' ? 'NE' : message.header.applicationAckType,
+        applicationAckType:
+          message.header.applicationAckType === '' ? 'NE' : message.header.applicationAckType,
       });
     case 'message':
     case undefined:

@@ -41,13 +41,16 @@ export class MllpConnection {
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => {
-      for (const event of this.decoder.end()) if (event.kind === 'error') this.enqueue(this.options.onFramingError(event, this.peer));
+      for (const event of this.decoder.end())
+        if (event.kind === 'error') this.enqueue(this.options.onFramingError(event, this.peer));
       void this.tail.then(() => socket.end());
     });
     socket.on('close', () => {
       this.closed = true;
     });
-    socket.on('error', (error: Error) => options.onProblem('socket error', { peer: this.peer, error: error.message }));
+    socket.on('error', (error: Error) =>
+      options.onProblem('socket error', { peer: this.peer, error: error.message }),
+    );
     socket.on('drain', () => {
       this.pausedForWrite = false;
       this.updateFlow();
@@ -76,7 +79,10 @@ export class MllpConnection {
     this.inFlight++;
     this.updateFlow();
     const settledWork = work.catch((error: unknown) => {
-      this.options.onProblem('message processing failed', { peer: this.peer, error: (error as Error).message });
+      this.options.onProblem('message processing failed', {
+        peer: this.peer,
+        error: (error as Error).message,
+      });
       return undefined;
     });
     this.tail = this.tail.then(async () => {

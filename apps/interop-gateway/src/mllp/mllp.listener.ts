@@ -4,11 +4,12 @@ import tls from 'node:tls';
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { buildAckForUnparseable, encodeHl7Text, Hl7ErrorCodes, recoverHeaderFragments } from '@tessera/hl7v2';
+import { buildAckForUnparseable, Hl7ErrorCodes } from '@tessera/hl7v2';
 import type { MllpFramingError } from '@tessera/hl7v2';
 import { LifecycleService, LOGGER } from '@tessera/platform-service';
 import { GATEWAY_SETTINGS } from '../gateway.config';
 import type { GatewaySettings } from '../gateway.config';
+import { encodeAck, nextAckControlId, peekHeader } from '../ingest/ack-text';
 import { IngestHandler } from '../ingest/ingest.handler';
 import { InstitutionRegistry } from '../institutions/institution.registry';
 import { MllpConnection } from './mllp-connection';
@@ -96,7 +97,11 @@ export class MllpListener implements OnApplicationBootstrap {
     const wanted = new Map<string, { port: number; tls: boolean; institutionId: string }>();
     for (const { institution } of this.institutions.list()) {
       if (institution.active && institution.feed.port !== undefined) {
-        wanted.set(institution.id, { port: institution.feed.port, tls: institution.feed.tls, institutionId: institution.id });
+        wanted.set(institution.id, {
+          port: institution.feed.port,
+          tls: institution.feed.tls,
+          institutionId: institution.id,
+        });
       }
     }
     for (const [key, open] of this.listeners) {
@@ -113,12 +118,18 @@ export class MllpListener implements OnApplicationBootstrap {
       try {
         await this.open(key, want);
       } catch (error) {
-        this.logger.error({ institutionId: key, port: want.port, err: error }, 'MLLP institution port could not be opened');
+        this.logger.error(
+          { institutionId: key, port: want.port, err: error },
+          'MLLP institution port could not be opened',
+        );
       }
     }
   }
 
-  private async open(key: string, spec: { port: number; tls: boolean; institutionId: string | undefined }): Promise<void> {
+  private async open(
+    key: string,
+    spec: { port: number; tls: boolean; institutionId: string | undefined },
+  ): Promise<void> {
     const onSocket = (socket: net.Socket, peer?: string) => this.accept(socket, spec.institutionId, peer);
     const server = spec.tls
       ? tls.createServer({ ...this.tlsOptions(), requestCert: true, rejectUnauthorized: true }, (socket) =>
@@ -128,7 +139,10 @@ export class MllpListener implements OnApplicationBootstrap {
     server.maxConnections = this.settings.MLLP_MAX_CONNECTIONS;
     if (spec.tls) {
       server.on('tlsClientError', (error: Error, socket: tls.TLSSocket) =>
-        this.logger.warn({ institutionId: key, peer: `${socket.remoteAddress ?? '?'}`, error: error.message }, 'MLLP TLS handshake refused'),
+        this.logger.warn(
+          { institutionId: key, peer: `${socket.remoteAddress ?? '?'}`, error: error.message },
+          'MLLP TLS handshake refused',
+        ),
       );
     }
     await new Promise<void>((resolve, reject) => {
@@ -151,12 +165,18 @@ export class MllpListener implements OnApplicationBootstrap {
   private tlsOptions(): tls.TlsOptions {
     const { MLLP_TLS_CERT_FILE: cert, MLLP_TLS_KEY_FILE: key, MLLP_TLS_CA_FILE: ca } = this.settings;
     if (cert === undefined || key === undefined || ca === undefined) {
-      throw new Error('A TLS feed needs MLLP_TLS_CERT_FILE, MLLP_TLS_KEY_FILE and MLLP_TLS_CA_FILE (PEM files)');
+      throw new Error(
+        'A TLS feed needs MLLP_TLS_CERT_FILE, MLLP_TLS_KEY_FILE and MLLP_TLS_CA_FILE (PEM files)',
+      );
     }
     return { cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), minVersion: 'TLSv1.2' };
   }
 
-  private accept(socket: net.Socket, reservedFor: string | undefined, certificateName: string | undefined): void {
+  private accept(
+    socket: net.Socket,
+    reservedFor: string | undefined,
+    certificateName: string | undefined,
+  ): void {
     const connection = new MllpConnection(socket, {
       maxFrameBytes: this.settings.MLLP_MAX_FRAME_BYTES,
       maxInFlight: this.settings.MLLP_MAX_IN_FLIGHT,
@@ -186,11 +206,14 @@ export class MllpListener implements OnApplicationBootstrap {
    */
   private async framingAck(error: MllpFramingError, peer: string): Promise<Buffer | undefined> {
     if (error.head === undefined) return undefined;
-    const fragments = recoverHeaderFragments(error.head.toString('latin1'));
-    this.logger.warn({ peer, code: error.code, bytes: error.byteCount, controlId: fragments.controlId }, 'MLLP: frame rejected');
+    const fragments = peekHeader(error.head);
+    this.logger.warn(
+      { peer, code: error.code, bytes: error.byteCount, controlId: fragments.controlId },
+      'MLLP: frame rejected',
+    );
     const text = buildAckForUnparseable(fragments, {
       code: 'AR',
-      controlId: `F${Date.now().toString(36).toUpperCase()}`,
+      controlId: nextAckControlId(),
       now: new Date(),
       sendingApplication: this.settings.GATEWAY_APPLICATION,
       sendingFacility: this.settings.GATEWAY_FACILITY,
@@ -205,10 +228,6 @@ export class MllpListener implements OnApplicationBootstrap {
         },
       ],
     });
-    try {
-      return encodeHl7Text(text, fragments.characterSet ?? '');
-    } catch {
-      return Buffer.from(text, 'utf8');
-    }
+    return encodeAck(text, fragments.characterSet ?? '');
   }
 }
