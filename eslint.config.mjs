@@ -23,6 +23,7 @@ const BOUNDARIES = {
     { sourceTag: 'scope:mpi', onlyDependOnLibsWithTags: ['scope:mpi', 'scope:shared'] },
     { sourceTag: 'scope:consent', onlyDependOnLibsWithTags: ['scope:consent', 'scope:shared'] },
     { sourceTag: 'scope:registry', onlyDependOnLibsWithTags: ['scope:registry', 'scope:shared'] },
+    { sourceTag: 'scope:exchange', onlyDependOnLibsWithTags: ['scope:exchange', 'scope:shared'] },
   ],
 };
 

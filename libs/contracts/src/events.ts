@@ -140,25 +140,69 @@ export const MpiLinkChanged = defineEvent(
   }),
 );
 
+/**
+ * Something changed what a person's consent policy evaluates to: a directive, a break-the-glass
+ * grant, or a link that moved a source record (with consents) between enterprise ids. Keyed by
+ * enterprise id. Consumers drop cached decisions for `enterpriseId` older than `policyVersion`.
+ */
 export const ConsentChanged = defineEvent(
   'org.tessera.consent.changed',
-  1,
+  2,
   Topics.consent,
-  z.object({ enterpriseId: z.string().min(1), consentId: z.string().min(1), version: z.number().int().positive(), changedAt: isoInstant }),
+  z.object({
+    enterpriseId: z.string().min(1),
+    reason: z.enum(['directive', 'break-glass', 'link']),
+    consentId: z.string().min(1).optional(),
+    policyVersion: z.number().int().positive(),
+    changedAt: isoInstant,
+  }),
 );
 
+/**
+ * One audit record, shaped after IHE BALP (Basic Audit Log Patterns) / FHIR AuditEvent: who
+ * (client, institution, roles, end user), which patient(s), what (interaction + entities), why
+ * (purpose of use), outcome. Keyed by the first patient's enterprise id (or the client id) so one
+ * person's trail stays in order. No clinical content: entity references and query parameters only.
+ */
 export const AuditRecorded = defineEvent(
   'org.tessera.audit.recorded',
-  1,
+  2,
   Topics.audit,
   z.object({
+    /** AuditEvent.type: rest (FHIR interaction), login (token), security-alert (rejected), consent, break-glass, operator. */
+    type: z.enum(['rest', 'login', 'security-alert', 'consent-decision', 'break-glass', 'operator']),
+    /** AuditEvent.subtype: read, vread, search-type, operation, create, update, delete, token, ... */
+    subtype: z.string().min(1).max(80),
     action: z.enum(['C', 'R', 'U', 'D', 'E']),
     outcome: z.enum(['0', '4', '8', '12']),
+    outcomeDesc: z.string().max(500).optional(),
     recordedAt: isoInstant,
-    agent: z.object({ who: z.string(), institutionId: z.string().nullable(), role: z.string().optional() }),
+    agent: z.object({
+      clientId: z.string().nullable(),
+      institutionId: z.string().nullable(),
+      roles: z.array(z.string()).default([]),
+      /** End user the institution asserts (X-Tessera-On-Behalf-Of), an opaque id. */
+      user: z.string().max(200).optional(),
+      network: z.string().max(100).optional(),
+    }),
+    /** AuditEvent.source.observer: the service that saw it. */
+    observer: z.string().min(1),
     purposeOfUse: z.string().optional(),
-    enterpriseId: z.string().optional(),
-    entity: z.string(),
-    detail: z.string().optional(),
+    breakGlass: z.boolean().default(false),
+    /** Enterprise ids of the patients concerned (BALP patient entity). */
+    patients: z.array(z.string()).default([]),
+    entities: z
+      .array(
+        z.object({
+          type: z.string().min(1),
+          reference: z.string().optional(),
+          /** For searches: the query string as received (access-controlled store; never logged). */
+          query: z.string().max(4000).optional(),
+        }),
+      )
+      .default([]),
+    /** Items the consent decision hid from the response (counts only). */
+    hiddenCount: z.number().int().nonnegative().optional(),
+    detail: z.string().max(1000).optional(),
   }),
 );

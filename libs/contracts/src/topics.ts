@@ -25,6 +25,11 @@ export const ConsumerGroups = {
   mpi: { id: 'mpi', topics: [Topics.patient] },
   registry: { id: 'document-registry', topics: [Topics.encounter, Topics.document, Topics.observation, Topics.mpiLink] },
   consentAudit: { id: 'consent.audit', topics: [Topics.audit] },
+  /** The consent service follows links (consents anchored on a source record move with it) and PD1-12. */
+  consentLinks: { id: 'consent.links', topics: [Topics.mpiLink] },
+  consentPatient: { id: 'consent.patient', topics: [Topics.patient] },
+  /** The exchange drops cached consent policies when they change (one group: the cache is shared Redis). */
+  exchangeConsentCache: { id: 'exchange.consent-cache', topics: [Topics.consent] },
 } as const satisfies Record<string, { id: string; topics: readonly Topic[] }>;
 
 export function retryTopic(topic: string, groupId: string): string {
