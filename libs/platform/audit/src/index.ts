@@ -1,1 +1,2 @@
-export {};
+export * from './audit-writer';
+export * from './audit.module';
