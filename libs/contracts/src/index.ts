@@ -3,3 +3,4 @@ export * from './events';
 export * from './fhir';
 export * from './topics';
 export * from './fhir-value-sets';
+export * from './link-order';

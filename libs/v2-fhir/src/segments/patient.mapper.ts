@@ -23,6 +23,18 @@ export interface MappedPatient {
   readonly identifiers: readonly (Identifier & { readonly system: string; readonly value: string })[];
 }
 
+/**
+ * PD1-12 protection indicator (HL7 table 0136: Y protect access to the patient's information, N
+ * normal access) -> Patient.extension with valueBoolean. The v2-to-FHIR IG leaves PD1-12 unmapped;
+ * the consent service turns `true` into an opt-out directive on this source record.
+ */
+export const PROTECTION_INDICATOR_EXTENSION = 'urn:tessera:fhir:extension:v2-protection-indicator';
+
+/** The PD1-12 value a Patient carries: true (Y), false (N), undefined (not sent). */
+export function protectionIndicatorOf(patient: Pick<Patient, 'extension'>): boolean | undefined {
+  return patient.extension?.find((e) => e.url === PROTECTION_INDICATOR_EXTENSION)?.valueBoolean;
+}
+
 /** Identifier types that name the institution's own patient number, in order of preference. */
 const LOCAL_ID_TYPES: readonly string[] = ['MR', 'PI', 'PT'];
 
@@ -106,6 +118,12 @@ export function mapPatient(
       url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName',
       valueString: maiden,
     });
+  }
+
+  // PD1-12 protection indicator (table 0136) -> extension (see PROTECTION_INDICATOR_EXTENSION).
+  const protection = pd1?.value(12).toUpperCase() ?? '';
+  if (protection === 'Y' || protection === 'N') {
+    extension.push({ url: PROTECTION_INDICATOR_EXTENSION, valueBoolean: protection === 'Y' });
   }
 
   // PID-7 date/time of birth -> birthDate (date part only).
