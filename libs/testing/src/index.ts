@@ -8,3 +8,4 @@ export * from './mllp.helper';
 export * from './topic-watcher';
 export * from './scratch-broker';
 export * from './tcp-proxy';
+export * from './test-issuer';
