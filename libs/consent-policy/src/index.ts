@@ -1,1 +1,4 @@
 export * from './model';
+export * from './consent-fhir.mapper';
+export * from './visibility.codec';
+export * from './region-policy.loader';
