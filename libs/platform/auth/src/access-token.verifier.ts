@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import type { JWTVerifyGetKey, KeyLike } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, KeyLike } from 'jose';
 import {
   ACCESS_TOKEN_ALGORITHM,
   ACCESS_TOKEN_TYPE,
@@ -74,20 +74,22 @@ export class AccessTokenVerifier {
 /** Maps jose's errors to a short reason; anything about fetching the issuer's keys is a 503. */
 export function toAuthFailure(error: unknown): AuthFailure {
   if (error instanceof AuthFailure) return error;
-  if (error instanceof errors.JWTExpired) return new AuthFailure('expired', 401);
+  // Claim checks run after the signature check, so the `sub` of these is the real client's.
+  if (error instanceof errors.JWTExpired) return new AuthFailure('expired', 401, subjectOf(error.payload));
   if (error instanceof errors.JWTClaimValidationFailed) {
+    const clientId = subjectOf(error.payload);
     switch (error.claim) {
       case 'iss':
-        return new AuthFailure('wrong_issuer', 401);
+        return new AuthFailure('wrong_issuer', 401, clientId);
       case 'aud':
-        return new AuthFailure('wrong_audience', 401);
+        return new AuthFailure('wrong_audience', 401, clientId);
       case 'nbf':
       case 'iat':
-        return new AuthFailure('not_yet_valid', 401);
+        return new AuthFailure('not_yet_valid', 401, clientId);
       case 'typ':
-        return new AuthFailure('wrong_type', 401);
+        return new AuthFailure('wrong_type', 401, clientId);
       default:
-        return new AuthFailure('invalid_claims', 401);
+        return new AuthFailure('invalid_claims', 401, clientId);
     }
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return new AuthFailure('bad_signature', 401);
@@ -104,4 +106,9 @@ export function toAuthFailure(error: unknown): AuthFailure {
   }
   // JWKSTimeout, JWKSInvalid, a non-200 answer or a refused connection: the issuer's keys are unreachable.
   return new AuthFailure('issuer_keys_unavailable', 503);
+}
+
+function subjectOf(payload: JWTPayload | undefined): string | undefined {
+  const sub = payload?.sub;
+  return typeof sub === 'string' && sub !== '' && sub.length <= 200 ? sub : undefined;
 }

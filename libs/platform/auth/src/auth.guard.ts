@@ -1,6 +1,6 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { HealthController, LOGGER, OperationOutcomeException } from '@tessera/platform-service';
@@ -23,12 +23,33 @@ export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private resolved = false;
+  private listener: AuthRejectionListener | undefined;
+  private logger: Logger | undefined;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly verifier: AccessTokenVerifier,
-    @Optional() @Inject(AUTH_REJECTION_LISTENER) private readonly listener?: AuthRejectionListener,
-    @Optional() @Inject(LOGGER) private readonly logger?: Logger,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  /**
+   * The listener and the logger are looked up anywhere in the app on first use: the app binds
+   * AUTH_REJECTION_LISTENER in its own module, which this global module cannot import.
+   */
+  private resolveOptional(): void {
+    if (this.resolved) return;
+    this.resolved = true;
+    const find = <T>(token: symbol): T | undefined => {
+      try {
+        return this.moduleRef.get<T>(token, { strict: false });
+      } catch {
+        return undefined;
+      }
+    };
+    this.listener = find<AuthRejectionListener>(AUTH_REJECTION_LISTENER);
+    this.logger = find<Logger>(LOGGER);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -38,6 +59,7 @@ export class AuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (policy?.type === 'public') return true;
+    this.resolveOptional();
 
     const http = context.switchToHttp();
     const request = http.getRequest<Request>();
