@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { Controller, Get, Post, UseFilters } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -110,6 +111,8 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
     await app.init();
   });
 
+  const http = (): Server => app.getHttpServer() as Server;
+
   afterAll(async () => {
     await app.close();
     await issuer.close();
@@ -120,7 +123,7 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   it('lets a covered institution call through and injects its principal', async () => {
-    const res = await request(app.getHttpServer())
+    const res = await request(http())
       .get('/docs')
       .set(bearer(await institution(['system/DocumentReference.rs'])));
     expect(res.status).toBe(200);
@@ -172,7 +175,7 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
     ];
     for (const [token, reason] of cases) {
       rejections.length = 0;
-      const req = request(app.getHttpServer()).get('/docs');
+      const req = request(http()).get('/docs');
       const res = token === undefined ? await req : await req.set(bearer(token));
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
@@ -193,7 +196,7 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
 
   it('403 OperationOutcome when the scope does not cover the interaction', async () => {
     rejections.length = 0;
-    const res = await request(app.getHttpServer())
+    const res = await request(http())
       .post('/docs')
       .set(bearer(await institution(['system/DocumentReference.read'])));
     expect(res.status).toBe(403);
@@ -210,7 +213,7 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
       roles: ['consent.read', 'ledger.replay'],
     });
     const svc = await issuer.mint({ kind: 'service', clientId: 'exchange' });
-    const server = app.getHttpServer();
+    const server = http();
     expect((await request(server).get('/consent').set(bearer(op))).body).toEqual({ kind: 'operator' });
     expect((await request(server).get('/consent').set(bearer(svc))).body).toEqual({ kind: 'service' });
     expect((await request(server).get('/ledger').set(bearer(op))).status).toBe(200);
@@ -232,7 +235,7 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
   });
 
   it('service routes: only the exchange service token', async () => {
-    const server = app.getHttpServer();
+    const server = http();
     expect(
       (
         await request(server)
@@ -254,15 +257,15 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
   it('refuses a route without an access policy even to a fully privileged caller, and logs it', async () => {
     logged.length = 0;
     const op = await issuer.mint({ kind: 'operator', clientId: 'ops-console', roles: ['platform.admin'] });
-    const res = await request(app.getHttpServer()).get('/forgotten').set(bearer(op));
+    const res = await request(http()).get('/forgotten').set(bearer(op));
     expect(res.status).toBe(403);
     expect(res.body.leaked).toBeUndefined();
     expect(logged).toHaveLength(1);
-    expect((await request(app.getHttpServer()).get('/forgotten')).status).toBe(401);
+    expect((await request(http()).get('/forgotten')).status).toBe(401);
   });
 
   it('public routes, /health, /health/live and /metrics need no token', async () => {
-    const server = app.getHttpServer();
+    const server = http();
     expect((await request(server).get('/open')).body).toEqual({ principal: null });
     expect((await request(server).get('/health')).status).toBe(200);
     expect((await request(server).get('/health/live')).status).toBe(200);
