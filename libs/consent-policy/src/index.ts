@@ -2,3 +2,4 @@ export * from './model';
 export * from './consent-fhir.mapper';
 export * from './visibility.codec';
 export * from './region-policy.loader';
+export * from './consent.policy';

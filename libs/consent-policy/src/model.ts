@@ -1,6 +1,6 @@
 /**
  * The shared vocabulary of consent: what a patient decided, what the region's policy says, who is
- * asking, and what the answer is. Pure data; the evaluator lives next to it (policy.ts).
+ * asking, and what the answer is. Pure data; the evaluator lives next to it (consent.policy.ts).
  *
  * The answer for one (patient, requester, purpose) is a `PatientDecision`; its `visibility` is
  * small enough to push down into a database query (so paging totals never count hidden items),
@@ -26,7 +26,7 @@ export const SENSITIVITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-ActC
 /** Confidentiality codes (http://terminology.hl7.org/CodeSystem/v3-Confidentiality): N, R, V. */
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 
-/** A security label as `system|code` is compared by code within the two systems above. */
+/** A security label; the evaluator compares labels by code, whatever the system (as the registry's label_codes). */
 export interface SecurityLabel {
   readonly system: string;
   readonly code: string;

@@ -1,0 +1,237 @@
+import type {
+  AccessRequest,
+  BreakGlassGrant,
+  ConsentDirective,
+  ItemDecision,
+  ItemFacts,
+  Obligation,
+  PatientDecision,
+  PatientPolicy,
+  Period,
+  Provision,
+  RegionPolicy,
+  SecurityLabel,
+  Visibility,
+} from './model';
+
+/**
+ * The consent evaluator (README "Decision rules" states every rule; keep the two in step).
+ * Pure: no clock, no I/O; `now` is an argument.
+ */
+
+/** Whether `now` lies in `period` (both ends inclusive; an open end is unbounded). */
+export function withinPeriod(period: Period | undefined, now: Date): boolean {
+  if (!period) return true;
+  const t = now.getTime();
+  if (period.start !== undefined && !(Date.parse(period.start) <= t)) return false;
+  if (period.end !== undefined && !(t <= Date.parse(period.end))) return false;
+  return true;
+}
+
+/** A directive counts iff its status is `active` and `now` is within its period. */
+export function directiveIsActive(d: ConsentDirective, now: Date): boolean {
+  return d.status === 'active' && withinPeriod(d.period, now);
+}
+
+/** A grant counts for `institutionId` from `grantedAt` (inclusive) until `expiresAt` (exclusive). */
+export function grantIsActive(g: BreakGlassGrant, institutionId: string, now: Date): boolean {
+  const t = now.getTime();
+  return g.institutionId === institutionId && Date.parse(g.grantedAt) <= t && t < Date.parse(g.expiresAt);
+}
+
+export interface CompilePolicyInput {
+  readonly enterpriseId: string;
+  readonly version: number;
+  readonly directives: readonly ConsentDirective[];
+  readonly breakGlass: readonly BreakGlassGrant[];
+  readonly holdingInstitutions: readonly string[];
+}
+
+/**
+ * Builds the PatientPolicy the evaluator and the cache use: keeps directives with status `active`
+ * (and, given `now`, drops those whose period has ended and grants that expired — they can never
+ * count again), sorts directives by (recordedAt, id), grants by (expiresAt, id), de-duplicates and
+ * sorts the holding institutions. The single place where a policy is assembled.
+ */
+export function compilePolicy(input: CompilePolicyInput, now?: Date): PatientPolicy;
+export function compilePolicy(
+  enterpriseId: string,
+  version: number,
+  directives: readonly ConsentDirective[],
+  grants: readonly BreakGlassGrant[],
+  holdingInstitutions: readonly string[],
+  now?: Date,
+): PatientPolicy;
+export function compilePolicy(
+  first: CompilePolicyInput | string,
+  second?: number | Date,
+  directives?: readonly ConsentDirective[],
+  grants?: readonly BreakGlassGrant[],
+  holdingInstitutions?: readonly string[],
+  sixth?: Date,
+): PatientPolicy {
+  const input: CompilePolicyInput =
+    typeof first === 'string'
+      ? {
+          enterpriseId: first,
+          version: second as number,
+          directives: directives ?? [],
+          breakGlass: grants ?? [],
+          holdingInstitutions: holdingInstitutions ?? [],
+        }
+      : first;
+  const now = typeof first === 'string' ? sixth : (second as Date | undefined);
+  const t = now?.getTime();
+  const ended = (p: Period | undefined): boolean =>
+    t !== undefined && p?.end !== undefined && Date.parse(p.end) < t;
+  return {
+    enterpriseId: input.enterpriseId,
+    version: input.version,
+    directives: input.directives
+      .filter((d) => d.status === 'active' && !ended(d.period))
+      .slice()
+      .sort((a, b) => cmp(a.recordedAt, b.recordedAt) || cmp(a.id, b.id)),
+    breakGlass: input.breakGlass
+      .filter((g) => t === undefined || t < Date.parse(g.expiresAt))
+      .slice()
+      .sort((a, b) => cmp(a.expiresAt, b.expiresAt) || cmp(a.id, b.id)),
+    holdingInstitutions: [...new Set(input.holdingInstitutions)].sort(),
+  };
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The sensitivity codes of an item's labels: every non-empty code, whatever its system, de-duplicated and sorted. */
+export function sensitivityCodes(labels: readonly SecurityLabel[]): string[] {
+  const codes = new Set<string>();
+  for (const l of labels) {
+    const code = typeof l.code === 'string' ? l.code.trim() : '';
+    if (code !== '') codes.add(code);
+  }
+  return [...codes].sort();
+}
+
+/**
+ * The decision for one (person, requester, purpose) at `now`. `policy` undefined = unknown person
+ * (no enterprise id): the region default with no directives, no grants, no holding institutions.
+ */
+export function decidePatient(
+  region: RegionPolicy,
+  policy: PatientPolicy | undefined,
+  request: AccessRequest,
+  now: Date,
+): PatientDecision {
+  const own = request.institutionId;
+  const purpose = request.purposeOfUse;
+  const reasons = new Set<string>();
+  const obligations: Obligation[] = [{ kind: 'audit' }];
+  const directives = (policy?.directives ?? []).filter((d) => directiveIsActive(d, now));
+  const applies = (p: Provision): boolean =>
+    (p.actors.length === 0 || p.actors.includes(own)) &&
+    (p.purposes.length === 0 || p.purposes.includes(purpose)) &&
+    withinPeriod(p.period, now);
+
+  // Rule 2: the region decides for which purposes anything leaves the holding institution.
+  const purposeShared = region.sharingPurposes.includes(purpose);
+
+  // Rule 3: whole-data sharing (provisions without security labels), deny over permit.
+  const denyReasons = new Set<string>();
+  const permitReasons = new Set<string>();
+  for (const d of directives) {
+    const whole = d.provisions.filter((p) => p.securityLabels.length === 0 && applies(p));
+    const denies = whole.filter((p) => p.type === 'deny');
+    if (denies.length > 0) {
+      for (const p of denies)
+        denyReasons.add(
+          p.actors.length > 0 ? 'org-deny' : p.purposes.length > 0 ? 'purpose-deny' : 'provision-deny',
+        );
+    } else if (whole.some((p) => p.type === 'permit')) permitReasons.add('org-permit');
+    else if (d.base === 'deny') denyReasons.add('opt-out');
+    else permitReasons.add('opt-in');
+  }
+  let wholeDenied: boolean;
+  if (denyReasons.size > 0) wholeDenied = true;
+  else if (permitReasons.size > 0) wholeDenied = false;
+  else wholeDenied = region.defaultSharing === 'opt-in';
+  if (region.defaultSharing === 'opt-in' && denyReasons.size === 0 && permitReasons.size === 0)
+    denyReasons.add('no-opt-in');
+
+  // Rule 4: sensitivity labels.
+  const labelDenies = new Set<string>();
+  const labelPermits = new Map<string, boolean>(); // label → some permit names the requester explicitly
+  for (const d of directives) {
+    for (const p of d.provisions) {
+      if (p.securityLabels.length === 0 || !applies(p)) continue;
+      for (const label of p.securityLabels) {
+        if (p.type === 'deny') labelDenies.add(label);
+        else labelPermits.set(label, (labelPermits.get(label) ?? false) || p.actors.length > 0);
+      }
+    }
+  }
+  const deniedLabels = new Set<string>();
+  const liftedLabels: string[] = [];
+  for (const label of region.sensitiveByDefault) {
+    const named = labelPermits.get(label);
+    const lifted =
+      named !== undefined && !labelDenies.has(label) && (named || !region.absoluteLabels.includes(label));
+    if (lifted) liftedLabels.push(label);
+    else deniedLabels.add(label);
+  }
+  for (const label of labelDenies) deniedLabels.add(label);
+
+  // Rule 5: break-the-glass.
+  const reason = request.breakGlassReason?.trim() ?? '';
+  const grant = purpose === 'ETREAT' ? policy?.breakGlass.find((g) => grantIsActive(g, own, now)) : undefined;
+  const asked = purpose === 'ETREAT' && (reason !== '' || grant !== undefined);
+  let breakGlass: PatientDecision['breakGlass'] = 'not-requested';
+  let others: Visibility['others'] = purposeShared && !wholeDenied ? 'all' : 'none';
+
+  if (!purposeShared) {
+    reasons.add('purpose-not-shared');
+    if (asked) {
+      breakGlass = 'refused';
+      reasons.add('break-glass-refused');
+    }
+  } else {
+    for (const r of [...denyReasons, ...(wholeDenied ? [] : permitReasons)]) reasons.add(r);
+    if (!wholeDenied) {
+      for (const l of liftedLabels) reasons.add(`label-permit:${l}`);
+      for (const l of [...labelDenies].sort()) reasons.add(`label-deny:${l}`);
+    }
+    const liftable = wholeDenied || [...deniedLabels].some((l) => !region.absoluteLabels.includes(l));
+    if (asked && liftable) {
+      breakGlass = 'applied';
+      others = 'all';
+      for (const l of [...deniedLabels]) if (!region.absoluteLabels.includes(l)) deniedLabels.delete(l);
+      if (grant) reasons.add('break-glass:active-grant');
+      else {
+        reasons.add('break-glass');
+        obligations.push({ kind: 'open-privacy-review', reason });
+      }
+    } else if (asked) reasons.add('break-glass-not-needed');
+  }
+
+  const visibility: Visibility = {
+    ownInstitution: own,
+    others,
+    deniedLabels: others === 'all' ? [...deniedLabels].sort() : [],
+  };
+  const discoverable =
+    (policy?.holdingInstitutions.includes(own) ?? false) ||
+    others === 'all' ||
+    region.discoverableWhenOptedOut;
+  return { discoverable, visibility, breakGlass, reasons: [...reasons], obligations };
+}
+
+/**
+ * Re-check of one item against a visibility (the same predicate the registry pushes into SQL):
+ * visible iff it comes from `ownInstitution`, or `others` is 'all' and none of its label codes is denied.
+ */
+export function decideItem(visibility: Visibility, item: ItemFacts): ItemDecision {
+  if (item.sourceInstitution === visibility.ownInstitution)
+    return { permit: true, reason: 'own-institution' };
+  if (visibility.others === 'none') return { permit: false, reason: 'not-shared' };
+  const hit = sensitivityCodes(item.securityLabels).find((c) => visibility.deniedLabels.includes(c));
+  if (hit !== undefined) return { permit: false, reason: `label-deny:${hit}` };
+  return { permit: true, reason: 'shared' };
+}
