@@ -227,12 +227,16 @@ describe('AuditWriter group commit', () => {
     await Promise.all(calls);
     const metrics = await registry.getMetricsAsJSON();
     const batch = metrics.find((m) => m.name === 'audit_group_commit_records');
-    const count = batch?.values.find((v) => (v as { metricName?: string }).metricName === 'audit_group_commit_records_sum');
+    const count = batch?.values.find(
+      (v) => (v as { metricName?: string }).metricName === 'audit_group_commit_records_sum',
+    );
     expect(count?.value).toBe(3);
     const latency = metrics.find((m) => m.name === 'audit_record_latency_seconds');
     expect(
       latency?.values.find(
-        (v) => (v as { metricName?: string }).metricName === 'audit_record_latency_seconds_count' && v.labels['outcome'] === 'ok',
+        (v) =>
+          (v as { metricName?: string }).metricName === 'audit_record_latency_seconds_count' &&
+          v.labels['outcome'] === 'ok',
       )?.value,
     ).toBe(3);
   });

@@ -117,25 +117,32 @@ export class AuditWriter {
     registry: Registry,
   ) {
     this.settings = { ...DEFAULTS, ...options };
-    this.batchSize = new PromHistogram({
-      name: 'audit_group_commit_records',
-      help: 'Audit records per produce request to hie.audit (group commit)',
-      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
-      registers: [registry],
-    });
-    this.latency = new PromHistogram({
-      name: 'audit_record_latency_seconds',
-      help: 'Time from an audit record being handed to the writer to its acknowledgement (or failure) by Kafka',
-      labelNames: ['outcome'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-      registers: [registry],
-    });
-    this.failures = new PromCounter({
-      name: 'audit_records_failed_total',
-      help: 'Audit records not acknowledged: kafka (produce failed), timeout, invalid payload, lost (detached, after retries)',
-      labelNames: ['reason'],
-      registers: [registry],
-    });
+    // Metrics are shared when a process holds more than one writer (one registry per process).
+    this.batchSize =
+      (registry.getSingleMetric('audit_group_commit_records') as Histogram | undefined) ??
+      new PromHistogram({
+        name: 'audit_group_commit_records',
+        help: 'Audit records per produce request to hie.audit (group commit)',
+        buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500],
+        registers: [registry],
+      });
+    this.latency =
+      (registry.getSingleMetric('audit_record_latency_seconds') as Histogram<'outcome'> | undefined) ??
+      new PromHistogram({
+        name: 'audit_record_latency_seconds',
+        help: 'Time from an audit record being handed to the writer to its acknowledgement (or failure) by Kafka',
+        labelNames: ['outcome'],
+        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+        registers: [registry],
+      });
+    this.failures =
+      (registry.getSingleMetric('audit_records_failed_total') as Counter<'reason'> | undefined) ??
+      new PromCounter({
+        name: 'audit_records_failed_total',
+        help: 'Audit records not acknowledged: kafka (produce failed), timeout, invalid payload, lost (detached, after retries)',
+        labelNames: ['reason'],
+        registers: [registry],
+      });
   }
 
   /**
