@@ -3,3 +3,4 @@ export * from './consent-fhir.mapper';
 export * from './visibility.codec';
 export * from './region-policy.loader';
 export * from './consent.policy';
+export * from './labeling.policy';
