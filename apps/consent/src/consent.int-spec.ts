@@ -1,0 +1,440 @@
+// The consent service in-process against real Postgres, Redis and Kafka, with tokens from a test
+// issuer: FHIR Consent create/revise/read/search, the policy version raised in Redis before the
+// answer, GET /internal/policy, link moves and PD1-12 from the topics, break-the-glass and its
+// privacy review, institution access and validation errors.
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import type { Kafka } from 'kafkajs';
+import { deadLetterTopic, MpiLinkChanged, PatientUpserted, retryTopic, Topics } from '@tessera/contracts';
+import type { Patient } from '@tessera/contracts';
+import { CONSENT_SCOPE_SYSTEM, POLICY_RULE_SYSTEM } from '@tessera/consent-policy';
+import type { PatientPolicy } from '@tessera/consent-policy';
+import { readPolicyVersion } from '@tessera/platform-consent-cache';
+import type { EventProducer } from '@tessera/platform-kafka';
+import type { RedisClient } from '@tessera/platform-redis';
+import { EVENT_PRODUCER, loadPlatformSettings, migrateService, REDIS_CLIENT } from '@tessera/platform-service';
+import { dropTestDatabase, freePort, startTestIssuer, testKafka, uniqueTestId, waitFor, withAdmin } from '@tessera/testing';
+import type { TestIssuer } from '@tessera/testing';
+import { PROTECTION_INDICATOR_EXTENSION } from '@tessera/v2-fhir';
+
+const RUN = uniqueTestId('c');
+const DATABASE = `tessera_consent_test_${RUN}`;
+const SUFFIX = `test-${RUN}`;
+const GROUPS = [
+  { id: `consent.links.${SUFFIX}`, topic: Topics.mpiLink },
+  { id: `consent.patient.${SUFFIX}`, topic: Topics.patient },
+];
+const GROUP_TOPICS = GROUPS.flatMap((g) => [retryTopic(g.topic, g.id), deadLetterTopic(g.topic, g.id)]);
+
+let app: INestApplication;
+let baseUrl: string;
+let dataSource: DataSource;
+let redis: RedisClient;
+let kafka: Kafka;
+let producer: EventProducer;
+let issuer: TestIssuer;
+let operatorToken: string;
+let exchangeToken: string;
+let officerToken: string;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  process.env['DB_NAME'] = DATABASE;
+  process.env['HTTP_PORT'] = String(await freePort());
+  process.env['LOG_LEVEL'] = process.env['LOG_LEVEL'] ?? 'warn';
+  process.env['AUTH_ISSUER'] = issuer.issuer;
+  process.env['AUTH_JWKS_URL'] = issuer.jwksUrl;
+  process.env['CONSENT_REGION_POLICY_FILE'] = path.resolve(__dirname, '../../../deploy/demo-region/consent-policy.yaml');
+  kafka = testKafka(`consent-int-${RUN}`);
+  await withAdmin(kafka, (admin) => admin.createTopics({ topics: GROUP_TOPICS.map((topic) => ({ topic, numPartitions: 1 })) }));
+
+  const { AppModule, serviceOptions } = await import('./app.module');
+  const { CONSENT_CONSUMER_OPTIONS, ConsentLinksConsumer } = await import('./links/consent-links.consumer');
+  const { ConsentPatientConsumer } = await import('./patient-feed/consent-patient.consumer');
+  await migrateService(serviceOptions, loadPlatformSettings(serviceOptions));
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(CONSENT_CONSUMER_OPTIONS)
+    .useValue({ groupSuffix: SUFFIX, fromBeginning: false })
+    .compile();
+  app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await app.listen(Number(process.env['HTTP_PORT']), '127.0.0.1');
+  baseUrl = `http://127.0.0.1:${process.env['HTTP_PORT']}`;
+  dataSource = app.get(DataSource);
+  redis = app.get<RedisClient>(REDIS_CLIENT);
+  producer = app.get<EventProducer>(EVENT_PRODUCER);
+  for (const runner of [app.get(ConsentLinksConsumer).runner, app.get(ConsentPatientConsumer).runner]) {
+    await waitFor('a consent group to join', async () => runner.health().connected, (c) => c, { timeoutMs: 60_000 });
+  }
+  operatorToken = await issuer.mint({ kind: 'operator', clientId: 'op-console', roles: ['consent.write', 'consent.read'] });
+  officerToken = await issuer.mint({ kind: 'operator', clientId: 'privacy-1', roles: ['privacy.officer'] });
+  exchangeToken = await issuer.mint({ kind: 'service', clientId: 'exchange' });
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+  await issuer?.close();
+  await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: GROUP_TOPICS })).catch(() => undefined);
+  await dropTestDatabase(loadPlatformSettings((await import('./app.module')).serviceOptions).postgres, DATABASE);
+});
+
+interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly json: Record<string, unknown>;
+}
+
+async function http(
+  method: string,
+  url: string,
+  init: { token?: string; body?: unknown; headers?: Record<string, string>; contentType?: string } = {},
+): Promise<Reply> {
+  const response = await fetch(`${baseUrl}${url}`, {
+    method,
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': init.contentType ?? 'application/fhir+json' }),
+      ...(init.token === undefined ? {} : { authorization: `Bearer ${init.token}` }),
+      ...init.headers,
+    },
+    ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, json: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown> };
+}
+
+type PatientRef = { reference: string } | { identifier: { system: string; value: string } };
+
+function consent(patient: PatientRef, status = 'active', rule: 'OPTOUT' | 'OPTIN' = 'OPTOUT'): Record<string, unknown> {
+  return {
+    resourceType: 'Consent',
+    status,
+    scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: 'patient-privacy' }] },
+    patient,
+    policyRule: { coding: [{ system: POLICY_RULE_SYSTEM, code: rule }] },
+    provision: { type: rule === 'OPTOUT' ? 'deny' : 'permit' },
+  };
+}
+
+async function policyOf(eid: string): Promise<PatientPolicy> {
+  const reply = await http('GET', `/internal/policy/${eid}`, { token: exchangeToken });
+  expect(reply.status).toBe(200);
+  return reply.json as unknown as PatientPolicy;
+}
+
+async function dbVersion(eid: string): Promise<number> {
+  const rows = await dataSource.query<{ version: string }[]>('SELECT version FROM policy_versions WHERE enterprise_id = $1', [eid]);
+  return rows[0] === undefined ? 0 : Number(rows[0].version);
+}
+
+async function consentEvents(eid: string): Promise<{ reason: string; policyVersion: number; consentId?: string }[]> {
+  const rows = await dataSource.query<{ payload: { reason: string; policyVersion: number; consentId?: string } }[]>(
+    `SELECT payload FROM messaging_outbox WHERE topic = $1 AND "key" = $2 ORDER BY id`,
+    [Topics.consent, eid],
+  );
+  return rows.map((r) => r.payload);
+}
+
+async function directiveCount(): Promise<number> {
+  const rows = await dataSource.query<{ n: string }[]>('SELECT count(*)::text AS n FROM consent_directives');
+  return Number(rows[0]?.n);
+}
+
+interface SourceRecord {
+  readonly institutionId: string;
+  readonly system: string;
+  readonly value: string;
+}
+function sourceRecord(institutionId = uniqueTestId('H')): SourceRecord {
+  return { institutionId, system: `urn:oid:2.16.840.1.113883.3.${Date.now()}.${uniqueTestId('aa')}`, value: uniqueTestId('MRN') };
+}
+
+async function sendPatient(r: SourceRecord, protection?: boolean, channel: 'hl7v2' | 'fhir' = 'hl7v2'): Promise<void> {
+  const patient: Patient = {
+    resourceType: 'Patient',
+    identifier: [{ system: r.system, value: r.value }],
+    ...(protection === undefined ? {} : { extension: [{ url: PROTECTION_INDICATOR_EXTENSION, valueBoolean: protection }] }),
+  };
+  await producer.publish(PatientUpserted, {
+    key: `${r.institutionId}|${r.value}`,
+    source: '/tessera/interop-gateway',
+    data: {
+      institutionId: r.institutionId,
+      patientSystem: r.system,
+      localPatientId: r.value,
+      sourceMessageId: uniqueTestId('msg'),
+      mapperVersion: '1.0.0',
+      channel,
+      patient,
+    },
+  });
+}
+
+async function sendLink(r: SourceRecord, enterpriseId: string | null, decidedAt: Date, previous: string | null = null): Promise<void> {
+  await producer.publish(MpiLinkChanged, {
+    key: `${r.system}|${r.value}`,
+    source: '/tessera/mpi',
+    data: {
+      patientSystem: r.system,
+      localPatientId: r.value,
+      enterpriseId,
+      previousEnterpriseId: previous,
+      state: 'MATCH',
+      origin: 'AUTO',
+      score: 20,
+      ruleSetVersion: 'test',
+      decidedAt: decidedAt.toISOString(),
+      reason: 'test',
+    },
+  });
+}
+
+async function linkOf(r: SourceRecord): Promise<{ enterprise_id: string | null; institution_id: string | null } | undefined> {
+  const rows = await dataSource.query<{ enterprise_id: string | null; institution_id: string | null }[]>(
+    'SELECT enterprise_id, institution_id FROM consent_links WHERE system = $1 AND value = $2',
+    [r.system, r.value],
+  );
+  return rows[0];
+}
+
+/** Registers `r` at its institution and links it to `eid` (as the gateway and the MPI would). */
+async function holdRecord(r: SourceRecord, eid: string, at = new Date()): Promise<void> {
+  await sendPatient(r);
+  await sendLink(r, eid, at);
+  await waitFor('the record to be held and linked', () => linkOf(r), (l) => l?.enterprise_id === eid && l.institution_id === r.institutionId);
+}
+
+describe('FHIR Consent API', () => {
+  it('records an opt-out: 201, the policy shows it and Redis has the new version before the answer', async () => {
+    const eid = uniqueTestId('E');
+    const created = await http('POST', '/Consent', { token: operatorToken, body: consent({ reference: `Patient/${eid}` }) });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('etag')).toBe('W/"1"');
+    const id = created.json['id'] as string;
+    expect(created.headers.get('location')).toBe(`Consent/${id}/_history/1`);
+    expect(created.json['meta']).toMatchObject({ versionId: '1' });
+    // Immediately after the 201: the version key is already raised.
+    expect(await readPolicyVersion(redis, eid)).toBe(1);
+
+    const policy = await policyOf(eid);
+    expect(policy).toMatchObject({ enterpriseId: eid, version: 1, breakGlass: [], holdingInstitutions: [] });
+    expect(policy.directives).toEqual([
+      expect.objectContaining({ id, status: 'active', base: 'deny', anchor: { kind: 'enterprise', enterpriseId: eid }, source: 'fhir' }),
+    ]);
+    expect(await consentEvents(eid)).toEqual([expect.objectContaining({ reason: 'directive', policyVersion: 1, consentId: id })]);
+
+    const read = await http('GET', `/Consent/${id}`, { token: operatorToken });
+    expect(read.status).toBe(200);
+    expect(read.json).toMatchObject({ resourceType: 'Consent', id, status: 'active', patient: { reference: `Patient/${eid}` } });
+
+    const search = await http('GET', `/Consent?patient=${eid}&status=active`, { token: operatorToken });
+    expect(search.json).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+  });
+
+  it('revokes with PUT (If-Match): the version rises again, the policy drops it, history keeps both', async () => {
+    const eid = uniqueTestId('E');
+    const created = await http('POST', '/Consent', { token: operatorToken, body: consent({ reference: `Patient/${eid}` }) });
+    const id = created.json['id'] as string;
+
+    const stale = await http('PUT', `/Consent/${id}`, {
+      token: operatorToken,
+      headers: { 'if-match': 'W/"7"' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id },
+    });
+    expect(stale.status).toBe(412);
+    const missing = await http('PUT', `/Consent/${id}`, { token: operatorToken, body: consent({ reference: `Patient/${eid}` }, 'inactive') });
+    expect(missing.status).toBe(428);
+
+    const revoked = await http('PUT', `/Consent/${id}`, {
+      token: operatorToken,
+      headers: { 'if-match': 'W/"1"' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id },
+    });
+    expect(revoked.status).toBe(200);
+    expect(revoked.headers.get('etag')).toBe('W/"2"');
+    expect(await readPolicyVersion(redis, eid)).toBe(2);
+    const policy = await policyOf(eid);
+    expect(policy.version).toBe(2);
+    expect(policy.directives).toEqual([]);
+    const history = await dataSource.query<{ version: number; status: string }[]>(
+      'SELECT version, status FROM consent_directive_history WHERE id = $1 ORDER BY version',
+      [id],
+    );
+    expect(history).toEqual([
+      { version: 1, status: 'active' },
+      { version: 2, status: 'inactive' },
+    ]);
+    expect((await http('GET', `/Consent?patient=${eid}&status=active`, { token: operatorToken })).json['total']).toBe(0);
+  });
+
+  it('rejects bad Consent bodies with 400 OperationOutcome naming each problem, and stores nothing', async () => {
+    const before = await directiveCount();
+    const bad = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: { resourceType: 'Consent', status: 'revoked', scope: { coding: [{ system: 'x', code: 'y' }] }, patient: { reference: 'Group/1' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json['resourceType']).toBe('OperationOutcome');
+    const expressions = (bad.json['issue'] as { expression?: string[] }[]).flatMap((i) => i.expression ?? []);
+    expect(expressions).toEqual(expect.arrayContaining(['Consent.status', 'Consent.scope', 'Consent.patient', 'Consent.policyRule']));
+
+    const notConsent = await http('POST', '/Consent', { token: operatorToken, body: { resourceType: 'Patient' } });
+    expect(notConsent.status).toBe(400);
+    const notJson = await http('POST', '/Consent', { token: operatorToken, body: '{nope' });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json['resourceType']).toBe('OperationOutcome');
+    expect(await directiveCount()).toBe(before);
+  });
+
+  it('needs a token with a consent role (health stays public)', async () => {
+    expect((await http('GET', '/health')).status).toBe(200);
+    const anonymous = await http('GET', '/Consent?patient=E1');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toContain('invalid_token');
+    expect((await http('GET', '/Consent?patient=E1', { token: officerToken })).status).toBe(403);
+    expect((await http('GET', '/internal/policy/E1', { token: operatorToken })).status).toBe(403);
+  });
+});
+
+describe('institutions through the exchange', () => {
+  it('a hospital holding the patient may record and read their consent; another gets 403', async () => {
+    const eid = uniqueTestId('E');
+    const record = sourceRecord();
+    await holdRecord(record, eid);
+    const holder = { 'x-tessera-requesting-institution': record.institutionId };
+    const stranger = { 'x-tessera-requesting-institution': uniqueTestId('H') };
+    const before = await directiveCount();
+
+    const refused = await http('POST', '/Consent', { token: exchangeToken, headers: stranger, body: consent({ reference: `Patient/${eid}` }) });
+    expect(refused.status).toBe(403);
+    expect(refused.json['resourceType']).toBe('OperationOutcome');
+    expect(await directiveCount()).toBe(before);
+    expect((await http('GET', `/Consent?patient=${eid}`, { token: exchangeToken, headers: stranger })).status).toBe(403);
+
+    const created = await http('POST', '/Consent', { token: exchangeToken, headers: holder, body: consent({ reference: `Patient/${eid}` }) });
+    expect(created.status).toBe(201);
+    expect((await http('GET', `/Consent/${created.json['id'] as string}`, { token: exchangeToken, headers: stranger })).status).toBe(403);
+    const search = await http('GET', `/Consent?patient=${encodeURIComponent(`${record.system}|${record.value}`)}`, {
+      token: exchangeToken,
+      headers: holder,
+    });
+    expect(search.status).toBe(200);
+    expect(search.json['total']).toBe(1);
+    expect((await policyOf(eid)).holdingInstitutions).toEqual([record.institutionId]);
+  });
+});
+
+describe('links from hie.mpi.link', () => {
+  it('a source record carrying a directive moves between persons: both versions rise (reason link)', async () => {
+    const from = uniqueTestId('E');
+    const to = uniqueTestId('E');
+    const record = sourceRecord();
+    const t0 = Date.now();
+    await holdRecord(record, from, new Date(t0));
+    const created = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: consent({ identifier: { system: record.system, value: record.value } }),
+    });
+    expect(created.status).toBe(201);
+    expect(await readPolicyVersion(redis, from)).toBe(1);
+    expect((await policyOf(from)).directives).toHaveLength(1);
+
+    // An older decision delivered late changes nothing; the newer one moves the record.
+    await sendLink(record, to, new Date(t0 + 2_000), from);
+    await sendLink(record, uniqueTestId('E'), new Date(t0 + 1_000), from);
+    await waitFor('both versions raised', async () => [await dbVersion(from), await dbVersion(to)], ([a, b]) => a === 2 && b === 1);
+    await waitFor('Redis raised for both', async () => [await readPolicyVersion(redis, from), await readPolicyVersion(redis, to)], ([a, b]) => a === 2 && b === 1);
+    expect((await linkOf(record))?.enterprise_id).toBe(to);
+
+    const moved = await policyOf(to);
+    expect(moved.directives.map((d) => d.id)).toEqual([created.json['id']]);
+    expect(moved.holdingInstitutions).toEqual([record.institutionId]);
+    const left = await policyOf(from);
+    expect(left).toMatchObject({ version: 2, directives: [], holdingInstitutions: [] });
+    expect((await consentEvents(to)).map((e) => e.reason)).toEqual(['link']);
+    expect((await consentEvents(from)).map((e) => e.reason)).toEqual(['directive', 'link']);
+  });
+});
+
+describe('PD1-12 from hie.patient', () => {
+  it('Y opens a feed-managed opt-out on the source record, N makes it inactive', async () => {
+    const eid = uniqueTestId('E');
+    const record = sourceRecord();
+    await holdRecord(record, eid);
+    const before = await dbVersion(eid);
+
+    await sendPatient(record, true);
+    await waitFor('the PD1-12 opt-out', async () => (await policyOf(eid)).directives, (d) => d.length === 1);
+    const [directive] = (await policyOf(eid)).directives;
+    expect(directive).toMatchObject({
+      status: 'active',
+      base: 'deny',
+      source: 'hl7v2',
+      recordedBy: record.institutionId,
+      anchor: { kind: 'source', system: record.system, value: record.value },
+    });
+    await waitFor('Redis raised', () => readPolicyVersion(redis, eid), (v) => v === before + 1);
+
+    // The feed-managed directive is not edited through the API.
+    const put = await http('PUT', `/Consent/${directive.id}`, {
+      token: operatorToken,
+      headers: { 'if-match': 'W/"1"' },
+      body: consent({ identifier: { system: record.system, value: record.value } }, 'inactive'),
+    });
+    expect(put.status).toBe(409);
+
+    await sendPatient(record, false);
+    await waitFor('the opt-out inactive', async () => (await policyOf(eid)).directives, (d) => d.length === 0);
+    const rows = await dataSource.query<{ status: string; version: number }[]>('SELECT status, version FROM consent_directives WHERE id = $1', [
+      directive.id,
+    ]);
+    expect(rows).toEqual([{ status: 'inactive', version: 2 }]);
+    expect(await dbVersion(eid)).toBe(before + 2);
+  });
+});
+
+describe('break-the-glass', () => {
+  it('creates a grant for the region duration, opens a privacy review, and the officer closes it', async () => {
+    const eid = uniqueTestId('E');
+    const institutionId = uniqueTestId('H');
+    const bad = await http('POST', '/internal/break-glass', {
+      token: exchangeToken,
+      contentType: 'application/json',
+      body: { enterpriseId: eid, institutionId, clientId: 'c1', reason: 'x' },
+    });
+    expect(bad.status).toBe(400);
+    expect((bad.json['issue'] as { expression?: string[] }[])[0]?.expression).toEqual(['reason']);
+
+    const granted = await http('POST', '/internal/break-glass', {
+      token: exchangeToken,
+      contentType: 'application/json',
+      body: { enterpriseId: eid, institutionId, clientId: 'c1', reason: 'unconscious patient in the ED', user: 'dr-7' },
+    });
+    expect(granted.status).toBe(201);
+    const grant = granted.json as { grantId: string; reviewId: string; grantedAt: string; expiresAt: string; policyVersion: number };
+    expect(Date.parse(grant.expiresAt) - Date.parse(grant.grantedAt)).toBe(60 * 60_000);
+    expect(await readPolicyVersion(redis, eid)).toBe(grant.policyVersion);
+    expect((await policyOf(eid)).breakGlass).toEqual([
+      expect.objectContaining({ id: grant.grantId, institutionId, reason: 'unconscious patient in the ED' }),
+    ]);
+    expect((await consentEvents(eid)).map((e) => e.reason)).toEqual(['break-glass']);
+
+    expect((await http('GET', '/privacy/break-glass-reviews?status=open', { token: operatorToken })).status).toBe(403);
+    const open = await http('GET', '/privacy/break-glass-reviews?status=open&limit=500', { token: officerToken });
+    const review = (open.json['items'] as { id: string; version: number; grant: { id: string } }[]).find((r) => r.id === grant.reviewId);
+    expect(review).toMatchObject({ status: 'open', version: 1, grant: { id: grant.grantId, enterpriseId: eid, user: 'dr-7' } });
+
+    const decide = (ifMatch: string) =>
+      http('POST', `/privacy/break-glass-reviews/${grant.reviewId}/decision`, {
+        token: officerToken,
+        contentType: 'application/json',
+        headers: { 'if-match': ifMatch },
+        body: { decision: 'appropriate', note: 'emergency documented' },
+      });
+    expect((await decide('W/"9"')).status).toBe(412);
+    const closed = await decide('W/"1"');
+    expect(closed.status).toBe(200);
+    expect(closed.json).toMatchObject({ status: 'closed', decision: 'appropriate', decidedBy: 'privacy-1', version: 2 });
+    expect((await decide('W/"2"')).status).toBe(409);
+  });
+});

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+
+export type LinkState = 'MATCH' | 'POSSIBLE_MATCH' | 'NO_MATCH';
+export type LinkOrigin = 'AUTO' | 'MANUAL';
+
+export interface ConsentLinkRow {
+  readonly system: string;
+  readonly value: string;
+  readonly enterpriseId: string | null;
+  readonly institutionId: string | null;
+  readonly state: LinkState | null;
+  readonly origin: LinkOrigin | null;
+  readonly decidedAt: string | null;
+  readonly eventId: string | null;
+}
+
+export interface LinkDecisionWrite {
+  readonly enterpriseId: string | null;
+  readonly state: LinkState;
+  readonly origin: LinkOrigin;
+  readonly decidedAt: string;
+  readonly eventId: string;
+}
+
+interface DbRow {
+  system: string;
+  value: string;
+  enterprise_id: string | null;
+  institution_id: string | null;
+  state: LinkState | null;
+  origin: LinkOrigin | null;
+  decided_at: Date | null;
+  event_id: string | null;
+}
+
+type Queryable = Pick<EntityManager, 'query'>;
+
+function toRow(r: DbRow): ConsentLinkRow {
+  return {
+    system: r.system,
+    value: r.value,
+    enterpriseId: r.enterprise_id,
+    institutionId: r.institution_id,
+    state: r.state,
+    origin: r.origin,
+    decidedAt: r.decided_at === null ? null : r.decided_at.toISOString(),
+    eventId: r.event_id,
+  };
+}
+
+/** The enterprise id a source record is MATCH-linked to (null when not linked or only possibly). */
+export function matchedEnterpriseId(row: Pick<ConsentLinkRow, 'state' | 'enterpriseId'> | undefined): string | null {
+  return row?.state === 'MATCH' ? row.enterpriseId : null;
+}
+
+/**
+ * `consent_links`: the consent service's projection of MPI link decisions (hie.mpi.link, newest
+ * decision per source record) plus the institution that holds each source record (hie.patient).
+ */
+@Injectable()
+export class ConsentLinkRepository {
+  async find(q: Queryable, system: string, value: string, forUpdate = false): Promise<ConsentLinkRow | undefined> {
+    const rows = await q.query<DbRow[]>(
+      `SELECT * FROM consent_links WHERE system = $1 AND value = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+      [system, value],
+    );
+    return rows[0] === undefined ? undefined : toRow(rows[0]);
+  }
+
+  async writeDecision(tx: EntityManager, system: string, value: string, d: LinkDecisionWrite): Promise<void> {
+    await tx.query(
+      `INSERT INTO consent_links (system, value, enterprise_id, state, origin, decided_at, event_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (system, value) DO UPDATE SET
+         enterprise_id = EXCLUDED.enterprise_id, state = EXCLUDED.state, origin = EXCLUDED.origin,
+         decided_at = EXCLUDED.decided_at, event_id = EXCLUDED.event_id, updated_at = now()`,
+      [system, value, d.enterpriseId, d.state, d.origin, d.decidedAt, d.eventId],
+    );
+  }
+
+  /** Records which institution sends this source record; returns the row before the write. */
+  async writeInstitution(
+    tx: EntityManager,
+    system: string,
+    value: string,
+    institutionId: string,
+  ): Promise<ConsentLinkRow | undefined> {
+    const before = await this.find(tx, system, value, true);
+    if (before?.institutionId === institutionId) return before;
+    await tx.query(
+      `INSERT INTO consent_links (system, value, institution_id) VALUES ($1, $2, $3)
+       ON CONFLICT (system, value) DO UPDATE SET institution_id = EXCLUDED.institution_id, updated_at = now()`,
+      [system, value, institutionId],
+    );
+    return before;
+  }
+
+  /** Source records currently MATCH-linked to the person. */
+  async linkedRecords(q: Queryable, enterpriseId: string): Promise<ConsentLinkRow[]> {
+    const rows = await q.query<DbRow[]>(
+      `SELECT * FROM consent_links WHERE enterprise_id = $1 AND state = 'MATCH' ORDER BY system, value`,
+      [enterpriseId],
+    );
+    return rows.map(toRow);
+  }
+
+  /** Institutions holding a source record MATCH-linked to the person. */
+  async holdingInstitutions(q: Queryable, enterpriseId: string): Promise<string[]> {
+    const rows = await q.query<{ institution_id: string }[]>(
+      `SELECT DISTINCT institution_id FROM consent_links
+        WHERE enterprise_id = $1 AND state = 'MATCH' AND institution_id IS NOT NULL ORDER BY institution_id`,
+      [enterpriseId],
+    );
+    return rows.map((r) => r.institution_id);
+  }
+}

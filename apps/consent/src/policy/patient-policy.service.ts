@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
+import { compilePolicy } from '@tessera/consent-policy';
+import type { PatientPolicy } from '@tessera/consent-policy';
+import { BreakGlassRepository } from '../break-glass/break-glass.repository';
+import { DirectiveRepository } from '../directives/directive.repository';
+import { ConsentLinkRepository } from '../links/consent-link.repository';
+import { PolicyVersionRepository } from './policy-version.repository';
+
+/**
+ * The PatientPolicy of a person (design "Consent"): directives anchored on the enterprise id or on
+ * any source record currently MATCH-linked to it, the active break-the-glass grants, and the
+ * institutions holding a record, read in one REPEATABLE READ snapshot with its version.
+ */
+@Injectable()
+export class PatientPolicyService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly versions: PolicyVersionRepository,
+    private readonly directives: DirectiveRepository,
+    private readonly links: ConsentLinkRepository,
+    private readonly grants: BreakGlassRepository,
+  ) {}
+
+  async policyOf(enterpriseId: string, now: Date = new Date()): Promise<PatientPolicy> {
+    return this.dataSource.transaction('REPEATABLE READ', (tx: EntityManager) => this.read(tx, enterpriseId, now));
+  }
+
+  private async read(tx: EntityManager, enterpriseId: string, now: Date): Promise<PatientPolicy> {
+    const version = await this.versions.current(tx, enterpriseId);
+    const directives = (await this.directives.forPerson(tx, enterpriseId, 'active')).map((s) => s.directive);
+    const breakGlass = await this.grants.activeGrants(tx, enterpriseId, now);
+    const holdingInstitutions = await this.links.holdingInstitutions(tx, enterpriseId);
+    return compilePolicy({ enterpriseId, version, directives, breakGlass, holdingInstitutions }, now);
+  }
+}
