@@ -2,7 +2,8 @@
 // link events published to hie.encounter / hie.document / hie.observation / hie.mpi.link, indexed by
 // the registry's consumer group, answered by its FHIR searches. The MPI is not running: the test
 // publishes the link decisions itself. A second, fresh database rebuilt by a fresh consumer group
-// from the same records proves replay.
+// from the same records proves replay. Every call carries the exchange's service token (a test
+// issuer stands in for the exchange) and, for searches, the exchange's decision (X-Tessera-Visibility).
 import { createHash } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -26,14 +27,19 @@ import {
   retryTopic,
   Topics,
 } from '@tessera/contracts';
+import { encodeVisibility } from '@tessera/consent-policy';
+import type { VisibilityHeader } from '@tessera/consent-policy';
+import { Audiences } from '@tessera/platform-auth';
 import { ConsumerRunner, EventProducer } from '@tessera/platform-kafka';
 import { createDataSource } from '@tessera/platform-persistence';
 import { loadPlatformSettings, migrateService } from '@tessera/platform-service';
 import type { PlatformSettings } from '@tessera/platform-service';
+import type { TestIssuer } from '@tessera/testing';
 import {
   dropTestDatabase,
   freePort,
   quietLogger,
+  startTestIssuer,
   testKafka,
   uniqueTestId,
   waitFor,
@@ -60,6 +66,11 @@ let baseUrl: string;
 let kafka: Kafka;
 let producer: EventProducer;
 let settings: PlatformSettings;
+let issuer: TestIssuer;
+/** The exchange's service token. */
+let serviceToken: string;
+/** An institution requesting through the exchange in the first tests: not A nor B, sees everything. */
+const REQUESTER = `hosp-x-${RUN}`;
 /** End offsets of the registry's topics before the test published anything (replay starts there). */
 const startOffsets = new Map<string, { partition: number; offset: string }[]>();
 
@@ -164,21 +175,52 @@ async function applied(eventIds: readonly string[]): Promise<void> {
   );
 }
 
-async function get(path: string) {
-  const response = await fetch(`${baseUrl}${path}`);
+interface CallOptions {
+  /** The person the exchange decided for (null: a source record not linked to anyone). */
+  readonly as?: string | null;
+  readonly visibility?: Partial<VisibilityHeader> | string | null;
+  /** Bearer token; null sends none. Default: the service token. */
+  readonly token?: string | null;
+}
+
+/** The exchange's header: everything visible to REQUESTER unless overridden. */
+function visibilityHeader(options: CallOptions): string | undefined {
+  if (options.visibility === null) return undefined;
+  if (typeof options.visibility === 'string') return options.visibility;
+  return encodeVisibility({
+    enterpriseId: options.as ?? null,
+    ownInstitution: REQUESTER,
+    others: 'all',
+    deniedLabels: [],
+    ...options.visibility,
+  });
+}
+
+async function get(path: string, options: CallOptions = {}) {
+  const headers: Record<string, string> = {};
+  const token = options.token === undefined ? serviceToken : options.token;
+  if (token !== null) headers['authorization'] = `Bearer ${token}`;
+  const visibility = visibilityHeader(options);
+  if (visibility !== undefined) headers['x-tessera-visibility'] = visibility;
+  const response = await fetch(`${baseUrl}${path}`, { headers });
   const text = await response.text();
   return {
     status: response.status,
     headers: response.headers,
     text,
-    body: JSON.parse(text) as Record<string, unknown>,
+    body: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
   };
 }
 
-async function search(path: string): Promise<Bundle> {
-  const response = await get(path);
+async function search(path: string, as: string | null, options: CallOptions = {}): Promise<Bundle> {
+  const response = await get(path, { as, ...options });
   if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${response.text}`);
   return response.body as unknown as Bundle;
+}
+
+/** Bytes of a content route (service token only: the exchange decided on the facts first). */
+async function content(path: string, token: string | null = serviceToken): Promise<Response> {
+  return fetch(`${baseUrl}${path}`, token === null ? {} : { headers: { authorization: `Bearer ${token}` } });
 }
 
 function ids(bundle: Bundle): string[] {
@@ -193,23 +235,39 @@ function registryExtension(resource: Resource | undefined, url: string): Extensi
   return (registry?.extension ?? []).filter((e) => e.url === url);
 }
 
-async function waitForIds(path: string, expected: readonly string[]): Promise<Bundle> {
+/**
+ * Polls until the registry, resolving the patient to `as` (a 409 until its link projection agrees,
+ * as the exchange would see it), returns exactly `expected`.
+ */
+async function waitForIds(path: string, expected: readonly string[], as: string | null): Promise<Bundle> {
   const sorted = [...expected].sort();
-  return waitFor(
+  const probe = async (): Promise<Bundle | null> => {
+    const response = await get(path, { as });
+    if (response.status === 409) return null;
+    if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${response.text}`);
+    return response.body as unknown as Bundle;
+  };
+  const found = await waitFor(
     `${path} to return ${sorted.join(',')}`,
-    () => search(path),
-    (b) => JSON.stringify(ids(b)) === JSON.stringify(sorted),
+    probe,
+    (b) => b !== null && JSON.stringify(ids(b)) === JSON.stringify(sorted),
     {
       timeoutMs: 30_000,
       intervalMs: 200,
     },
   );
+  if (found === null) throw new Error('unreachable: waitFor returned a conflict');
+  return found;
 }
 
 beforeAll(async () => {
   process.env['DB_NAME'] = DATABASE;
   process.env['HTTP_PORT'] = String(await freePort());
   process.env['LOG_LEVEL'] = process.env['LOG_LEVEL'] ?? 'warn';
+  issuer = await startTestIssuer();
+  process.env['AUTH_ISSUER'] = issuer.env.AUTH_ISSUER;
+  process.env['AUTH_JWKS_URL'] = issuer.env.AUTH_JWKS_URL;
+  serviceToken = await issuer.mint({ kind: 'service', clientId: 'exchange', audience: Audiences.internal });
   kafka = testKafka(`registry-int-${RUN}`);
   await withAdmin(kafka, async (admin) => {
     await admin.createTopics({
@@ -256,6 +314,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await producer?.disconnect();
   await app?.close();
+  await issuer?.close();
   await withAdmin(kafka, (admin) =>
     admin.deleteTopics({
       topics: [GROUP, REPLAY_GROUP].flatMap((group) =>
@@ -284,8 +343,8 @@ describe('document registry', () => {
     });
     const byA = `patient=${encodeURIComponent(`${A.system}|${A.mrn}`)}`;
     // Not linked yet: A's own id finds it, B's does not.
-    await waitForIds(`/DocumentReference?${byA}`, [`DocumentReference/${id('doc', 1)}`]);
-    expect(ids(await search(`/DocumentReference?${byB}`))).toEqual([]);
+    await waitForIds(`/DocumentReference?${byA}`, [`DocumentReference/${id('doc', 1)}`], null);
+    expect(ids(await search(`/DocumentReference?${byB}`, null))).toEqual([]);
 
     await publishLink(B, E1, '2024-06-01T00:00:00Z');
     await publishLink(A, E1, '2024-06-01T00:00:01Z');
@@ -294,7 +353,7 @@ describe('document registry', () => {
       source: SOURCE,
       data: { ...provenance(A, `msg-${RUN}-2`), encounter: encounter(1, 'in-progress') },
     });
-    const linked = await waitForIds(`/DocumentReference?${byB}`, [`DocumentReference/${id('doc', 1)}`]);
+    const linked = await waitForIds(`/DocumentReference?${byB}`, [`DocumentReference/${id('doc', 1)}`], E1);
     const item = linked.entry?.[0]?.resource;
     expect(registryExtension(item, 'institution')[0]?.valueString).toBe(A.institutionId);
     expect(registryExtension(item, 'linkConfidence')[0]?.valueCode).toBe('auto');
@@ -302,16 +361,16 @@ describe('document registry', () => {
       { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' },
     ]);
     expect(item?.meta?.source).toBe(`urn:tessera:institution:${A.institutionId}`);
-    await waitForIds(`/Encounter?${byB}`, [`Encounter/${id('enc', 1)}`]);
+    await waitForIds(`/Encounter?${byB}`, [`Encounter/${id('enc', 1)}`], E1);
     // The document carries its encounter's class once the encounter is indexed.
-    const withClass = await search(`/DocumentReference?${byB}`);
+    const withClass = await search(`/DocumentReference?${byB}`, E1);
     expect(registryExtension(withClass.entry?.[0]?.resource, 'encounterClass')[0]?.valueCode).toBe('IMP');
 
     // Unmerge: an operator moves A's record to another person.
     await publishLink(A, E2, '2024-06-02T00:00:00Z', 'MANUAL');
-    await waitForIds(`/DocumentReference?${byB}`, []);
-    expect(ids(await search(`/Encounter?${byB}`))).toEqual([]);
-    const e2 = await search(`/Patient/${E2}/$timeline`);
+    await waitForIds(`/DocumentReference?${byB}`, [], E1);
+    expect(ids(await search(`/Encounter?${byB}`, E1))).toEqual([]);
+    const e2 = await search(`/Patient/${E2}/$timeline`, E2);
     expect(ids(e2)).toEqual([`DocumentReference/${id('doc', 1)}`, `Encounter/${id('enc', 1)}`].sort());
     expect(registryExtension(e2.entry?.[0]?.resource, 'linkConfidence')[0]?.valueCode).toBe('manual');
 
@@ -321,14 +380,14 @@ describe('document registry', () => {
       await publishLink(B, E1, '2024-06-01T00:00:00.500Z'), // newer than B's first: B stays under E1
     ];
     await applied(late);
-    expect(ids(await search(`/DocumentReference?${byB}`))).toEqual([]);
+    expect(ids(await search(`/DocumentReference?${byB}`, E1))).toEqual([]);
 
     // Re-link: the same answer as before the unmerge, without rewriting any clinical row.
     await publishLink(A, E1, '2024-06-03T00:00:00Z', 'MANUAL');
-    await waitForIds(`/DocumentReference?${byB}`, [`DocumentReference/${id('doc', 1)}`]);
-    await waitForIds(`/Encounter?${byB}&class=IMP&date=ge2024-05-01`, [`Encounter/${id('enc', 1)}`]);
-    expect(ids(await search(`/Encounter?${byB}&date=lt2024-05-01`))).toEqual([]);
-    expect(ids(await search(`/Patient/${E2}/$timeline`))).toEqual([]);
+    await waitForIds(`/DocumentReference?${byB}`, [`DocumentReference/${id('doc', 1)}`], E1);
+    await waitForIds(`/Encounter?${byB}&class=IMP&date=ge2024-05-01`, [`Encounter/${id('enc', 1)}`], E1);
+    expect(ids(await search(`/Encounter?${byB}&date=lt2024-05-01`, E1))).toEqual([]);
+    expect(ids(await search(`/Patient/${E2}/$timeline`, E2))).toEqual([]);
   });
 
   it('indexes results, supersedes a replaced document, de-duplicates content across feeds, drops a cancelled encounter from current results', async () => {
@@ -353,9 +412,9 @@ describe('document registry', () => {
       source: SOURCE,
       data: { ...provenance(A, `msg-${RUN}-3`), reports: [report], observations: [observation] },
     });
-    await waitForIds(`/Observation?${byB}&code=http://loinc.org|2345-7`, [`Observation/${id('obs', 1)}`]);
-    await waitForIds(`/DiagnosticReport?${byB}&code=24323-8`, [`DiagnosticReport/${id('dr', 1)}`]);
-    expect(ids(await search(`/Observation?${byB}&code=9999-9`))).toEqual([]);
+    await waitForIds(`/Observation?${byB}&code=http://loinc.org|2345-7`, [`Observation/${id('obs', 1)}`], E1);
+    await waitForIds(`/DiagnosticReport?${byB}&code=24323-8`, [`DiagnosticReport/${id('dr', 1)}`], E1);
+    expect(ids(await search(`/Observation?${byB}&code=9999-9`, E1))).toEqual([]);
 
     // doc2 replaces doc1 (MDM T10); doc3 from hospital B carries the same bytes as doc2.
     await producer.publish(DocumentPublished, {
@@ -376,7 +435,7 @@ describe('document registry', () => {
     });
     const current = await waitFor(
       'doc1 superseded and doc2/doc3 merged',
-      () => search(`/DocumentReference?${byB}`),
+      () => search(`/DocumentReference?${byB}`, E1),
       (b) => {
         const seen = registryExtension(b.entry?.[0]?.resource, 'seenVia');
         return b.total === 1 && seen.length === 2;
@@ -388,26 +447,26 @@ describe('document registry', () => {
       (s) => (s.extension ?? []).find((e) => e.url === 'institution')?.valueString,
     );
     expect(seenVia.sort()).toEqual([A.institutionId, B.institutionId].sort());
-    const superseded = await search(`/DocumentReference?${byB}&status=superseded`);
+    const superseded = await search(`/DocumentReference?${byB}&status=superseded`, E1);
     expect(ids(superseded)).toEqual([`DocumentReference/${id('doc', 1)}`]);
     expect((superseded.entry?.[0]?.resource as DocumentReference).status).toBe('superseded');
 
     // ITI-68: bytes by content address and through the DocumentReference.
     const attachmentUrl = (current.entry?.[0]?.resource as DocumentReference).content[0]?.attachment.url;
     expect(attachmentUrl).toBe(`Binary/${doc2.content.sha256}`);
-    const binary = await fetch(`${baseUrl}/${attachmentUrl ?? ''}`);
+    const binary = await content(`/${attachmentUrl ?? ''}`);
     expect(binary.status).toBe(200);
     expect(binary.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(binary.headers.get('etag')).toBe(`"${doc2.content.sha256}"`);
     expect(Buffer.from(await binary.arrayBuffer()).toString('base64')).toBe(doc2.content.base64);
-    const viaDoc = await fetch(`${baseUrl}/DocumentReference/${id('doc', 1)}/$content`);
+    const viaDoc = await content(`/DocumentReference/${id('doc', 1)}/$content`);
     expect(viaDoc.status).toBe(200);
     expect(
       createHash('sha256')
         .update(Buffer.from(await viaDoc.arrayBuffer()))
         .digest('hex'),
     ).toBe(doc1.content.sha256);
-    expect((await get(`/Binary/${'0'.repeat(64)}`)).status).toBe(404);
+    expect((await content(`/Binary/${'0'.repeat(64)}`)).status).toBe(404);
 
     // A11: the encounter is cancelled; it leaves current results and stays in history.
     await producer.publish(EncounterUpserted, {
@@ -415,21 +474,23 @@ describe('document registry', () => {
       source: SOURCE,
       data: { ...provenance(A, `msg-${RUN}-6`), encounter: encounter(1, 'cancelled') },
     });
-    await waitForIds(`/Encounter?${byB}`, []);
-    expect(ids(await search(`/Encounter?${byB}&status=cancelled`))).toEqual([`Encounter/${id('enc', 1)}`]);
+    await waitForIds(`/Encounter?${byB}`, [], E1);
+    expect(ids(await search(`/Encounter?${byB}&status=cancelled`, E1))).toEqual([
+      `Encounter/${id('enc', 1)}`,
+    ]);
 
     // History keeps every version: the cancelled encounter and the superseded document.
     const statuses = (b: Bundle) => (b.entry ?? []).map((e) => (e.resource as { status?: string }).status);
-    const encounterHistory = await search(`/Encounter/${id('enc', 1)}/_history`);
+    const encounterHistory = await search(`/Encounter/${id('enc', 1)}/_history`, E1);
     expect(encounterHistory.type).toBe('history');
     expect(statuses(encounterHistory)).toEqual(['cancelled', 'in-progress']);
-    expect(statuses(await search(`/DocumentReference/${id('doc', 1)}/_history`))).toEqual([
+    expect(statuses(await search(`/DocumentReference/${id('doc', 1)}/_history`, E1))).toEqual([
       'superseded',
       'current',
     ]);
-    expect((await get(`/Observation/${id('nope', 1)}/_history`)).status).toBe(404);
+    expect((await get(`/Observation/${id('nope', 1)}/_history`, { as: E1 })).status).toBe(404);
 
-    const timeline = await search(`/Patient/${E1}/$timeline`);
+    const timeline = await search(`/Patient/${E1}/$timeline`, E1);
     expect(ids(timeline)).toEqual(
       [
         `DocumentReference/${id('doc', 2)}`,
@@ -442,7 +503,7 @@ describe('document registry', () => {
   });
 
   it('answers bad parameters with a 400 OperationOutcome naming the parameter', async () => {
-    const bad = await get(`/DocumentReference?${byB}&date=yesterday`);
+    const bad = await get(`/DocumentReference?${byB}&date=yesterday`, { as: E1 });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/fhir+json');
     expect(bad.body).toMatchObject({
@@ -450,10 +511,10 @@ describe('document registry', () => {
       issue: [{ severity: 'error', expression: ['date'] }],
     });
     expect((await get('/Encounter?class=IMP')).body).toMatchObject({ issue: [{ expression: ['patient'] }] });
-    expect((await get(`/Observation?${byB}&colour=red`)).body).toMatchObject({
+    expect((await get(`/Observation?${byB}&colour=red`, { as: E1 })).body).toMatchObject({
       issue: [{ expression: ['colour'] }],
     });
-    expect((await get('/Binary/not-a-digest')).status).toBe(400);
+    expect((await content('/Binary/not-a-digest')).status).toBe(400);
   });
 
   it('rebuilds the same index from a replay into a fresh database with a fresh consumer group', async () => {
@@ -473,6 +534,7 @@ describe('document registry', () => {
     const { IndexResourceHandler } = await import('./indexing/index-resource.handler');
     const { LinkChangedHandler } = await import('./links/link-changed.handler');
     const { PostgresDocumentContentStore } = await import('./content/postgres-document-content.store');
+    const { ItemLabeler } = await import('./indexing/item-labeler');
     // The fresh group starts where the test began publishing (not at the beginning of shared topics).
     await withAdmin(kafka, async (admin) => {
       for (const [topic, partitions] of startOffsets)
@@ -488,7 +550,10 @@ describe('document registry', () => {
         logger: quietLogger,
         sessionTimeoutMs: 10_000,
       }),
-      new IndexResourceHandler(new PostgresDocumentContentStore(replayDb)),
+      new IndexResourceHandler(
+        new PostgresDocumentContentStore(replayDb),
+        new ItemLabeler({ REGISTRY_LABELING_RULES_FILE: 'deploy/demo-region/labeling-rules.yaml' }),
+      ),
       new LinkChangedHandler(),
     );
     const live = app.get(DataSource);
@@ -535,5 +600,234 @@ describe('document registry', () => {
       await runner.stop();
       await replayDb.destroy();
     }
+  });
+});
+
+// Consent pushdown: hospital C and clinic D both know person E3; C holds psychiatric items.
+const C = { institutionId: `hosp-c-${RUN}`, system: `urn:oid:2.999.${Date.now()}.3`, mrn: `MRN-C-${RUN}` };
+const D = { institutionId: `clin-d-${RUN}`, system: `urn:oid:2.999.${Date.now()}.4`, mrn: `MRN-D-${RUN}` };
+const E3 = `E3-${RUN}`;
+const byC = `patient=${encodeURIComponent(`${C.system}|${C.mrn}`)}`;
+const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
+const ACT_CODE = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+
+/** Five documents at C: a psychiatry consult (LOINC 34788-0, labelled by the rules), one the source labelled PSY, three plain. */
+const cDocs = [1, 2, 3, 4, 5].map((n) =>
+  documentOf(10 + n, `Synthetic note ${n} of C ${RUN}`, {
+    date: `2024-07-0${n}T10:00:00Z`,
+    context: {},
+    securityLabel: [],
+    ...(n === 1 ? { type: { coding: [{ system: 'http://loinc.org', code: '34788-0' }] } } : {}),
+    ...(n === 2 ? { meta: { security: [{ system: ACT_CODE, code: 'PSY' }] } } : {}),
+  }),
+);
+const cDocId = (n: number) => `DocumentReference/${id('doc', 10 + n)}`;
+/** C's encounter with a depressive episode (ICD-10 F32.1) as its reason. */
+const cEncounter: Encounter = {
+  ...encounter(20, 'finished'),
+  reasonCode: [{ coding: [{ system: ICD10, code: 'F32.1' }] }],
+};
+const dEncounter: Encounter = { ...encounter(21, 'finished'), period: { start: '2024-07-10T09:00:00Z' } };
+
+describe('document registry enforcement (consent pushdown, service token, visibility header)', () => {
+  const asD = (extra: Partial<VisibilityHeader> = {}): CallOptions => ({
+    as: E3,
+    visibility: { ownInstitution: D.institutionId, ...extra },
+  });
+
+  beforeAll(async () => {
+    await publishLink(C, E3, '2024-07-01T00:00:00Z');
+    await publishLink(D, E3, '2024-07-01T00:00:00Z');
+    for (const doc of cDocs) {
+      await producer.publish(DocumentPublished, {
+        key: `${C.institutionId}|${C.mrn}`,
+        source: SOURCE,
+        data: { ...provenance(C, `msg-${RUN}-c-${doc.document.id ?? ''}`), ...doc },
+      });
+    }
+    await producer.publish(EncounterUpserted, {
+      key: `${C.institutionId}|${C.mrn}`,
+      source: SOURCE,
+      data: { ...provenance(C, `msg-${RUN}-c-enc`), encounter: cEncounter },
+    });
+    await producer.publish(EncounterUpserted, {
+      key: `${D.institutionId}|${D.mrn}`,
+      source: SOURCE,
+      data: { ...provenance(D, `msg-${RUN}-d-enc`), encounter: dEncounter },
+    });
+    await waitForIds(`/DocumentReference?${byC}`, [1, 2, 3, 4, 5].map(cDocId), E3);
+    await waitForIds(`/Encounter?${byC}`, [`Encounter/${id('enc', 20)}`, `Encounter/${id('enc', 21)}`], E3);
+  }, 60_000);
+
+  it('stores labels derived by the rules with the ones the source sent', async () => {
+    const rows = await app
+      .get(DataSource)
+      .query<{ id: string; label_codes: string[] }[]>(
+        'SELECT id, label_codes FROM documents WHERE patient_system = $1 ORDER BY id',
+        [C.system],
+      );
+    const codes = new Map(rows.map((r) => [`DocumentReference/${r.id}`, r.label_codes]));
+    expect(codes.get(cDocId(1))).toEqual(['PSY']);
+    expect(codes.get(cDocId(2))).toEqual(['PSY']);
+    expect(codes.get(cDocId(3))).toEqual([]);
+    const enc = await app
+      .get(DataSource)
+      .query<{ label_codes: string[] }[]>('SELECT label_codes FROM encounters WHERE id = $1', [
+        id('enc', 20),
+      ]);
+    expect(enc[0]?.label_codes).toEqual(['PSY']);
+  });
+
+  it("hides another institution's items when others is none and shows them when all", async () => {
+    const none = await search(`/DocumentReference?${byC}`, E3, asD({ others: 'none' }));
+    expect(none.total).toBe(0);
+    expect(ids(await search(`/Encounter?${byC}`, E3, asD({ others: 'none' })))).toEqual([
+      `Encounter/${id('enc', 21)}`,
+    ]);
+    const timeline = await search(`/Patient/${E3}/$timeline`, E3, asD({ others: 'none' }));
+    expect(ids(timeline)).toEqual([`Encounter/${id('enc', 21)}`]);
+    expect(timeline.total).toBe(1);
+
+    const all = await search(`/DocumentReference?${byC}`, E3, asD({ others: 'all' }));
+    expect(all.total).toBe(5);
+    expect(ids(await search(`/Encounter?${byC}`, E3, asD({ others: 'all' })))).toHaveLength(2);
+  });
+
+  it('hides items with a denied label before paging: total and next links count visible items only', async () => {
+    const denied = asD({ others: 'all', deniedLabels: ['PSY'] });
+    const page1 = await search(`/DocumentReference?${byC}&_count=2`, E3, denied);
+    expect(page1.total).toBe(3);
+    expect(page1.entry).toHaveLength(2);
+    const next = page1.link?.find((l) => l.relation === 'next')?.url;
+    expect(next).toBeDefined();
+    const page2 = await search(next ?? '', E3, denied);
+    expect(page2.total).toBe(3);
+    expect(page2.link?.find((l) => l.relation === 'next')).toBeUndefined();
+    expect([...ids(page1), ...ids(page2)].sort()).toEqual([3, 4, 5].map(cDocId).sort());
+    // The psychiatric encounter (F32.1) is hidden; D's own encounter is not.
+    expect(ids(await search(`/Encounter?${byC}`, E3, denied))).toEqual([`Encounter/${id('enc', 21)}`]);
+    const timeline = await search(`/Patient/${E3}/$timeline?_count=1`, E3, denied);
+    expect(timeline.total).toBe(4);
+    // History of a hidden item is not found; its own institution sees it.
+    expect((await get(`/${cDocId(1)}/_history`, denied)).status).toBe(404);
+    expect(
+      (
+        await get(`/${cDocId(1)}/_history`, {
+          as: E3,
+          visibility: { ownInstitution: C.institutionId, others: 'none' },
+        })
+      ).status,
+    ).toBe(200);
+    // The requester's own items are visible whatever their labels.
+    const own = await search(`/DocumentReference?${byC}`, E3, {
+      visibility: { ownInstitution: C.institutionId, others: 'none', deniedLabels: ['PSY'] },
+    });
+    expect(own.total).toBe(5);
+  });
+
+  it('requires the service token and the visibility header', async () => {
+    const path = `/DocumentReference?${byC}`;
+    const noToken = await get(path, { ...asD(), token: null });
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toContain('invalid_token');
+    expect((await content(`/Binary/${cDocs[2]?.content.sha256 ?? ''}`, null)).status).toBe(401);
+    expect((await get(`/_facts/${cDocId(3)}`, { token: null })).status).toBe(401);
+    // An institution's token is for the exchange's audience: not accepted here at all.
+    const forExchange = await issuer.mint({
+      kind: 'institution',
+      clientId: 'hosp-c-client',
+      institutionId: C.institutionId,
+      scopes: ['system/*.read'],
+    });
+    expect((await get(path, { ...asD(), token: forExchange })).status).toBe(401);
+    // Even one that also names the internal audience is an institution, not the exchange: 403.
+    const institutionToken = await issuer.mint({
+      kind: 'institution',
+      clientId: 'hosp-c-client',
+      institutionId: C.institutionId,
+      scopes: ['system/*.read'],
+      audience: [Audiences.exchange, Audiences.internal],
+    });
+    expect((await get(path, { ...asD(), token: institutionToken })).status).toBe(403);
+    expect((await content(`/Binary/${cDocs[2]?.content.sha256 ?? ''}`, institutionToken)).status).toBe(403);
+
+    const missing = await get(path, { visibility: null });
+    expect(missing.status).toBe(403);
+    expect(missing.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'security' }] });
+    expect((await get(`/Patient/${E3}/$timeline`, { visibility: null })).status).toBe(403);
+    expect((await get(`/${cDocId(3)}/_history`, { visibility: null })).status).toBe(403);
+    const malformed = await get(path, { visibility: 'not*base64url' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toMatchObject({
+      issue: [{ code: 'value', expression: ['X-Tessera-Visibility'] }],
+    });
+    const wrongShape = Buffer.from(JSON.stringify({ others: 'some' })).toString('base64url');
+    expect((await get(path, { visibility: wrongShape })).status).toBe(400);
+
+    // The platform's health and metrics stay public.
+    expect((await fetch(`${baseUrl}/health/live`)).status).toBe(200);
+    expect((await fetch(`${baseUrl}/metrics`)).status).toBe(200);
+    // Content needs no visibility (the exchange decided on the facts first).
+    expect((await content(`/Binary/${cDocs[2]?.content.sha256 ?? ''}`)).status).toBe(200);
+  });
+
+  it('answers 409 conflict when the visibility was decided for another person', async () => {
+    const other = await get(`/DocumentReference?${byC}`, { ...asD(), as: `E9-${RUN}` });
+    expect(other.status).toBe(409);
+    expect(other.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'conflict' }] });
+    // A linked record searched with a decision for "no known person".
+    expect((await get(`/Encounter?${byC}`, { ...asD(), as: null })).status).toBe(409);
+    expect((await get(`/Patient/${E3}/$timeline`, { ...asD(), as: `E9-${RUN}` })).status).toBe(409);
+    expect((await get(`/${cDocId(3)}/_history`, { ...asD(), as: `E9-${RUN}` })).status).toBe(409);
+  });
+
+  it('relabels indexed rows when the rules change, and back', async () => {
+    const { relabel } = await import('./indexing/relabel.command');
+    const { ItemLabeler } = await import('./indexing/item-labeler');
+    const demo = ItemLabeler.loadRules('deploy/demo-region/labeling-rules.yaml');
+    // A region that also treats consult notes (LOINC 11488-4, C's documents 2–5) as sensitive.
+    const stricter = {
+      ...demo,
+      rules: [...demo.rules, { system: 'http://loinc.org', codes: ['11488-4'], label: 'SEX' }],
+    };
+    const denySex = asD({ others: 'all', deniedLabels: ['SEX'] });
+    expect((await search(`/DocumentReference?${byC}`, E3, denySex)).total).toBe(5);
+    const progress: { table: string; scanned: number }[] = [];
+    const summary = await relabel(app.get(DataSource), stricter, (p) => progress.push(p), 3);
+    expect(summary.find((s) => s.table === 'documents')?.changed).toBeGreaterThanOrEqual(3);
+    expect(progress.filter((p) => p.table === 'documents').length).toBeGreaterThan(1);
+    // Only the psychiatry consult (34788-0) is not a consult note.
+    expect(ids(await search(`/DocumentReference?${byC}`, E3, denySex))).toEqual([cDocId(1)]);
+    // Unchanged rows are not written again; the demo rules restore the labels.
+    expect((await relabel(app.get(DataSource), stricter)).every((s) => s.changed === 0)).toBe(true);
+    await relabel(app.get(DataSource), demo);
+    expect((await search(`/DocumentReference?${byC}`, E3, denySex)).total).toBe(5);
+    const facts = await get(`/_facts/${cDocId(3)}`);
+    expect(facts.body).toMatchObject({ items: [{ securityLabels: [] }] });
+  });
+
+  it('serves the facts the exchange decides content on', async () => {
+    const facts = await get(`/_facts/${cDocId(1)}`);
+    expect(facts.status).toBe(200);
+    expect(facts.body).toEqual({
+      items: [
+        {
+          resourceType: 'DocumentReference',
+          id: id('doc', 11),
+          enterpriseId: E3,
+          sourceInstitution: C.institutionId,
+          securityLabels: [{ system: ACT_CODE, code: 'PSY' }],
+        },
+      ],
+    });
+    const enc = await get(`/_facts/Encounter/${id('enc', 20)}`);
+    expect(enc.body).toMatchObject({ items: [{ enterpriseId: E3, securityLabels: [{ code: 'PSY' }] }] });
+    const binary = await get(`/_facts/Binary/${cDocs[1]?.content.sha256 ?? ''}`);
+    expect(binary.body).toMatchObject({
+      items: [{ id: id('doc', 12), sourceInstitution: C.institutionId, securityLabels: [{ code: 'PSY' }] }],
+    });
+    expect((await get(`/_facts/Observation/${id('nope', 2)}`)).status).toBe(404);
+    expect((await get('/_facts/Binary/not-a-digest')).status).toBe(400);
+    expect((await get(`/_facts/Patient/${E3}`)).status).toBe(404);
   });
 });

@@ -5,6 +5,8 @@ import { decodeContent, DOCUMENT_CONTENT_STORE } from '../content/document-conte
 import type { DocumentContentStore } from '../content/document-content.store';
 import { documentRow, encounterRow, resultRow } from './index-row.mapper';
 import type { IndexRow } from './index-row.mapper';
+import { ItemLabeler } from './item-labeler';
+import type { LabeledResource } from './item-labeler';
 
 /** Where a resource came from (the canonical events' shared provenance). */
 export interface SourceProvenance {
@@ -26,7 +28,10 @@ type Table = 'encounters' | 'documents' | 'results';
  */
 @Injectable()
 export class IndexResourceHandler {
-  constructor(@Inject(DOCUMENT_CONTENT_STORE) private readonly contents: DocumentContentStore) {}
+  constructor(
+    @Inject(DOCUMENT_CONTENT_STORE) private readonly contents: DocumentContentStore,
+    private readonly labeler: ItemLabeler,
+  ) {}
 
   async indexEncounter(
     source: SourceProvenance,
@@ -129,11 +134,13 @@ export class IndexResourceHandler {
     table: Table,
     resourceType: string,
     row: IndexRow,
-    resource: object,
+    resource: LabeledResource,
     source: SourceProvenance,
     eventId: string,
     extra: Readonly<Record<string, string | number | boolean | null | readonly string[]>>,
   ): Promise<void> {
+    // Labels the source sent plus those the region's rules derive from the item's codes.
+    const labels = this.labeler.labels(resource, row.securityLabels);
     const columns: Record<string, unknown> = {
       id: row.id,
       institution_id: source.institutionId,
@@ -146,7 +153,8 @@ export class IndexResourceHandler {
       facility_tokens: row.facilityTokens,
       effective_at: row.effectiveAt,
       effective_end: row.effectiveEnd,
-      security_labels: JSON.stringify(row.securityLabels),
+      security_labels: JSON.stringify(labels.securityLabels),
+      label_codes: labels.labelCodes,
       encounter_id: row.encounterId,
       source_message_id: source.sourceMessageId,
       mapper_version: source.mapperVersion,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Coding } from '@medplum/fhirtypes';
 import { DataSource } from 'typeorm';
+import type { Visibility } from '@tessera/consent-policy';
 import { linkConfidence } from '../links/patient-link.policy';
 import type { LinkConfidence, LinkOrigin, LinkState } from '../links/patient-link.policy';
 import type { IndexedItem, SeenVia } from './registry-item.presenter';
@@ -18,6 +19,24 @@ export interface LinkedSource {
 export interface ResolvedPatient {
   readonly enterpriseId: string | null;
   readonly sources: readonly LinkedSource[];
+}
+
+/** What the exchange needs to decide on one item before fetching it (`GET /_facts/...`). */
+export interface ItemFacts {
+  readonly resourceType: SearchResource;
+  readonly id: string;
+  /** The person the item's source record is linked to (MATCH links only), or null. */
+  readonly enterpriseId: string | null;
+  readonly sourceInstitution: string;
+  readonly securityLabels: readonly { readonly system: string; readonly code: string }[];
+}
+
+/** One indexed resource's versions, with what the visibility check needs of its current row. */
+export interface ResourceHistory {
+  readonly enterpriseId: string | null;
+  readonly institutionId: string;
+  readonly labelCodes: readonly string[];
+  readonly versions: readonly HistoryVersion[];
 }
 
 export interface SearchPage {
@@ -63,7 +82,17 @@ export interface HistoryVersion {
   readonly securityLabels: readonly Coding[];
 }
 
+interface FactsRow {
+  readonly id: string;
+  readonly resource_type: SearchResource;
+  readonly institution_id: string;
+  readonly enterprise_id: string | null;
+  readonly security_labels: Coding[];
+}
+
 interface HistoryRow {
+  readonly enterprise_id: string | null;
+  readonly label_codes: string[];
   readonly version: number;
   readonly status: string;
   readonly resource: Record<string, unknown>;
@@ -162,11 +191,15 @@ export class RegistryQueryService {
     };
   }
 
-  /** One page of `resourceType` rows of these source records matching the query. */
+  /**
+   * One page of `resourceType` rows of these source records matching the query and visible under
+   * `visibility` (consent pushdown: filtered before paging, so `total` counts visible items only).
+   */
   async search(
     resourceType: SearchResource,
     sources: readonly LinkedSource[],
     query: SearchQuery,
+    visibility: Visibility,
   ): Promise<SearchPage> {
     if (sources.length === 0) return { items: [], total: 0 };
     const table = TABLES[resourceType];
@@ -179,7 +212,7 @@ export class RegistryQueryService {
       params.push(value);
       return `$${params.length}`;
     };
-    const where: string[] = [];
+    const where: string[] = [visibleFilter('t', visibility, bind)];
     if (table.name === 'results') where.push(`t.resource_type = ${bind(resourceType)}`);
     const status = query.tokens['status'];
     // Without `status`, only current results (cancelled, superseded, deleted stay in history).
@@ -248,35 +281,78 @@ export class RegistryQueryService {
    * Everything current about one person across institutions (encounters, documents, reports,
    * observations), each page of each kind long enough to cover the requested page once merged.
    */
-  async timeline(sources: readonly LinkedSource[], query: SearchQuery): Promise<SearchPage> {
+  async timeline(
+    sources: readonly LinkedSource[],
+    query: SearchQuery,
+    visibility: Visibility,
+  ): Promise<SearchPage> {
     const window: SearchQuery = { ...query, tokens: {}, offset: 0, count: query.offset + query.count };
     const kinds: SearchResource[] = ['Encounter', 'DocumentReference', 'DiagnosticReport', 'Observation'];
     const pages: SearchPage[] = [];
-    for (const kind of kinds) pages.push(await this.search(kind, sources, window));
+    for (const kind of kinds) pages.push(await this.search(kind, sources, window, visibility));
     return mergeTimeline(pages, query);
   }
 
   /**
    * Every version of one indexed resource, newest first (lifecycle history: a cancelled encounter
-   * or a superseded document leaves current results but stays here). Empty when unknown.
+   * or a superseded document leaves current results but stays here), with the person and labels of
+   * its current row for the visibility check. Undefined when unknown.
    */
-  async history(resourceType: SearchResource, id: string): Promise<readonly HistoryVersion[]> {
+  async history(resourceType: SearchResource, id: string): Promise<ResourceHistory | undefined> {
     const rows = await this.dataSource.query<HistoryRow[]>(
-      `SELECT h.version, h.status, h.resource, h.recorded_at, h.source_message_id, t.institution_id, t.security_labels
+      `SELECT h.version, h.status, h.resource, h.recorded_at, h.source_message_id, t.institution_id,
+              t.security_labels, t.label_codes, l.enterprise_id
        FROM resource_history h JOIN ${TABLES[resourceType].name} t ON t.id = h.resource_id
+       LEFT JOIN patient_links l ON l.patient_system = t.patient_system
+         AND l.local_patient_id = t.local_patient_id AND l.state = 'MATCH'
        WHERE h.resource_type = $1 AND h.resource_id = $2
        ORDER BY h.version DESC`,
       [resourceType, id],
     );
-    return rows.map((r) => ({
-      version: r.version,
-      status: r.status,
-      resource: r.resource,
-      recordedAt: r.recorded_at.toISOString(),
-      sourceMessageId: r.source_message_id,
-      institutionId: r.institution_id,
-      securityLabels: r.security_labels,
-    }));
+    const first = rows[0];
+    if (first === undefined) return undefined;
+    return {
+      enterpriseId: first.enterprise_id,
+      institutionId: first.institution_id,
+      labelCodes: first.label_codes,
+      versions: rows.map((r) => ({
+        version: r.version,
+        status: r.status,
+        resource: r.resource,
+        recordedAt: r.recorded_at.toISOString(),
+        sourceMessageId: r.source_message_id,
+        institutionId: r.institution_id,
+        securityLabels: r.security_labels,
+      })),
+    };
+  }
+
+  /** Facts of one indexed resource (`GET /_facts/<type>/:id`); empty when unknown. */
+  async factsOf(resourceType: SearchResource, id: string): Promise<readonly ItemFacts[]> {
+    const table = TABLES[resourceType].name;
+    const rows = await this.dataSource.query<FactsRow[]>(
+      `SELECT t.id, $2::text AS resource_type, t.institution_id, t.security_labels, l.enterprise_id
+       FROM ${table} t
+       LEFT JOIN patient_links l ON l.patient_system = t.patient_system
+         AND l.local_patient_id = t.local_patient_id AND l.state = 'MATCH'
+       WHERE t.id = $1 ${table === 'results' ? 'AND t.resource_type = $2' : ''}`,
+      [id, resourceType],
+    );
+    return rows.map(toFacts);
+  }
+
+  /** Facts of every document entry carrying these bytes (`GET /_facts/Binary/:sha256`), oldest first. */
+  async factsOfContent(sha256: string): Promise<readonly ItemFacts[]> {
+    const rows = await this.dataSource.query<FactsRow[]>(
+      `SELECT t.id, 'DocumentReference' AS resource_type, t.institution_id, t.security_labels, l.enterprise_id
+       FROM documents t
+       LEFT JOIN patient_links l ON l.patient_system = t.patient_system
+         AND l.local_patient_id = t.local_patient_id AND l.state = 'MATCH'
+       WHERE t.content_sha256 = $1
+       ORDER BY t.first_seen_at, t.id`,
+      [sha256],
+    );
+    return rows.map(toFacts);
   }
 
   /** SHA-256 of a document's content (any lifecycle status), for `DocumentReference/:id/$content`. */
@@ -287,6 +363,29 @@ export class RegistryQueryService {
     );
     return rows[0]?.content_sha256;
   }
+}
+
+/**
+ * The consent pushdown (design "Registry"): an item is visible iff it comes from the requester's
+ * own institution, or others may see the person's data and none of its label codes is denied.
+ */
+function visibleFilter(alias: string, visibility: Visibility, bind: (value: unknown) => string): string {
+  if (visibility.others === 'all' && visibility.deniedLabels.length === 0) return 'true';
+  const own = `${alias}.institution_id = ${bind(visibility.ownInstitution)}`;
+  if (visibility.others === 'none') return own;
+  return `(${own} OR NOT (${alias}.label_codes && ${bind(visibility.deniedLabels)}::text[]))`;
+}
+
+function toFacts(row: FactsRow): ItemFacts {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    enterpriseId: row.enterprise_id,
+    sourceInstitution: row.institution_id,
+    securityLabels: row.security_labels
+      .filter((l) => l.code !== undefined)
+      .map((l) => ({ system: l.system ?? '', code: l.code ?? '' })),
+  };
 }
 
 function toItem(resourceType: SearchResource, row: ItemRow): IndexedItem {

@@ -3,22 +3,35 @@ import type { Bundle } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { DOCUMENT_CONTENT_STORE } from '../content/document-content.store';
 import type { DocumentContentStore } from '../content/document-content.store';
+import { RequireService } from '@tessera/platform-auth';
 import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { historyBundle, nextPageUrl, presentItem, searchsetBundle } from './registry-item.presenter';
 import { RegistryQueryService } from './registry-query.service';
-import type { SearchPage, SearchResource } from './registry-query.service';
+import type { ItemFacts, SearchPage, SearchResource } from './registry-query.service';
 import { parsePatient, parseSearch, SEARCH_SPECS } from './search-params';
 import type { SearchQuery, SearchSpec } from './search-params';
+import { isVisible, requireSamePerson, requireVisibility } from './visibility.header';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
+const FACT_TYPES: readonly SearchResource[] = [
+  'Encounter',
+  'DocumentReference',
+  'DiagnosticReport',
+  'Observation',
+];
 
 /**
  * FHIR R4 read side of the registry, shaped after IHE MHD: ITI-67 (Find Document References),
  * ITI-68 (Retrieve Document), plus Encounter / DiagnosticReport / Observation searches and the
  * patient timeline. Thin: parse, call the query service, render the Bundle.
+ *
+ * Only the exchange calls it (service token): searches, timeline and history answer within the
+ * exchange's decision (`X-Tessera-Visibility`, pushed into SQL); content is served after the
+ * exchange decided on the item's facts (`/_facts/...`).
  */
 @Controller()
 @UseFilters(OperationOutcomeFilter)
+@RequireService()
 export class RegistrySearchController {
   constructor(
     private readonly queries: RegistryQueryService,
@@ -66,8 +79,10 @@ export class RegistrySearchController {
     }
     const url = requestUrl(request);
     const query = parse(url, SEARCH_SPECS.timeline);
+    const visibility = requireVisibility(request);
+    requireSamePerson(visibility, patient.enterpriseId);
     const resolved = await this.queries.resolvePatient(patient, query.includeProbable);
-    return bundleOf(await this.queries.timeline(resolved.sources, query), url, query);
+    return bundleOf(await this.queries.timeline(resolved.sources, query, visibility), url, query);
   }
 
   /** `GET /<type>/:id/_history`: every version the registry indexed, newest first. */
@@ -80,9 +95,35 @@ export class RegistrySearchController {
   @Header('content-type', FHIR_JSON)
   async history(@Param('id') id: string, @Req() request: Request): Promise<Bundle> {
     const resourceType = request.path.split('/').at(-3) as SearchResource;
-    const versions = await this.queries.history(resourceType, id);
-    if (versions.length === 0) throw notFound(resourceType);
-    return historyBundle(resourceType, id, versions);
+    const visibility = requireVisibility(request);
+    const history = await this.queries.history(resourceType, id);
+    if (history === undefined) throw notFound(resourceType);
+    requireSamePerson(visibility, history.enterpriseId);
+    // A hidden item is answered as an unknown one: its existence is not disclosed.
+    if (!isVisible(visibility, history)) throw notFound(resourceType);
+    return historyBundle(resourceType, id, history.versions);
+  }
+
+  /**
+   * `GET /_facts/<type>/:id`: what the exchange decides on before serving one item or its content
+   * (`enterpriseId` through MATCH links only, source institution, security labels).
+   */
+  @Get('_facts/:type/:id')
+  async facts(
+    @Param('type') type: string,
+    @Param('id') id: string,
+  ): Promise<{ readonly items: readonly ItemFacts[] }> {
+    let items: readonly ItemFacts[];
+    if (type === 'Binary') {
+      if (!SHA256_RE.test(id)) throw badDigest();
+      items = await this.queries.factsOfContent(id);
+    } else if ((FACT_TYPES as readonly string[]).includes(type)) {
+      items = await this.queries.factsOf(type as SearchResource, id);
+    } else {
+      throw unsupported(`facts of ${type.slice(0, 40)}`);
+    }
+    if (items.length === 0) throw notFound(type);
+    return { items };
   }
 
   /** ITI-68 through the DocumentReference: the bytes of its content, whatever its status. */
@@ -106,15 +147,7 @@ export class RegistrySearchController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    if (!SHA256_RE.test(sha256)) {
-      throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
-        {
-          code: 'value',
-          diagnostics: 'the Binary id is the lowercase hex SHA-256 of the content',
-          expression: 'id',
-        },
-      ]);
-    }
+    if (!SHA256_RE.test(sha256)) throw badDigest();
     await this.sendContent(sha256, request, response);
   }
 
@@ -142,8 +175,12 @@ export class RegistrySearchController {
     const url = requestUrl(request);
     const query = parse(url, SEARCH_SPECS[resourceType]);
     if (query.patient === null) throw new Error('patient is required by the search spec');
+    const visibility = requireVisibility(request);
+    // The registry resolves the patient itself; a visibility decided for another person is refused.
+    // With `enterpriseId: null` the identifier stands for its own source record only.
     const resolved = await this.queries.resolvePatient(query.patient, query.includeProbable);
-    return bundleOf(await this.queries.search(resourceType, resolved.sources, query), url, query);
+    requireSamePerson(visibility, resolved.enterpriseId);
+    return bundleOf(await this.queries.search(resourceType, resolved.sources, query, visibility), url, query);
   }
 }
 
@@ -174,6 +211,16 @@ function bundleOf(page: SearchPage, url: URL, query: SearchQuery): Bundle {
 function notFound(what: string): OperationOutcomeException {
   return new OperationOutcomeException(HttpStatus.NOT_FOUND, [
     { code: 'not-found', diagnostics: `${what} not found` },
+  ]);
+}
+
+function badDigest(): OperationOutcomeException {
+  return new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
+    {
+      code: 'value',
+      diagnostics: 'the Binary id is the lowercase hex SHA-256 of the content',
+      expression: 'id',
+    },
   ]);
 }
 

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Coding, DiagnosticReport, DocumentReference, Encounter, Observation } from '@medplum/fhirtypes';
+import { labelItem, parseLabelingRules } from '@tessera/consent-policy';
+import type { LabelingRules } from '@tessera/consent-policy';
+import { REGISTRY_SETTINGS } from '../registry.config';
+import type { RegistrySettings } from '../registry.config';
+import { clinicalCodesOf } from './item-codes';
+
+export type LabeledResource = Encounter | DocumentReference | DiagnosticReport | Observation;
+
+/** An item's security labels: those the source sent and those the region's rules derive. */
+export interface ItemLabels {
+  /** Codings as returned in `meta.security` (source labels first, then derived ones). */
+  readonly securityLabels: readonly Coding[];
+  /** The distinct codes of `securityLabels`, sorted (column `label_codes`, the SQL pushdown). */
+  readonly labelCodes: readonly string[];
+}
+
+/**
+ * Sensitivity labeling at index time (design "Labeling"): `labelItem` of the region's rules over
+ * the item's clinical codes (item-codes.ts), unioned with the labels the source sent.
+ */
+export function labelsOf(
+  resource: LabeledResource,
+  sourceLabels: readonly Coding[],
+  rules: LabelingRules,
+): ItemLabels {
+  return mergeLabels(sourceLabels, labelItem(clinicalCodesOf(resource), rules));
+}
+
+/** Source labels plus derived ones, de-duplicated by system|code. */
+export function mergeLabels(
+  sourceLabels: readonly Coding[],
+  derived: readonly { readonly system: string; readonly code: string }[],
+): ItemLabels {
+  const labels: Coding[] = [];
+  const seen = new Set<string>();
+  for (const label of [...sourceLabels, ...derived]) {
+    const key = `${label.system ?? ''}|${label.code ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    labels.push(label);
+  }
+  const codes = new Set(labels.map((l) => l.code?.trim() ?? '').filter((c) => c !== ''));
+  return { securityLabels: labels, labelCodes: [...codes].sort() };
+}
+
+/** The region's labeling rules, read once at boot from REGISTRY_LABELING_RULES_FILE. */
+@Injectable()
+export class ItemLabeler {
+  readonly rules: LabelingRules;
+
+  constructor(@Inject(REGISTRY_SETTINGS) settings: RegistrySettings) {
+    this.rules = ItemLabeler.loadRules(settings.REGISTRY_LABELING_RULES_FILE);
+  }
+
+  static loadRules(file: string): LabelingRules {
+    return parseLabelingRules(readFileSync(file, 'utf8'));
+  }
+
+  labels(resource: LabeledResource, sourceLabels: readonly Coding[]): ItemLabels {
+    return labelsOf(resource, sourceLabels, this.rules);
+  }
+}
