@@ -11,6 +11,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { percentile, table } from '../../tools/report/text-report';
 import { machineInfo } from '../gateway/gateway.bench';
 import { freePort, intArg } from '../bench-support';
+import { encodeVisibility } from '@tessera/consent-policy';
+import { startBenchIssuer } from './bench-issuer';
 import {
   enterpriseIdOf,
   PERSON_OF_ITEM_SQL,
@@ -200,7 +202,7 @@ async function runQueries(
   label: string,
   rate: number,
   durationMs: number,
-  pathFor: (n: number) => string,
+  requestFor: (n: number) => { readonly path: string; readonly headers: Record<string, string> },
   baseUrl: string,
 ): Promise<QueryResult> {
   const total = Math.floor((rate * durationMs) / 1000);
@@ -213,8 +215,9 @@ async function runQueries(
     const due = start + (n * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const { path: requestPath, headers } = requestFor(n);
     inFlight.push(
-      fetch(`${baseUrl}${pathFor(n)}`, { signal: AbortSignal.timeout(30_000) })
+      fetch(`${baseUrl}${requestPath}`, { headers, signal: AbortSignal.timeout(30_000) })
         .then(async (response) => {
           const body = (await response.json()) as { entry?: unknown[] };
           latencies.push(performance.now() - due);
@@ -241,14 +244,14 @@ interface StartedServer {
   stop(): Promise<void>;
 }
 
-async function startRegistry(): Promise<StartedServer> {
+async function startRegistry(authEnv: Readonly<Record<string, string>>): Promise<StartedServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     'node',
     [path.join(ROOT, 'dist/bench/registry/registry-server.main.js'), String(port)],
     {
       cwd: ROOT,
-      env: { ...process.env, DB_NAME, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...authEnv, DB_NAME, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
@@ -499,11 +502,27 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     throw error;
   }
 
-  const server = await startRegistry();
+  // The registry serves only the exchange: a service token and, per query, the exchange's decision
+  // (others' items visible except the region's sensitive labels, as for a treating institution).
+  const issuer = await startBenchIssuer();
+  const server = await startRegistry(issuer.env);
   try {
     const random = seededRandom(options.seed);
     const person = (): number => Math.floor(random() * options.patients);
     const durationMs = options.durationS * 1000;
+    const token = await issuer.serviceToken(2 * MAX_DURATION_S + 600);
+    const asExchange = (p: number, requestPath: string) => ({
+      path: requestPath,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-tessera-visibility': encodeVisibility({
+          enterpriseId: enterpriseIdOf(p),
+          ownInstitution: 'inst-0',
+          others: 'all',
+          deniedLabels: ['ETH', 'HIV', 'PSY', 'SDV', 'SEX', 'SUD'],
+        }),
+      },
+    });
     const results: QueryResult[] = [];
     process.stdout.write('running DocumentReference?patient= …');
     results.push(
@@ -513,9 +532,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         durationMs,
         (n) => {
           const p = person();
-          if (n % 2 === 0) return `/DocumentReference?patient=${enterpriseIdOf(p)}`;
+          if (n % 2 === 0) return asExchange(p, `/DocumentReference?patient=${enterpriseIdOf(p)}`);
           const record = sourceRecordOf(p, n % recordsOfPerson(p));
-          return `/DocumentReference?patient=${encodeURIComponent(`${record.system}|${record.value}`)}`;
+          return asExchange(
+            p,
+            `/DocumentReference?patient=${encodeURIComponent(`${record.system}|${record.value}`)}`,
+          );
         },
         server.url,
       ),
@@ -526,7 +548,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         'Patient/:id/$timeline',
         options.rate,
         durationMs,
-        () => `/Patient/${enterpriseIdOf(person())}/$timeline`,
+        () => {
+          const p = person();
+          return asExchange(p, `/Patient/${enterpriseIdOf(p)}/$timeline`);
+        },
         server.url,
       ),
     );
@@ -546,6 +571,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       : 0;
   } finally {
     await server.stop();
+    await issuer.close();
     await db.end();
   }
 }
