@@ -294,6 +294,12 @@ describe('FHIR Consent API', () => {
     expect((await http('GET', '/Consent?patient=E1', { token: officerToken })).status).toBe(403);
     expect((await http('GET', '/internal/policy/E1', { token: operatorToken })).status).toBe(403);
   });
+
+  it('answers 404 for a person it has no trace of (the exchange treats them as unknown)', async () => {
+    const unknown = await http('GET', `/internal/policy/${uniqueTestId('E')}`, { token: exchangeToken });
+    expect(unknown.status).toBe(404);
+    expect(unknown.json['resourceType']).toBe('OperationOutcome');
+  });
 });
 
 describe('institutions through the exchange', () => {

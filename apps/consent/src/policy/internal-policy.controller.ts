@@ -18,6 +18,12 @@ export class InternalPolicyController {
         { code: 'invalid', expression: 'enterpriseId', diagnostics: 'An enterprise id is 1-64 of A-Z a-z 0-9 - .' },
       ]);
     }
-    return this.policies.policyOf(enterpriseId);
+    const policy = await this.policies.policyOf(enterpriseId);
+    if (policy === null) {
+      throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [
+        { code: 'not-found', diagnostics: 'The consent service knows no record, directive or grant of this enterprise id.' },
+      ]);
+    }
+    return policy;
   }
 }

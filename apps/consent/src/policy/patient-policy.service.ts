@@ -23,12 +23,18 @@ export class PatientPolicyService {
     private readonly grants: BreakGlassRepository,
   ) {}
 
-  async policyOf(enterpriseId: string, now: Date = new Date()): Promise<PatientPolicy> {
+  /**
+   * Null when the service has no trace of the person: no policy version (no directive, grant or
+   * link change ever touched it) and no source record linked to it. The exchange then treats the
+   * person as unknown (only the requester's own records).
+   */
+  async policyOf(enterpriseId: string, now: Date = new Date()): Promise<PatientPolicy | null> {
     return this.dataSource.transaction('REPEATABLE READ', (tx: EntityManager) => this.read(tx, enterpriseId, now));
   }
 
-  private async read(tx: EntityManager, enterpriseId: string, now: Date): Promise<PatientPolicy> {
+  private async read(tx: EntityManager, enterpriseId: string, now: Date): Promise<PatientPolicy | null> {
     const version = await this.versions.current(tx, enterpriseId);
+    if (version === 0 && (await this.links.linkedRecords(tx, enterpriseId)).length === 0) return null;
     const directives = (await this.directives.forPerson(tx, enterpriseId, 'active')).map((s) => s.directive);
     const breakGlass = await this.grants.activeGrants(tx, enterpriseId, now);
     const holdingInstitutions = await this.links.holdingInstitutions(tx, enterpriseId);
