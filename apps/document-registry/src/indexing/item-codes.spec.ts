@@ -1,6 +1,6 @@
 import type { DiagnosticReport, DocumentReference, Encounter, Observation } from '@medplum/fhirtypes';
 import { clinicalCodesOf } from './item-codes';
-import { mergeLabels } from './item-labeler';
+import { ItemLabeler, labelsOf, mergeLabels } from './item-labeler';
 
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10';
 const LOINC = 'http://loinc.org';
@@ -109,5 +109,46 @@ describe('mergeLabels', () => {
       { system: ACT_CODE, code: 'ETH' },
     ]);
     expect(merged.labelCodes).toEqual(['ETH', 'PSY', 'R']);
+  });
+});
+
+describe('labelsOf with the demo region rules', () => {
+  const rules = ItemLabeler.loadRules('deploy/demo-region/labeling-rules.yaml');
+
+  it('labels an encounter for a depressive episode PSY next to the source labels', () => {
+    const encounter: Encounter = {
+      resourceType: 'Encounter',
+      status: 'finished',
+      class: { system: ACT_CODE, code: 'IMP' },
+      reasonCode: [{ coding: [{ system: ICD10, code: 'F32.1' }] }],
+    };
+    const labels = labelsOf(
+      encounter,
+      [{ system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' }],
+      rules,
+    );
+    expect(labels.securityLabels).toEqual([
+      { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'N' },
+      { system: ACT_CODE, code: 'PSY' },
+    ]);
+    expect(labels.labelCodes).toEqual(['N', 'PSY']);
+  });
+
+  it('labels nothing for a routine result', () => {
+    const observation: Observation = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { coding: [{ system: LOINC, code: '2345-7' }] },
+    };
+    expect(labelsOf(observation, [], rules)).toEqual({ securityLabels: [], labelCodes: [] });
+  });
+
+  it('names the setting when the rules file is missing or invalid', () => {
+    expect(() => ItemLabeler.loadRules('deploy/demo-region/no-such-rules.yaml')).toThrow(
+      /REGISTRY_LABELING_RULES_FILE .*no-such-rules\.yaml cannot be read: ENOENT/,
+    );
+    expect(() => ItemLabeler.loadRules('deploy/demo-region/institutions.yaml')).toThrow(
+      /REGISTRY_LABELING_RULES_FILE/,
+    );
   });
 });

@@ -55,8 +55,21 @@ export class ItemLabeler {
     this.rules = ItemLabeler.loadRules(settings.REGISTRY_LABELING_RULES_FILE);
   }
 
+  /** Reads and validates the rules; fails with what is wrong and where (boot stops on it). */
   static loadRules(file: string): LabelingRules {
-    return parseLabelingRules(readFileSync(file, 'utf8'));
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(
+        `REGISTRY_LABELING_RULES_FILE ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      );
+    }
+    try {
+      return parseLabelingRules(text);
+    } catch (error) {
+      throw new Error(`REGISTRY_LABELING_RULES_FILE ${file}: ${(error as Error).message}`);
+    }
   }
 
   labels(resource: LabeledResource, sourceLabels: readonly Coding[]): ItemLabels {
