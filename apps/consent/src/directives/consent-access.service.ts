@@ -21,6 +21,16 @@ export class ConsentAccessService {
     return matchedEnterpriseId(await this.links.find(q, anchor.system, anchor.value));
   }
 
+  /**
+   * Same, for a transaction that writes a directive on the anchor: a source record's link row is
+   * locked until commit, so a concurrent link move either waits and sees the directive (and raises
+   * both persons' versions) or commits first and this transaction raises the new person's version.
+   */
+  async enterpriseIdForWrite(tx: EntityManager, anchor: ConsentAnchor): Promise<string | null> {
+    if (anchor.kind === 'enterprise') return anchor.enterpriseId;
+    return matchedEnterpriseId(await this.links.lockSource(tx, anchor.system, anchor.value));
+  }
+
   async holds(q: Queryable, institutionId: string, anchor: ConsentAnchor): Promise<boolean> {
     if (anchor.kind === 'source') {
       const row = await this.links.find(q, anchor.system, anchor.value);

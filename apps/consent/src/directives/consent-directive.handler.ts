@@ -74,10 +74,10 @@ export class ConsentDirectiveHandler {
     if (parsed.issues !== undefined) throw invalid(parsed.issues);
     const directive = parsed.directive;
     const result = await this.dataSource.transaction(async (tx) => {
+      const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       await this.access.assertMayAccess(tx, caller, directive.anchor);
       const stored = storedResource(resource, directive);
       await this.directives.insert(tx, directive, stored);
-      const eid = await this.access.enterpriseIdOf(tx, directive.anchor);
       const policyVersions = eid === null ? [] : await this.changes.record(tx, [eid], 'directive', directive.id);
       return { stored: { directive, resource: stored, updatedAt: recordedAt }, policyVersions };
     });
@@ -123,9 +123,9 @@ export class ConsentDirectiveHandler {
           },
         ]);
       }
+      const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       const stored = storedResource(resource, directive);
       await this.directives.update(tx, directive, stored);
-      const eid = await this.access.enterpriseIdOf(tx, directive.anchor);
       const policyVersions = eid === null ? [] : await this.changes.record(tx, [eid], 'directive', directive.id);
       return { stored: { directive, resource: stored, updatedAt: recordedAt }, policyVersions };
     });

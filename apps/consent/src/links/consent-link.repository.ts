@@ -68,6 +68,20 @@ export class ConsentLinkRepository {
     return rows[0] === undefined ? undefined : toRow(rows[0]);
   }
 
+  /**
+   * Locks the source record's row (creating an empty one if needed) so that a directive written on
+   * the record and a link decision moving it are serialized: whichever commits second sees the other.
+   */
+  async lockSource(tx: EntityManager, system: string, value: string): Promise<ConsentLinkRow> {
+    await tx.query(`INSERT INTO consent_links (system, value) VALUES ($1, $2) ON CONFLICT (system, value) DO NOTHING`, [
+      system,
+      value,
+    ]);
+    const row = await this.find(tx, system, value, true);
+    if (row === undefined) throw new Error('consent_links row vanished under its lock');
+    return row;
+  }
+
   async writeDecision(tx: EntityManager, system: string, value: string, d: LinkDecisionWrite): Promise<void> {
     await tx.query(
       `INSERT INTO consent_links (system, value, enterprise_id, state, origin, decided_at, event_id)
