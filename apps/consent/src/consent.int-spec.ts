@@ -25,6 +25,7 @@ const SUFFIX = `test-${RUN}`;
 const GROUPS = [
   { id: `consent.links.${SUFFIX}`, topic: Topics.mpiLink },
   { id: `consent.patient.${SUFFIX}`, topic: Topics.patient },
+  { id: `consent.audit.${SUFFIX}`, topic: Topics.audit },
 ];
 const GROUP_TOPICS = GROUPS.flatMap((g) => [retryTopic(g.topic, g.id), deadLetterTopic(g.topic, g.id)]);
 
@@ -44,6 +45,7 @@ beforeAll(async () => {
   process.env['DB_NAME'] = DATABASE;
   process.env['HTTP_PORT'] = String(await freePort());
   process.env['LOG_LEVEL'] = process.env['LOG_LEVEL'] ?? 'warn';
+  process.env['CONSENT_GROUP_SUFFIX'] = SUFFIX;
   process.env['AUTH_ISSUER'] = issuer.issuer;
   process.env['AUTH_JWKS_URL'] = issuer.jwksUrl;
   process.env['CONSENT_REGION_POLICY_FILE'] = path.resolve(__dirname, '../../../deploy/demo-region/consent-policy.yaml');
@@ -57,6 +59,8 @@ beforeAll(async () => {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(CONSENT_CONSUMER_OPTIONS)
     .useValue({ groupSuffix: SUFFIX, fromBeginning: false })
+    .overrideProvider((await import('./audit/audit-store.consumer')).AUDIT_STORE_CONSUMER_OPTIONS)
+    .useValue({ groupId: `consent.audit.${SUFFIX}`, fromBeginning: false })
     .compile();
   app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   await app.listen(Number(process.env['HTTP_PORT']), '127.0.0.1');
@@ -75,7 +79,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await issuer?.close();
-  await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: GROUP_TOPICS })).catch(() => undefined);
+  await withAdmin(kafka, async (admin) => {
+    await admin.deleteGroups(GROUPS.map((g) => g.id)).catch(() => undefined);
+    await admin.deleteTopics({ topics: GROUP_TOPICS });
+  }).catch(() => undefined);
   await dropTestDatabase(loadPlatformSettings((await import('./app.module')).serviceOptions).postgres, DATABASE);
 });
 
