@@ -755,6 +755,8 @@ describe('document registry enforcement (consent pushdown, service token, visibi
     expect(missing.status).toBe(403);
     expect(missing.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'security' }] });
     expect((await get(`/Patient/${E3}/$timeline`, { visibility: null })).status).toBe(403);
+    // No decision, no data: checked before the parameters.
+    expect((await get(`${path}&colour=red`, { visibility: null })).status).toBe(403);
     expect((await get(`/${cDocId(3)}/_history`, { visibility: null })).status).toBe(403);
     const malformed = await get(path, { visibility: 'not*base64url' });
     expect(malformed.status).toBe(400);

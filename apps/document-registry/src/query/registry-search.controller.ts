@@ -70,6 +70,7 @@ export class RegistrySearchController {
     @Param('operation') operation: string,
     @Req() request: Request,
   ): Promise<Bundle> {
+    const visibility = requireVisibility(request);
     if (operation !== '$timeline') throw unsupported(`Patient operation ${operation.slice(0, 40)}`);
     const patient = parsePatient(id);
     if (patient?.kind !== 'enterprise') {
@@ -79,7 +80,6 @@ export class RegistrySearchController {
     }
     const url = requestUrl(request);
     const query = parse(url, SEARCH_SPECS.timeline);
-    const visibility = requireVisibility(request);
     requireSamePerson(visibility, patient.enterpriseId);
     const resolved = await this.queries.resolvePatient(patient, query.includeProbable);
     return bundleOf(await this.queries.timeline(resolved.sources, query, visibility), url, query);
@@ -172,10 +172,11 @@ export class RegistrySearchController {
   }
 
   private async searchFor(resourceType: SearchResource, request: Request): Promise<Bundle> {
+    // No decision, no data: the header is checked before anything else of the request.
+    const visibility = requireVisibility(request);
     const url = requestUrl(request);
     const query = parse(url, SEARCH_SPECS[resourceType]);
     if (query.patient === null) throw new Error('patient is required by the search spec');
-    const visibility = requireVisibility(request);
     // The registry resolves the patient itself; a visibility decided for another person is refused.
     // With `enterpriseId: null` the identifier stands for its own source record only.
     const resolved = await this.queries.resolvePatient(query.patient, query.includeProbable);
