@@ -111,14 +111,19 @@ export class DirectiveRepository {
    * MATCH-linked to it (consent_links), optionally of one status, oldest first.
    */
   async forPerson(q: Queryable, enterpriseId: string, status?: DirectiveStatus): Promise<StoredDirective[]> {
+    // Two index paths (anchor_eid; consent_links by eid → anchor_system/value), not one OR.
     const rows = await q.query<DbRow[]>(
-      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at FROM consent_directives d
-        WHERE (d.anchor_eid = $1
-               OR EXISTS (SELECT 1 FROM consent_links l
-                           WHERE l.enterprise_id = $1 AND l.state = 'MATCH'
-                             AND l.system = d.anchor_system AND l.value = d.anchor_value))
-          AND ($2::text IS NULL OR d.status = $2)
-        ORDER BY d.recorded_at, d.id`,
+      `SELECT id, status, version, resource, compiled, updated_at FROM (
+         SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.recorded_at
+           FROM consent_directives d
+          WHERE d.anchor_eid = $1 AND ($2::text IS NULL OR d.status = $2)
+         UNION ALL
+         SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.recorded_at
+           FROM consent_links l
+           JOIN consent_directives d ON d.anchor_system = l.system AND d.anchor_value = l.value
+          WHERE l.enterprise_id = $1 AND l.state = 'MATCH' AND ($2::text IS NULL OR d.status = $2)
+       ) person
+       ORDER BY recorded_at, id`,
       [enterpriseId, status ?? null],
     );
     return rows.map(toStored);
