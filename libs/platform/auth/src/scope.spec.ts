@@ -1,4 +1,4 @@
-import { parseScopeRequirement, scopeCovers, splitScopes } from './scope';
+import { grantScopes, parseScopeRequirement, scopeCovers, splitScopes } from './scope';
 
 describe('scopeCovers (SMART v1 and v2 system scopes)', () => {
   it('v1 read covers read and search but not write', () => {
@@ -88,5 +88,24 @@ describe('splitScopes', () => {
       'system/B.rs',
     ]);
     expect(splitScopes(undefined)).toEqual([]);
+  });
+});
+
+describe('grantScopes (requested ∩ allowed)', () => {
+  it('grants requested scopes the registration covers entirely', () => {
+    const allowed = ['system/DocumentReference.read', 'system/Patient.rs', 'system/Binary.read'];
+    expect(grantScopes(['system/DocumentReference.read', 'system/Observation.read'], allowed)).toEqual(['system/DocumentReference.read']);
+    expect(grantScopes(['system/Patient.read', 'system/Patient.r', 'system/Patient.cruds'], allowed)).toEqual(['system/Patient.read', 'system/Patient.r']);
+    expect(grantScopes(['system/DocumentReference.rs'], allowed)).toEqual(['system/DocumentReference.rs']);
+  });
+
+  it('a wildcard is granted only under a wildcard', () => {
+    expect(grantScopes(['system/*.read'], ['system/Patient.read'])).toEqual([]);
+    expect(grantScopes(['system/Patient.read', 'system/*.rs'], ['system/*.read'])).toEqual(['system/Patient.read', 'system/*.rs']);
+  });
+
+  it('unknown scopes only on an exact match', () => {
+    expect(grantScopes(['launch', 'openid'], ['openid'])).toEqual(['openid']);
+    expect(grantScopes(['system/Observation.rs?category=laboratory'], ['system/Observation.rs'])).toEqual([]);
   });
 });

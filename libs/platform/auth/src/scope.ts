@@ -79,3 +79,18 @@ export function splitScopes(scope: string | undefined | null): string[] {
   if (scope === undefined || scope === null) return [];
   return [...new Set(scope.split(' ').filter((s) => s !== ''))];
 }
+
+/**
+ * The scopes a client gets (token request, RFC 6749 §3.3): each requested scope that its registered
+ * `allowed` scopes cover entirely — `system/Patient.read` is granted under `system/*.rs`, but
+ * `system/*.read` is not granted under `system/Patient.read`. Scopes the platform does not parse
+ * are granted only on an exact match.
+ */
+export function grantScopes(requested: readonly string[], allowed: readonly string[]): string[] {
+  return requested.filter((scope) => {
+    if (allowed.includes(scope)) return true;
+    const parsed = parseSmartScope(scope);
+    if (parsed === null || parsed.interactions.size === 0) return false;
+    return [...parsed.interactions].every((interaction) => scopeCovers(allowed, parsed.resourceType, interaction));
+  });
+}

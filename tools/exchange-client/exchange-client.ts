@@ -1,0 +1,132 @@
+import { parseArgs } from 'node:util';
+import { signClientAssertion, tokenRequestBody } from './client-assertion';
+import {
+  DEMO_CLIENTS_FILE,
+  DEMO_KEYS_DIR,
+  generateClientKey,
+  readClientKey,
+  registeredScopes,
+} from './demo-keys';
+
+/*
+ * A small SMART Backend Services client for the demo region:
+ *   node dist/tools/exchange-client/exchange-client.js token --client sta-ehr [--scope "..."]
+ *   node dist/tools/exchange-client/exchange-client.js get /fhir/Patient?identifier=... --client sta-ehr --purpose TREAT
+ *   node dist/tools/exchange-client/exchange-client.js keygen --client new-client [--alg ES384|RS384]
+ * It signs a client assertion with the client's demo key (deploy/demo-region/keys), gets an access
+ * token from POST /auth/token and calls the exchange. EXCHANGE_URL (default http://127.0.0.1:8080).
+ */
+
+const USAGE = `usage:
+  exchange-client token  --client <id> [--scope "<scopes>"] [--url <exchange>]
+  exchange-client get    <path> --client <id> --purpose <TREAT|ETREAT|...> [--break-glass-reason <text>] [--on-behalf-of <user>] [--scope ...] [--url ...]
+  exchange-client keygen --client <id> [--alg ES384|RS384]
+options: --keys-dir (default ${DEMO_KEYS_DIR}), --clients-file (default ${DEMO_CLIENTS_FILE})`;
+
+interface TokenResponse {
+  readonly access_token?: string;
+  readonly error?: string;
+  readonly error_description?: string;
+}
+
+async function requestToken(
+  base: string,
+  clientId: string,
+  keysDir: string,
+  scope: string | undefined,
+): Promise<{ status: number; body: TokenResponse }> {
+  const tokenEndpoint = `${base}/auth/token`;
+  const assertion = await signClientAssertion(clientId, tokenEndpoint, readClientKey(keysDir, clientId));
+  const response = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: tokenRequestBody(assertion, scope),
+  });
+  return { status: response.status, body: (await response.json()) as TokenResponse };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      client: { type: 'string' },
+      scope: { type: 'string' },
+      purpose: { type: 'string' },
+      'break-glass-reason': { type: 'string' },
+      'on-behalf-of': { type: 'string' },
+      url: { type: 'string' },
+      alg: { type: 'string' },
+      'keys-dir': { type: 'string' },
+      'clients-file': { type: 'string' },
+    },
+  });
+  const [command, target] = positionals;
+  const clientId = values.client;
+  if (command === undefined || clientId === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return 64;
+  }
+  const base = (values.url ?? process.env['EXCHANGE_URL'] ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const keysDir = values['keys-dir'] ?? DEMO_KEYS_DIR;
+  const scope =
+    values.scope ?? registeredScopes(values['clients-file'] ?? DEMO_CLIENTS_FILE, clientId)?.join(' ');
+
+  switch (command) {
+    case 'keygen': {
+      const alg = values.alg ?? 'ES384';
+      if (alg !== 'ES384' && alg !== 'RS384') throw new Error('--alg must be ES384 or RS384');
+      const publicJwk = await generateClientKey(keysDir, clientId, alg);
+      process.stdout.write(`${JSON.stringify(publicJwk)}\n`);
+      return 0;
+    }
+    case 'token': {
+      const { status, body } = await requestToken(base, clientId, keysDir, scope);
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+      return status === 200 ? 0 : 1;
+    }
+    case 'get': {
+      if (target === undefined || values.purpose === undefined) {
+        process.stderr.write(`${USAGE}\n`);
+        return 64;
+      }
+      const token = await requestToken(base, clientId, keysDir, scope);
+      if (token.status !== 200 || token.body.access_token === undefined) {
+        process.stdout.write(`${JSON.stringify(token.body, null, 2)}\n`);
+        return 1;
+      }
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${token.body.access_token}`,
+        accept: 'application/fhir+json',
+        'x-tessera-purpose-of-use': values.purpose,
+      };
+      if (values['break-glass-reason'] !== undefined)
+        headers['x-tessera-break-glass-reason'] = values['break-glass-reason'];
+      if (values['on-behalf-of'] !== undefined) headers['x-tessera-on-behalf-of'] = values['on-behalf-of'];
+      const response = await fetch(`${base}${target.startsWith('/') ? '' : '/'}${target}`, { headers });
+      const text = await response.text();
+      let output = text;
+      try {
+        output = JSON.stringify(JSON.parse(text) as unknown, null, 2);
+      } catch {
+        // not JSON (a Binary): print as is
+      }
+      process.stderr.write(`HTTP ${response.status}\n`);
+      process.stdout.write(`${output}\n`);
+      return response.ok ? 0 : 1;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return 64;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`exchange-client: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
