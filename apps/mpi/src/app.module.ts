@@ -7,12 +7,19 @@ import { LinksController } from './links/links.controller';
 import { LinkWriter } from './links/link-writer.service';
 import { DEFAULT_MATCH_CONSUMER_OPTIONS, MATCH_CONSUMER_OPTIONS, MatchRecordConsumer } from './matching/match-record.consumer';
 import { MatchRecordHandler } from './matching/match-record.handler';
+import { EnterpriseMergeHandler } from './merge/enterprise-merge.handler';
+import { EnterpriseMergeRepository } from './merge/enterprise-merge.repository';
+import { MergeController } from './merge/merge.controller';
 import { migrations } from './migrations';
 import { OperatorLinkHandler } from './operator/operator-link.handler';
 import { OperatorController } from './operator/operator.controller';
 import { PatientMatchHandler } from './pdq/patient-match.handler';
 import { PdqController } from './pdq/pdq.controller';
 import { PixController } from './pix/pix.controller';
+import { RematchJobRepository } from './rematch/rematch-job.repository';
+import { RematchJobRunner } from './rematch/rematch-job.runner';
+import { RematchController } from './rematch/rematch.controller';
+import { ReviewTaskDetailHandler } from './review/review-task-detail.handler';
 
 /** Master patient index: source records, enterprise ids, links, review queue, PIXm/PDQm. */
 export const serviceOptions: ServiceOptions = {
@@ -26,13 +33,18 @@ export const serviceOptions: ServiceOptions = {
 @Module({
   imports: [PlatformModule.forRoot(serviceOptions)],
   // PixController before PdqController: `Patient/$ihe-pix` is matched before the search route.
-  controllers: [PixController, PdqController, LinksController, OperatorController],
+  controllers: [PixController, PdqController, LinksController, OperatorController, MergeController, RematchController],
   providers: [
     IdentityRepository,
     IdentityQueryService,
     LinkWriter,
     OperatorLinkHandler,
+    EnterpriseMergeRepository,
+    EnterpriseMergeHandler,
     PatientMatchHandler,
+    ReviewTaskDetailHandler,
+    RematchJobRepository,
+    RematchJobRunner,
     MatchRecordHandler,
     { provide: MATCH_CONSUMER_OPTIONS, useValue: DEFAULT_MATCH_CONSUMER_OPTIONS },
     MatchRecordConsumer,

@@ -273,6 +273,15 @@ describe('matching', () => {
     ]);
     const byIdentifier = await http(`/Patient?identifier=${encodeURIComponent(`${h2.system}|B-1`)}`);
     expect((byIdentifier.json['entry'] as { fullUrl: string }[]).map((e) => e.fullUrl)).toEqual([`Patient/${enterpriseId}`]);
+    // telecom (phones compared as national numbers, whatever the formatting) and address-postalcode (prefix).
+    const national = d.phone.replace(/^\+1/, '');
+    const byPhone = await http(`/Patient?telecom=${encodeURIComponent(`phone|(${national.slice(0, 3)}) ${national.slice(3, 6)}-${national.slice(6)}`)}&birthdate=${d.birthDate}`);
+    expect(byPhone.json).toMatchObject({ total: 1, entry: [{ fullUrl: `Patient/${enterpriseId}` }] });
+    const byPostal = await http(`/Patient?address-postalcode=${encodeURIComponent(d.address.postalCode.slice(0, 3))}&birthdate=${d.birthDate}`);
+    expect((byPostal.json['entry'] as { fullUrl: string }[]).map((e) => e.fullUrl)).toContain(`Patient/${enterpriseId}`);
+    const wrongPostal = await http(`/Patient?address-postalcode=${encodeURIComponent(`${d.address.postalCode}9`)}&birthdate=${d.birthDate}`);
+    expect(wrongPostal.json).toMatchObject({ total: 0 });
+    expect((await http('/Patient?telecom=fax%7C5550101')).status).toBe(400);
     const none = await http('/Patient?family=zzzzqqq');
     expect(none.json).toMatchObject({ total: 0, entry: [] });
     const invalid = await http('/Patient?birthdate=yesterday');
@@ -476,6 +485,32 @@ describe('operator decisions', () => {
     const task = (response.json['items'] as { id: string; system: string; value: string; version: number }[]).find(
       (t) => t.system === h6.system && t.value === 'G-2',
     );
+    // The task view: both records side by side, field by field, with the comparison level and weight.
+    const detail = await http(`/mpi/review-tasks/${task?.id ?? ''}`);
+    expect(detail.status).toBe(200);
+    expect(detail.json).toMatchObject({
+      id: task?.id,
+      kind: 'POSSIBLE_MATCH',
+      status: 'OPEN',
+      version: task?.version,
+      record: { system: h6.system, value: 'G-2', enterpriseId: second.enterprise_id },
+    });
+    const [candidate] = detail.json['candidates'] as {
+      candidate: { system: string; value: string; enterpriseId: string };
+      atTask: { score: number };
+      now: { score: number; decision: string };
+      fields: { field: string; record: string | null; candidate: string | null; level: string | null; weight: number }[];
+    }[];
+    expect(candidate?.candidate).toMatchObject({ system: h5.system, value: 'G-1', enterpriseId: first.enterprise_id });
+    expect(candidate?.now.decision).toBe('POSSIBLE_MATCH');
+    expect(candidate?.now.score).toBeCloseTo(candidate?.atTask.score ?? 0, 6);
+    const family = candidate?.fields.find((f) => f.field === 'family');
+    expect(family).toMatchObject({ record: baby.demographics.family, candidate: baby.demographics.family, level: 'exact' });
+    expect(family?.weight).toBeGreaterThan(0);
+    expect(candidate?.fields.find((f) => f.field === 'given')).toMatchObject({ record: 'Baby Boy', candidate: 'Baby Boy' });
+    expect(candidate?.fields.find((f) => f.field === 'birthDate')).toMatchObject({ record: baby.demographics.birthDate, level: 'exact' });
+    expect((await http('/mpi/review-tasks/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+
     const decide = (body: object) =>
       http(`/mpi/review-tasks/${task?.id ?? ''}/decision`, { method: 'POST', operator: 'reviewer-3', body });
     const wrongId = await decide({ decision: 'link', enterpriseId: second.enterprise_id, expectedVersion: task?.version, reason: 'x' });
@@ -526,5 +561,207 @@ describe('concurrency', () => {
       [h3.system, h4.system],
     );
     expect(tasks).toEqual([]);
+  });
+});
+
+describe('enterprise id merge and unmerge', () => {
+  const h7 = institution();
+  const h8 = institution();
+
+  interface FullLink {
+    readonly local_id: string;
+    readonly enterprise_id: string;
+    readonly state: string;
+    readonly origin: string;
+    readonly score: number | null;
+    readonly rule_set_version: string;
+    readonly comparisons: unknown;
+  }
+  const fullLinks = (): Promise<FullLink[]> =>
+    dataSource.query<FullLink[]>(
+      `SELECT sr.local_id, l.enterprise_id, l.state, l.origin, l.score, l.rule_set_version, l.comparisons
+         FROM links l JOIN source_records sr ON sr.id = l.source_record_id WHERE sr.system IN ($1, $2) ORDER BY sr.local_id`,
+      [h7.system, h8.system],
+    );
+  const historyOf = async (at: Institution, localId: string) =>
+    (await http(`/mpi/links/history?system=${encodeURIComponent(at.system)}&value=${localId}`)).json['events'] as Record<string, unknown>[];
+
+  it('merges two enterprise ids (MANUAL links, events, optimistic locking) and unmerges back to exactly the previous state', async () => {
+    const [p, q] = [person(), person()];
+    await producer.publish(PatientUpserted, upserted(h7, 'M-1', patientOf(p, h7, 'M-1')));
+    await producer.publish(PatientUpserted, upserted(h7, 'M-2', patientOf(q, h7, 'M-2')));
+    const survivingId = (await waitForLink(h7, 'M-1')).enterprise_id;
+    const mergedId = (await waitForLink(h7, 'M-2')).enterprise_id;
+    await producer.publish(PatientUpserted, upserted(h8, 'M-3', patientOf(q, h8, 'M-3', 'upper')));
+    expect((await waitForLink(h8, 'M-3')).enterprise_id).toBe(mergedId);
+    expect(survivingId).not.toBe(mergedId);
+
+    const before = await fullLinks();
+    const historyBefore = { m2: await historyOf(h7, 'M-2'), m3: await historyOf(h8, 'M-3') };
+    const survivingView = await http(`/mpi/enterprise-ids/${survivingId}`);
+    const mergedView = await http(`/mpi/enterprise-ids/${mergedId}`);
+    const expectedVersions = { surviving: survivingView.json['version'] as number, merged: mergedView.json['version'] as number };
+    expect(mergedView.json['mergedInto']).toBeNull();
+    const body = { survivingEnterpriseId: survivingId, mergedEnterpriseId: mergedId, expectedVersions, reason: 'same person per chart' };
+
+    expect((await http('/mpi/merges', { method: 'POST', body })).status).toBe(401);
+    const stale = await http('/mpi/merges', {
+      method: 'POST',
+      operator: 'reviewer-7',
+      body: { ...body, expectedVersions: { ...expectedVersions, merged: expectedVersions.merged - 1 } },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'conflict' }] });
+
+    const merged = await http('/mpi/merges', { method: 'POST', operator: 'reviewer-7', body });
+    expect(merged.status).toBe(201);
+    expect(merged.json).toMatchObject({ status: 'MERGED', version: 1, decidedBy: 'reviewer-7', reason: 'same person per chart' });
+    const mergeId = merged.json['id'] as string;
+    expect((merged.json['decisions'] as unknown[]).length).toBe(2);
+    const afterMerge = await fullLinks();
+    expect(afterMerge.map((l) => [l.local_id, l.enterprise_id, l.origin])).toEqual([
+      ['M-1', survivingId, 'AUTO'],
+      ['M-2', survivingId, 'MANUAL'],
+      ['M-3', survivingId, 'MANUAL'],
+    ]);
+    for (const [at, localId] of [[h7, 'M-2'], [h8, 'M-3']] as const) {
+      const [event] = await links.waitFor((r) => r.key === `${at.system}|${localId}` && ours(r, survivingId));
+      expect(parsed(event)).toMatchObject({ previousEnterpriseId: mergedId, origin: 'MANUAL', state: 'MATCH' });
+      expect(parsed(event)['reason']).toContain(mergeId);
+    }
+    expect((await http(`/mpi/enterprise-ids/${mergedId}`)).json['mergedInto']).toBe(survivingId);
+    const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h7.system}|M-1`)}&targetSystem=${encodeURIComponent(h8.system)}`);
+    expect(pix.json['parameter']).toEqual([{ name: 'targetIdentifier', valueIdentifier: { system: h8.system, value: 'M-3' } }]);
+    // A second merge of the same ids is refused: the merged id now points at the survivor.
+    expect((await http('/mpi/merges', { method: 'POST', operator: 'reviewer-8', body })).status).toBe(409);
+
+    // Re-matching an update (A08) of a merged-in record never moves its MANUAL link.
+    await producer.publish(PatientUpserted, upserted(h8, 'M-3', patientOf(q, h8, 'M-3')));
+    await waitFor('the update to be applied', () => versionOf(h8, 'M-3'), (v) => v === 2);
+    expect(await linkOf(h8, 'M-3')).toEqual({ enterprise_id: survivingId, state: 'MATCH', origin: 'MANUAL' });
+
+    const staleUnmerge = await http(`/mpi/merges/${mergeId}/unmerge`, { method: 'POST', operator: 'reviewer-9', body: { expectedVersion: 2, reason: 'x' } });
+    expect(staleUnmerge.status).toBe(409);
+    const unmerged = await http(`/mpi/merges/${mergeId}/unmerge`, {
+      method: 'POST',
+      operator: 'reviewer-9',
+      body: { expectedVersion: 1, reason: 'different people after all' },
+    });
+    expect(unmerged.status).toBe(200);
+    expect(unmerged.json).toMatchObject({
+      status: 'UNMERGED',
+      version: 2,
+      unmerge: { by: 'reviewer-9', reason: 'different people after all' },
+      keptByLaterDecision: [],
+    });
+    // Links exactly as before the merge (enterprise id, state, origin, score, rule set, comparisons).
+    expect(await fullLinks()).toEqual(before);
+    // History: the earlier decisions unchanged, then the merge, then the unmerge restoring the previous decision.
+    for (const [key, at, localId] of [['m2', h7, 'M-2'], ['m3', h8, 'M-3']] as const) {
+      const events = await historyOf(at, localId);
+      expect(events.slice(0, -2)).toEqual(historyBefore[key]);
+      const previous = historyBefore[key].at(-1) ?? {};
+      expect(events.at(-2)).toMatchObject({ beforeEnterpriseId: mergedId, afterEnterpriseId: survivingId, origin: 'MANUAL' });
+      expect(events.at(-1)).toMatchObject({
+        beforeEnterpriseId: survivingId,
+        afterEnterpriseId: mergedId,
+        afterState: previous['afterState'],
+        origin: previous['origin'],
+        score: previous['score'],
+        comparisons: previous['comparisons'],
+      });
+      const [event] = await links.waitFor(
+        (r) => r.key === `${at.system}|${localId}` && ours(r, mergedId) && String(parsed(r)['reason']).includes('unmerge'),
+      );
+      expect(parsed(event)).toMatchObject({ previousEnterpriseId: survivingId, enterpriseId: mergedId });
+    }
+    expect((await http(`/mpi/enterprise-ids/${mergedId}`)).json['mergedInto']).toBeNull();
+    expect((await http(`/mpi/merges/${mergeId}`)).json).toMatchObject({ status: 'UNMERGED', version: 2 });
+    const again = await http(`/mpi/merges/${mergeId}/unmerge`, { method: 'POST', operator: 'reviewer-9', body: { expectedVersion: 2, reason: 'x' } });
+    expect(again.status).toBe(409);
+  });
+});
+
+describe('re-matching after a rule change', () => {
+  const h10 = institution();
+  const h11 = institution();
+
+  it('dry-runs in the background with progress and a paged report, then applies it (MANUAL links and "not the same person" respected)', async () => {
+    const [r, t, u] = [person(), person(), person()];
+    // R: one person at two institutions, linked; then an operator says they are not the same person.
+    await producer.publish(PatientUpserted, upserted(h10, 'R-1', patientOf(r, h10, 'R-1')));
+    const rEnterprise = (await waitForLink(h10, 'R-1')).enterprise_id;
+    await producer.publish(PatientUpserted, upserted(h11, 'R-2', patientOf(r, h11, 'R-2')));
+    expect((await waitForLink(h11, 'R-2')).enterprise_id).toBe(rEnterprise);
+    const marked = await http('/mpi/not-same-person', {
+      method: 'POST',
+      operator: 'reviewer-10',
+      body: { a: { system: h10.system, value: 'R-1' }, b: { system: h11.system, value: 'R-2' }, reason: 'twins' },
+    });
+    expect(marked.status).toBe(204);
+    // T / U: two different persons an operator put in one enterprise id (MANUAL link of U-2 to T-1's id).
+    await producer.publish(PatientUpserted, upserted(h10, 'T-1', patientOf(t, h10, 'T-1')));
+    const tEnterprise = (await waitForLink(h10, 'T-1')).enterprise_id;
+    await producer.publish(PatientUpserted, upserted(h11, 'U-2', patientOf(u, h11, 'U-2')));
+    await waitForLink(h11, 'U-2');
+    const uVersion = (await http(`/mpi/links/history?system=${encodeURIComponent(h11.system)}&value=U-2`)).json['linkVersion'] as number;
+    const manual = await http('/mpi/links/link', {
+      method: 'POST',
+      operator: 'reviewer-10',
+      body: { source: { system: h11.system, value: 'U-2' }, enterpriseId: tEnterprise, expectedVersion: uVersion, reason: 'chart review' },
+    });
+    expect(manual.status).toBe(200);
+    const linksBefore = { r1: await linkOf(h10, 'R-1'), r2: await linkOf(h11, 'R-2'), t1: await linkOf(h10, 'T-1'), u2: await linkOf(h11, 'U-2') };
+
+    expect((await http('/mpi/rematch-jobs', { method: 'POST', operator: 'ops-1', body: { scope: 'all', ruleSetVersion: 'v0', reason: 'x' } })).status).toBe(400);
+    expect((await http('/mpi/rematch-jobs', { method: 'POST', body: { scope: 'all', reason: 'x' } })).status).toBe(401);
+    for (const scope of [{ institution: h11.id }, { institution: h10.id }]) {
+      const started = await http('/mpi/rematch-jobs', { method: 'POST', operator: 'ops-1', body: { scope, dryRun: true, reason: 'rule set v1 review' } });
+      expect(started.status).toBe(202);
+      expect(started.json).toMatchObject({ dryRun: true, ruleSetVersion: 'v1', scope, requestedBy: 'ops-1', phase: 'dry-run' });
+      const jobId = started.json['id'] as string;
+      const done = await waitFor('the dry run', async () => (await http(`/mpi/rematch-jobs/${jobId}`)).json, (j) => j['status'] === 'DONE' || j['status'] === 'FAILED');
+      // Scope: the institution's two records (R-x and T-1 / U-2); the only change is its R record leaving R's id.
+      expect(done).toMatchObject({
+        status: 'DONE',
+        version: 2,
+        progress: { processed: 2, total: 2, percent: 100, etaSeconds: null },
+        report: { recordsEvaluated: 2, wouldChange: 1, toNewEnterpriseId: 1, toExistingEnterpriseId: 0, stateOnly: 0 },
+        apply: null,
+      });
+      const report = await http(`/mpi/rematch-jobs/${jobId}/changes?_count=10`);
+      const expectedValue = scope.institution === h10.id ? 'R-1' : 'R-2';
+      const expectedSystem = scope.institution === h10.id ? h10.system : h11.system;
+      expect(report.json).toMatchObject({
+        total: 1,
+        items: [{ seq: 1, system: expectedSystem, value: expectedValue, beforeEnterpriseId: rEnterprise, action: 'new', afterEnterpriseId: null, outcome: null }],
+      });
+      // The dry run wrote nothing.
+      expect({ r1: await linkOf(h10, 'R-1'), r2: await linkOf(h11, 'R-2'), t1: await linkOf(h10, 'T-1'), u2: await linkOf(h11, 'U-2') }).toEqual(linksBefore);
+      if (scope.institution === h11.id) continue;
+
+      const stale = await http(`/mpi/rematch-jobs/${jobId}/apply`, { method: 'POST', operator: 'ops-2', body: { expectedVersion: 1, reason: 'go' } });
+      expect(stale.status).toBe(409);
+      const apply = await http(`/mpi/rematch-jobs/${jobId}/apply`, { method: 'POST', operator: 'ops-2', body: { expectedVersion: 2, reason: 'go' } });
+      expect(apply.status).toBe(202);
+      const applied = await waitFor('the apply', async () => (await http(`/mpi/rematch-jobs/${jobId}`)).json, (j) => j['status'] === 'APPLIED' || j['status'] === 'FAILED');
+      expect(applied).toMatchObject({ phase: 'apply', progress: { processed: 1, total: 1, percent: 100 }, apply: { by: 'ops-2', applied: 1 } });
+      expect((await http(`/mpi/rematch-jobs/${jobId}/changes`)).json).toMatchObject({ items: [{ value: 'R-1', outcome: 'APPLIED' }] });
+      const moved = await linkOf(h10, 'R-1');
+      expect(moved?.origin).toBe('AUTO');
+      expect(moved?.enterprise_id).not.toBe(rEnterprise);
+      const [event] = await links.waitFor((rec) => rec.key === `${h10.system}|R-1` && ours(rec, moved?.enterprise_id ?? ''));
+      expect(parsed(event)).toMatchObject({ previousEnterpriseId: rEnterprise, origin: 'AUTO' });
+      expect(parsed(event)['reason']).toContain(`rule-set re-match (job ${jobId})`);
+      // MANUAL link and the membership it asserts untouched; applying twice is refused.
+      expect(await linkOf(h11, 'U-2')).toEqual(linksBefore.u2);
+      expect(await linkOf(h10, 'T-1')).toEqual(linksBefore.t1);
+      expect((await http(`/mpi/rematch-jobs/${jobId}/apply`, { method: 'POST', operator: 'ops-2', body: { expectedVersion: 3, reason: 'again' } })).status).toBe(409);
+    }
+    // After the apply, the other institution's dry run finds nothing left to change.
+    const after = await http('/mpi/rematch-jobs', { method: 'POST', operator: 'ops-1', body: { scope: { institution: h11.id }, reason: 'check' } });
+    const final = await waitFor('the last dry run', async () => (await http(`/mpi/rematch-jobs/${after.json['id'] as string}`)).json, (j) => j['status'] === 'DONE' || j['status'] === 'FAILED');
+    expect(final).toMatchObject({ report: { recordsEvaluated: 2, wouldChange: 0 } });
+    expect((await http('/mpi/rematch-jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 });

@@ -53,6 +53,10 @@ export interface PatientSearch {
   readonly gender?: string;
   readonly identifier?: { readonly system?: string; readonly value: string };
   readonly enterpriseId?: string;
+  /** A phone (national significant number) or an e-mail address (exact, case-insensitive). */
+  readonly telecom?: { readonly kind: 'phone'; readonly value: string } | { readonly kind: 'email'; readonly value: string };
+  /** Prefix of the normalized postal code. */
+  readonly postalCodePrefix?: string;
   readonly count: number;
   readonly offset: number;
 }
@@ -73,8 +77,16 @@ export class IdentityQueryService {
   }
 
   async enterpriseIdExists(id: string): Promise<boolean> {
-    const rows = await this.dataSource.query<unknown[]>('SELECT 1 FROM enterprise_ids WHERE id = $1', [id]);
-    return rows.length > 0;
+    return (await this.enterpriseId(id)) !== null;
+  }
+
+  /** An enterprise id's version (operators' `expectedVersions` of a merge) and where it was merged into. */
+  async enterpriseId(id: string): Promise<{ readonly version: number; readonly mergedInto: string | null } | null> {
+    const rows = await this.dataSource.query<{ version: number; mergedInto: string | null }[]>(
+      'SELECT version, merged_into AS "mergedInto" FROM enterprise_ids WHERE id = $1',
+      [id],
+    );
+    return rows[0] ?? null;
   }
 
   /** Whether any source record was ever received from this assigning authority. */
@@ -137,6 +149,16 @@ export class IdentityQueryService {
     if (search.birthDate !== undefined) add((p) => `sr.birth_date = ${p}::date`, search.birthDate);
     if (search.gender !== undefined) add((p) => `sr.gender = ${p}`, search.gender);
     if (search.enterpriseId !== undefined) add((p) => `l.enterprise_id = ${p}::uuid`, search.enterpriseId);
+    if (search.postalCodePrefix !== undefined) add((p) => `sr.postal_code LIKE ${p} || '%'`, escapeLike(search.postalCodePrefix));
+    const telecom = search.telecom;
+    if (telecom?.kind === 'phone') add((p) => `sr.phones @> ARRAY[${p}::text]`, telecom.value);
+    if (telecom?.kind === 'email') {
+      add(
+        (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(sr.patient -> 'telecom', '[]'::jsonb)) t
+                         WHERE t ->> 'system' = 'email' AND lower(t ->> 'value') = lower(${p}))`,
+        telecom.value,
+      );
+    }
     const identifier = search.identifier;
     if (identifier !== undefined) {
       const contained = JSON.stringify([

@@ -23,6 +23,7 @@ export interface LinkRow {
 export interface CandidateRow {
   readonly sourceRecordId: string;
   readonly enterpriseId: string;
+  readonly origin: 'AUTO' | 'MANUAL';
   readonly normalized: NormalizedRecord;
 }
 
@@ -32,6 +33,8 @@ export interface NewVersion {
   readonly institutionId: string;
   readonly patient: Patient;
   readonly normalized: NormalizedRecord;
+  /** Every phone, normalized (PDQm `telecom`). */
+  readonly phones: readonly string[];
   readonly sourceMessageId: string;
   readonly at: Date;
 }
@@ -102,6 +105,18 @@ export class IdentityRepository {
     return rows[0] ?? null;
   }
 
+  /** A record's current FHIR Patient and identity (re-matching). */
+  async currentRecord(
+    tx: EntityManager,
+    id: string,
+  ): Promise<{ readonly system: string; readonly localId: string; readonly retiredInto: string | null; readonly patient: Patient } | null> {
+    const rows = await tx.query<{ system: string; localId: string; retiredInto: string | null; patient: Patient }[]>(
+      `SELECT system, local_id AS "localId", retired_into AS "retiredInto", patient FROM source_records WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
   /** Appends a version of the record (creating the record at version 1) and returns the record's id. */
   async appendVersion(tx: EntityManager, id: string, existing: SourceRecordRow | null, input: NewVersion): Promise<number> {
     const n = input.normalized;
@@ -112,21 +127,23 @@ export class IdentityRepository {
       input.patient.gender ?? null,
       JSON.stringify(input.patient),
       input.at,
+      input.phones,
+      n.postalCode ?? null,
     ];
     let version: number;
     if (existing === null) {
       version = 1;
       await tx.query(
         `INSERT INTO source_records (id, system, local_id, institution_id, current_version, family_norm, given_norm,
-           birth_date, gender, patient, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9::jsonb, $10, $10)`,
+           birth_date, gender, patient, created_at, updated_at, phones, postal_code)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9::jsonb, $10, $10, $11::text[], $12)`,
         [id, input.system, input.localId, input.institutionId, ...search],
       );
     } else {
       version = existing.currentVersion + 1;
       await tx.query(
         `UPDATE source_records SET current_version = $2, family_norm = $3, given_norm = $4, birth_date = $5,
-           gender = $6, patient = $7::jsonb, updated_at = $8 WHERE id = $1`,
+           gender = $6, patient = $7::jsonb, updated_at = $8, phones = $9::text[], postal_code = $10 WHERE id = $1`,
         [id, version, ...search],
       );
     }
@@ -180,7 +197,7 @@ export class IdentityRepository {
        ), members AS (
          SELECT source_record_id AS id FROM links WHERE enterprise_id = $4::uuid AND source_record_id <> $2
        )
-       SELECT sr.id AS "sourceRecordId", l.enterprise_id AS "enterpriseId", v.normalized
+       SELECT sr.id AS "sourceRecordId", l.enterprise_id AS "enterpriseId", l.origin, v.normalized
          FROM (SELECT id FROM blocked UNION SELECT id FROM members) c
          JOIN source_records sr ON sr.id = c.id AND sr.retired_into IS NULL
          JOIN source_record_versions v ON v.source_record_id = sr.id AND v.version = sr.current_version
@@ -252,6 +269,10 @@ export class IdentityRepository {
         event.decidedBy,
       ],
     );
+    // Every enterprise id a link enters or leaves changes version (operators' optimistic lock on merges).
+    await tx.query('UPDATE enterprise_ids SET version = version + 1 WHERE id = ANY($1::uuid[])', [
+      [...new Set([event.enterpriseId, ...(event.before === null ? [] : [event.before.enterpriseId])])],
+    ]);
   }
 
   async enterpriseIdExists(tx: EntityManager, id: string): Promise<boolean> {

@@ -16,6 +16,10 @@ export interface LinkHistoryResponse {
 
 export interface EnterpriseIdResponse {
   readonly enterpriseId: string;
+  /** Raised by every link change in or out of it: the `expectedVersions` of a merge. */
+  readonly version: number;
+  /** Set while it is merged into another enterprise id (by an operator merge). */
+  readonly mergedInto: string | null;
   readonly sources: readonly {
     readonly system: string;
     readonly value: string;
@@ -56,12 +60,15 @@ export class LinksController {
 
   @Get('enterprise-ids/:id')
   async enterpriseId(@Param('id', new ParseUUIDPipe()) id: string): Promise<EnterpriseIdResponse> {
-    if (!(await this.identities.enterpriseIdExists(id))) {
+    const anchor = await this.identities.enterpriseId(id);
+    if (anchor === null) {
       throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: 'enterprise id not known to the MPI' }]);
     }
     const members = await this.identities.members(id);
     return {
       enterpriseId: id,
+      version: anchor.version,
+      mergedInto: anchor.mergedInto,
       sources: members.map((m) => ({
         system: m.system,
         value: m.localId,

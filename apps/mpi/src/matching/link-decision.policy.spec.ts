@@ -102,6 +102,15 @@ describe('decideLink', () => {
     expect(d).toMatchObject({ action: 'new', state: 'MATCH' });
   });
 
+  it('keeps a record with a member an operator placed in its enterprise id (MANUAL), even if the scores disagree', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: auto('E1'),
+      candidates: [{ ...candidate('r1', 'E1', 'NO_MATCH', -10), manual: true }],
+    });
+    expect(d).toMatchObject({ action: 'keep', state: 'MATCH' });
+  });
+
   it('keeps a record alone in its enterprise id there when nothing matches', () => {
     const d = decideLink({ placeholder: false, current: auto('E1', 0), candidates: [] });
     expect(d).toMatchObject({ action: 'keep', state: 'MATCH', review: null });

@@ -10,6 +10,11 @@ export interface ScoredCandidate {
   readonly comparisons: readonly FieldComparison[];
   /** An operator recorded that this record and the candidate are not the same person. */
   readonly notSamePerson: boolean;
+  /**
+   * The candidate's link is an operator's (MANUAL) decision: it affirms that the candidate is the
+   * same person as the other members of its enterprise id, so it keeps them there.
+   */
+  readonly manual?: boolean;
 }
 
 /** The record's current link, when it has one. */
@@ -90,7 +95,8 @@ function distinct(values: readonly string[]): string[] {
  * 6. MATCH candidates in several enterprise ids → a possible-duplicate task; the engine does not pick
  *    one: the record stays where it is, or gets a new enterprise id (state POSSIBLE_MATCH).
  * 7. No MATCH: possible matches open a review task; a record that no longer matches any other member of
- *    its enterprise id moves to a new one; a new record gets a new enterprise id.
+ *    its enterprise id moves to a new one (unless an operator placed a member there: MANUAL links
+ *    survive re-matching, and so does the membership they assert); a new record gets a new enterprise id.
  */
 export function decideLink(input: DecisionInput): LinkDecision {
   const { current } = input;
@@ -156,7 +162,7 @@ export function decideLink(input: DecisionInput): LinkDecision {
     };
   }
   const stillWithMembers = candidates.some(
-    (c) => c.enterpriseId === current.enterpriseId && c.decision !== 'NO_MATCH',
+    (c) => c.enterpriseId === current.enterpriseId && (c.decision !== 'NO_MATCH' || c.manual === true),
   );
   if (current.otherMembers > 0 && !stillWithMembers) {
     return {
@@ -169,7 +175,9 @@ export function decideLink(input: DecisionInput): LinkDecision {
   }
   return {
     action: 'keep',
-    state: current.otherMembers > 0 && !candidates.some((c) => c.enterpriseId === current.enterpriseId && c.decision === 'MATCH')
+    state:
+      current.otherMembers > 0 &&
+      !candidates.some((c) => c.enterpriseId === current.enterpriseId && (c.decision === 'MATCH' || c.manual === true))
       ? 'POSSIBLE_MATCH'
       : 'MATCH',
     reason: 'no better enterprise id',

@@ -3,14 +3,14 @@ import { Injectable } from '@nestjs/common';
 import type { Patient } from '@medplum/fhirtypes';
 import type { EntityManager } from 'typeorm';
 import { blockingKeys, normalizeRecord, REGION_US, RULE_SET_V1, scorePair } from '@tessera/matching';
-import type { Decision, RegionConfig, RuleSet } from '@tessera/matching';
+import type { Decision, NormalizedRecord, RegionConfig, RuleSet } from '@tessera/matching';
 import { IdentityRepository } from '../identity/identity.repository';
 import type { LinkRow } from '../identity/identity.repository';
 import { LinkWriter, linkEventKey } from '../links/link-writer.service';
 import { ENTERPRISE_ID_SYSTEM } from '../pdq/golden-record.projection';
 import { decideLink } from './link-decision.policy';
 import type { LinkDecision, ScoredCandidate } from './link-decision.policy';
-import { demographicsOf } from './patient-demographics';
+import { demographicsOf, searchPhones } from './patient-demographics';
 
 /** Candidates compared per record (issue 4 "Blocking": a cap keeps a common name from exploding). */
 export const CANDIDATE_CAP = 200;
@@ -33,6 +33,23 @@ export interface MatchOutcome {
   readonly enterpriseId: string;
   readonly state: Decision;
   readonly changed: boolean;
+}
+
+/** What re-matching one stored record decides (or did, in `apply` mode). */
+export interface RematchOutcome {
+  readonly sourceRecordId: string;
+  readonly system: string;
+  readonly localId: string;
+  readonly changed: boolean;
+  readonly before: { readonly enterpriseId: string; readonly state: Decision; readonly origin: 'AUTO' | 'MANUAL' };
+  /** `enterpriseId` null: a new enterprise id (dry run). */
+  readonly after: {
+    readonly action: 'keep' | 'link' | 'new';
+    readonly enterpriseId: string | null;
+    readonly state: Decision;
+    readonly score: number | null;
+    readonly reason: string;
+  };
 }
 
 /** Advisory-lock key of one source record (operator actions take it too). */
@@ -65,14 +82,67 @@ export class MatchRecordHandler {
 
     const existing = await this.repository.findSourceRecord(tx, input.system, input.localId);
     const id = existing?.id ?? randomUUID();
-    await this.repository.appendVersion(tx, id, existing, { ...input, normalized, at });
+    await this.repository.appendVersion(tx, id, existing, { ...input, normalized, phones: searchPhones(input.patient, MPI_REGION), at });
     const link = await this.repository.findLink(tx, id);
     if (existing !== null && existing.retiredInto !== null && link !== null) {
       // A record its source merged away (A40) keeps its redirect: the new version is kept, not matched.
       return { sourceRecordId: id, enterpriseId: link.enterpriseId, state: link.state, changed: false };
     }
     await this.repository.replaceBlockingKeys(tx, id, keys);
+    const decision = await this.evaluate(tx, id, normalized, keys, link, input.patient, this.ruleSet);
+    return this.apply(tx, { id, system: input.system, localId: input.localId }, link, decision, at, this.ruleSet);
+  }
 
+  /**
+   * Re-runs the decision about one stored record (issue 4 "Rule change") with `ruleSet`, on its current
+   * version and the current links. `dry-run` only reports what would change; `apply` takes the same
+   * locks as a new record, decides again and writes the change (a MANUAL link is never moved and
+   * "not the same person" is respected: `decideLink` rules 1 and 3). Retired records are not matched.
+   */
+  async rematch(
+    tx: EntityManager,
+    sourceRecordId: string,
+    ruleSet: RuleSet,
+    mode: 'dry-run' | 'apply',
+    reasonPrefix = 'rule-set re-match',
+  ): Promise<RematchOutcome | null> {
+    const record = await this.repository.currentRecord(tx, sourceRecordId);
+    if (record === null || record.retiredInto !== null) return null;
+    const normalized = normalizeRecord(demographicsOf(record.patient), MPI_REGION, ruleSet);
+    const keys = blockingKeys(normalized);
+    if (mode === 'apply') await this.repository.lockKeys(tx, [recordLockKey(record.system, record.localId), ...keys]);
+    const link = await this.repository.findLink(tx, sourceRecordId);
+    if (link === null) return null;
+    const decision = await this.evaluate(tx, sourceRecordId, normalized, keys, link, record.patient, ruleSet);
+    const target = decision.action === 'link' ? decision.enterpriseId : decision.action === 'keep' ? link.enterpriseId : null;
+    const before = { enterpriseId: link.enterpriseId, state: link.state, origin: link.origin };
+    const after = { action: decision.action, enterpriseId: target, state: decision.state, score: decision.best?.score ?? null, reason: decision.reason };
+    const base = { sourceRecordId, system: record.system, localId: record.localId, before, after };
+    if (target === link.enterpriseId && decision.state === link.state) return { ...base, changed: false };
+    if (mode === 'apply') {
+      const outcome = await this.apply(
+        tx,
+        { id: sourceRecordId, system: record.system, localId: record.localId },
+        link,
+        { ...decision, reason: `${reasonPrefix}: ${decision.reason}` },
+        new Date(),
+        ruleSet,
+      );
+      return { ...base, after: { ...after, enterpriseId: outcome.enterpriseId }, changed: true };
+    }
+    return { ...base, changed: true };
+  }
+
+  /** Scores the blocked candidates of a record and decides its link (pure policy `decideLink`). */
+  private async evaluate(
+    tx: EntityManager,
+    id: string,
+    normalized: NormalizedRecord,
+    keys: readonly string[],
+    link: LinkRow | null,
+    patient: Patient,
+    ruleSet: RuleSet,
+  ): Promise<LinkDecision> {
     const current =
       link === null
         ? null
@@ -85,7 +155,7 @@ export class MatchRecordHandler {
     const rows = await this.repository.candidates(tx, id, keys, link?.enterpriseId ?? null, CANDIDATE_CAP);
     const excluded = await this.repository.notSamePerson(tx, id);
     const candidates: ScoredCandidate[] = rows.map((row) => {
-      const result = scorePair(normalized, row.normalized, this.ruleSet);
+      const result = scorePair(normalized, row.normalized, ruleSet);
       return {
         sourceRecordId: row.sourceRecordId,
         enterpriseId: row.enterpriseId,
@@ -93,15 +163,15 @@ export class MatchRecordHandler {
         decision: result.decision,
         comparisons: result.comparisons,
         notSamePerson: excluded.has(row.sourceRecordId),
+        manual: row.origin === 'MANUAL',
       };
     });
-    const decision = decideLink({
+    return decideLink({
       placeholder: normalized.placeholder,
       current,
       candidates,
-      assertedEnterpriseId: await this.assertedEnterpriseId(tx, input.patient),
+      assertedEnterpriseId: await this.assertedEnterpriseId(tx, patient),
     });
-    return this.apply(tx, { id, system: input.system, localId: input.localId }, link, decision, at);
   }
 
   /**
@@ -127,6 +197,7 @@ export class MatchRecordHandler {
       patient: prior.patient,
       sourceMessageId: surviving.sourceMessageId,
       normalized,
+      phones: searchPhones(prior.patient, MPI_REGION),
       at,
     });
     await this.repository.retire(tx, priorId, outcome.sourceRecordId);
@@ -159,6 +230,7 @@ export class MatchRecordHandler {
     link: LinkRow | null,
     decision: LinkDecision,
     at: Date,
+    ruleSet: RuleSet,
   ): Promise<MatchOutcome> {
     let enterpriseId: string;
     if (decision.action === 'new') {
@@ -178,7 +250,7 @@ export class MatchRecordHandler {
         origin: 'AUTO',
         score: decision.best?.score ?? null,
         comparisons: decision.best?.comparisons ?? [],
-        ruleSetVersion: this.ruleSet.version,
+        ruleSetVersion: ruleSet.version,
         reason: decision.reason,
         decidedBy: null,
         at,
@@ -192,7 +264,7 @@ export class MatchRecordHandler {
         enterpriseIds: decision.review.enterpriseIds,
         bestScore: decision.review.candidates[0]?.score ?? null,
         payload: {
-          ruleSetVersion: this.ruleSet.version,
+          ruleSetVersion: ruleSet.version,
           enterpriseId,
           candidates: decision.review.candidates.map((c) => ({
             sourceRecordId: c.sourceRecordId,

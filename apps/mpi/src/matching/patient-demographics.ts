@@ -1,5 +1,6 @@
 import type { Identifier, Patient } from '@medplum/fhirtypes';
-import type { MatchInput } from '@tessera/matching';
+import { normalizePhone } from '@tessera/matching';
+import type { MatchInput, RegionConfig } from '@tessera/matching';
 
 /**
  * HL7 v2 table 0203 identifier type codes (as carried in FHIR Identifier.type by the v2-to-FHIR
@@ -51,4 +52,13 @@ export function demographicsOf(patient: Patient): MatchInput {
     ...(nationalId === undefined ? {} : { nationalId }),
     ...(insuranceId === undefined ? {} : { insuranceId }),
   };
+}
+
+/** Every phone of the Patient as a national significant number (PDQm `telecom` search column). Pure. */
+export function searchPhones(patient: Patient, region: RegionConfig): string[] {
+  const phones = (patient.telecom ?? [])
+    .filter((t) => (t.system === 'phone' || t.system === 'sms') && t.value !== undefined)
+    .map((t) => normalizePhone(t.value, region))
+    .filter((p): p is string => p !== undefined && p !== '');
+  return [...new Set(phones)];
 }

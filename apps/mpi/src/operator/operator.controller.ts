@@ -4,6 +4,8 @@ import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/plat
 import type { Issue } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import type { ReviewTaskView } from '../identity/identity-query.service';
+import { ReviewTaskDetailHandler } from '../review/review-task-detail.handler';
+import type { ReviewTaskDetail } from '../review/review-task-detail.handler';
 import { OperatorLinkHandler } from './operator-link.handler';
 import type { OperatorResult } from './operator-link.handler';
 
@@ -44,7 +46,8 @@ export function operatorFrom(header: string | undefined): string {
   return value;
 }
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+/** The validated body, or 400 with one issue per problem (path in `expression`). */
+export function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issues: Issue[] = result.error.issues.map((i) => ({
@@ -81,6 +84,7 @@ export class OperatorController {
   constructor(
     private readonly handler: OperatorLinkHandler,
     private readonly identities: IdentityQueryService,
+    private readonly reviewDetail: ReviewTaskDetailHandler,
   ) {}
 
   @Post('links/link')
@@ -133,5 +137,15 @@ export class OperatorController {
     const wanted = parse(z.enum(['OPEN', 'DECIDED', 'DISMISSED']).default('OPEN'), status);
     const n = parse(z.coerce.number().int().min(1).max(500).default(50), limit);
     return { items: await this.identities.reviewTasks(wanted, n) };
+  }
+
+  /** One task with its record and each candidate side by side, field by field (levels and weights). */
+  @Get('review-tasks/:id')
+  async reviewTask(@Param('id', new ParseUUIDPipe()) id: string): Promise<ReviewTaskDetail> {
+    const detail = await this.reviewDetail.detail(id);
+    if (detail === null) {
+      throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: 'review task not known to the MPI' }]);
+    }
+    return detail;
   }
 }

@@ -15,6 +15,16 @@ describe('parsePatientSearch', () => {
     expect(parsePatientSearch({ identifier: `urn:tessera:enterprise-id|${id}` }).search?.enterpriseId).toBe(id);
   });
 
+  it('reads telecom as a normalized phone or an e-mail, and address-postalcode as a normalized prefix', () => {
+    expect(parsePatientSearch({ telecom: 'phone|+1 (617) 555-0101' }).search?.telecom).toEqual({ kind: 'phone', value: '6175550101' });
+    expect(parsePatientSearch({ telecom: '617.555.0101' }).search?.telecom).toEqual({ kind: 'phone', value: '6175550101' });
+    expect(parsePatientSearch({ telecom: 'Ann@Example.org' }).search?.telecom).toEqual({ kind: 'email', value: 'Ann@Example.org' });
+    expect(parsePatientSearch({ 'address-postalcode': '02139-4307' }).search?.postalCodePrefix).toBe('02139');
+    expect(parsePatientSearch({ 'address-postalcode': 'sw1a 1' }).search?.postalCodePrefix).toBe('SW1A1');
+    expect(parsePatientSearch({ telecom: 'fax|123456' }).issues).toEqual([expect.objectContaining({ code: 'not-supported', expression: 'telecom' })]);
+    expect(parsePatientSearch({ telecom: 'phone|12' }).issues).toEqual([expect.objectContaining({ expression: 'telecom' })]);
+  });
+
   it('reports every invalid parameter, and a search without criteria', () => {
     const { search, issues } = parsePatientSearch({ birthdate: 'gt1980', gender: 'M', _count: '1000' });
     expect(search).toBeUndefined();

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Header, HttpCode, HttpStatus, Post, Query, Req, UseFilters } from '@nestjs/common';
 import type { Bundle, Parameters, Patient } from '@medplum/fhirtypes';
-import { normalizeName } from '@tessera/matching';
+import { normalizeName, normalizePhone, normalizePostalCode } from '@tessera/matching';
 import { readFhirJson } from '../fhir/fhir-json-body';
 import { FHIR_JSON, OperationOutcomeException } from '@tessera/platform-service';
 import type { Issue } from '@tessera/platform-service';
 import { OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
+import { MPI_REGION } from '../matching/match-record.handler';
 import type { PatientSearch } from '../identity/identity-query.service';
 import { ENTERPRISE_ID_SYSTEM, goldenRecord } from './golden-record.projection';
 import { PatientMatchHandler } from './patient-match.handler';
@@ -32,7 +33,10 @@ function single(query: Query, name: string, issues: Issue[]): string | undefined
  * PDQm search parameters (IHE ITI-78 §3.78.4.1.2) → a validated search. family/given: FHIR string
  * search (case-, accent- and punctuation-insensitive prefix, normalized like the matcher does);
  * birthdate: `YYYY-MM-DD` or `eqYYYY-MM-DD`; gender: FHIR administrative gender; identifier:
- * `[system|]value` (the enterprise id system selects one enterprise id); _id: an enterprise id;
+ * `[system|]value` (the enterprise id system selects one enterprise id); telecom: `[phone|sms|email|]value`
+ * (phones compared as national significant numbers, e-mail exactly but case-insensitively; without a
+ * system, a value with `@` is an e-mail); address-postalcode: prefix of the normalized postal code
+ * (case and spaces/hyphens ignored); _id: an enterprise id;
  * _count (1–100, default 20) and _offset page through the results. Pure.
  */
 export function parsePatientSearch(query: Query): { readonly search?: PatientSearch; readonly issues: Issue[] } {
@@ -42,6 +46,8 @@ export function parsePatientSearch(query: Query): { readonly search?: PatientSea
   const birthdate = single(query, 'birthdate', issues);
   const gender = single(query, 'gender', issues);
   const identifier = single(query, 'identifier', issues);
+  const telecom = single(query, 'telecom', issues);
+  const postalCode = single(query, 'address-postalcode', issues);
   const id = single(query, '_id', issues);
   const count = single(query, '_count', issues);
   const offset = single(query, '_offset', issues);
@@ -67,6 +73,27 @@ export function parsePatientSearch(query: Query): { readonly search?: PatientSea
       else issues.push({ code: 'invalid', diagnostics: 'an enterprise id is a UUID', expression: 'identifier' });
     } else search.identifier = system === undefined || system === '' ? { value } : { system, value };
   }
+  if (telecom !== undefined) {
+    const bar = telecom.indexOf('|');
+    const system = bar < 0 ? '' : telecom.slice(0, bar);
+    const value = (bar < 0 ? telecom : telecom.slice(bar + 1)).trim();
+    const email = system === 'email' || (system === '' && value.includes('@'));
+    if (system !== '' && system !== 'phone' && system !== 'sms' && system !== 'email') {
+      issues.push({ code: 'not-supported', diagnostics: 'telecom searches phone, sms or email contact points', expression: 'telecom' });
+    } else if (email) {
+      if (/^[^@\s]+@[^@\s]+$/.test(value)) search.telecom = { kind: 'email', value };
+      else issues.push({ code: 'invalid', diagnostics: 'telecom email must be an e-mail address', expression: 'telecom' });
+    } else {
+      const phone = normalizePhone(value, MPI_REGION);
+      if (phone !== undefined && phone.length >= 4) search.telecom = { kind: 'phone', value: phone };
+      else issues.push({ code: 'invalid', diagnostics: 'telecom phone must hold at least 4 digits', expression: 'telecom' });
+    }
+  }
+  if (postalCode !== undefined) {
+    const normalized = normalizePostalCode(postalCode);
+    if (normalized !== undefined) search.postalCodePrefix = normalized;
+    else issues.push({ code: 'invalid', diagnostics: 'address-postalcode must have a value', expression: 'address-postalcode' });
+  }
   if (id !== undefined) {
     if (UUID.test(id)) search.enterpriseId = id;
     else issues.push({ code: 'invalid', diagnostics: '_id is an enterprise id (UUID)', expression: '_id' });
@@ -81,11 +108,11 @@ export function parsePatientSearch(query: Query): { readonly search?: PatientSea
     if (Number.isInteger(n) && n >= 0) search.offset = n;
     else issues.push({ code: 'invalid', diagnostics: '_offset must be a non-negative integer', expression: '_offset' });
   }
-  const criteria = ['familyPrefix', 'givenPrefix', 'birthDate', 'gender', 'identifier', 'enterpriseId'] as const;
+  const criteria = ['familyPrefix', 'givenPrefix', 'birthDate', 'gender', 'identifier', 'enterpriseId', 'telecom', 'postalCodePrefix'] as const;
   if (issues.length === 0 && !criteria.some((k) => search[k] !== undefined)) {
     issues.push({
       code: 'too-costly',
-      diagnostics: 'give at least one of family, given, birthdate, gender, identifier, _id',
+      diagnostics: 'give at least one of family, given, birthdate, gender, identifier, telecom, address-postalcode, _id',
     });
   }
   return issues.length === 0 ? { search, issues } : { issues };
