@@ -1,0 +1,197 @@
+import { Controller, Get, Header, HttpCode, HttpStatus, Inject, Post, Req } from '@nestjs/common';
+import type { Bundle, BundleEntry, BundleLink, Identifier, Parameters, Patient } from '@medplum/fhirtypes';
+import { RequireScopes } from '@tessera/platform-auth';
+import { FHIR_JSON } from '@tessera/platform-service';
+import type { Request } from 'express';
+import { ExchangeAudit } from '../audit/exchange-audit.service';
+import { ExchangeRoute } from '../context/exchange-request.interceptor';
+import { without } from '../context/search-hygiene';
+import { EXCHANGE_SETTINGS } from '../exchange.config';
+import type { ExchangeSettings } from '../exchange.config';
+import { outcomeError } from '../http/outcome';
+import { AccessDecisionService, institutionOf } from '../policy/access-decision.service';
+import { INSTITUTION_SYSTEMS } from '../policy/region.provider';
+import type { InstitutionSystems } from '../policy/region.provider';
+import { ENTERPRISE_ID_SYSTEM, MpiGateway } from '../upstream/mpi.gateway';
+import { audited, callerOf, checkedQuery, clinicalContext, upstreamError } from './exchange-call';
+import type { Caller } from './exchange-call';
+
+/** The MPI pages PDQm with _count ≤ 100; the exchange asks for up to this many candidates. */
+const MPI_PAGE = 100;
+const MAX_CANDIDATES = 200;
+const DEFAULT_COUNT = 20;
+const MAX_COUNT = 100;
+
+function intParam(params: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
+  const values = params.getAll(name);
+  if (values.length === 0) return fallback;
+  const raw = values[0] ?? '';
+  if (values.length > 1 || !/^\d{1,7}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw outcomeError(400, 'invalid', `${name} must be given once, an integer from ${min} to ${max}`, name);
+  }
+  return Number(raw);
+}
+
+/**
+ * PIXm, PDQm and $match through the exchange: the MPI answers, the exchange removes every person
+ * the caller may not discover (consent policy, `decision.discoverable`) before paging, so totals
+ * and pages only count discoverable persons.
+ */
+@Controller('fhir/Patient')
+export class PatientController {
+  constructor(
+    private readonly decisions: AccessDecisionService,
+    private readonly mpi: MpiGateway,
+    private readonly audit: ExchangeAudit,
+    @Inject(INSTITUTION_SYSTEMS) private readonly systems: InstitutionSystems,
+    @Inject(EXCHANGE_SETTINGS) private readonly settings: ExchangeSettings,
+  ) {}
+
+  /** PIXm [ITI-83]. A person not discoverable for the caller: only the caller's own identifiers (or 404). */
+  @Get('$ihe-pix')
+  @RequireScopes('system/Patient.read')
+  @ExchangeRoute('pix')
+  @Header('content-type', FHIR_JSON)
+  async pix(@Req() request: Request): Promise<Parameters> {
+    const caller = callerOf(request);
+    const params = checkedQuery(request, 'pix');
+    const sources = params.getAll('sourceIdentifier');
+    const raw = sources.length === 1 ? (sources[0] ?? '') : '';
+    const bar = raw.indexOf('|');
+    if (bar <= 0 || bar === raw.length - 1) {
+      throw outcomeError(400, 'required', 'sourceIdentifier is required once, as system|value', 'sourceIdentifier');
+    }
+    const source = { system: raw.slice(0, bar), value: raw.slice(bar + 1) };
+    const targets = params.getAll('targetSystem').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+    const facts = { subtype: 'operation', action: 'E' as const, entities: [{ type: 'Patient', query: '$ihe-pix' }] };
+    return audited(this.audit, caller, facts, async () => {
+      let identifiers: Identifier[] | null;
+      try {
+        identifiers = await this.mpi.correspondingIdentifiers(source.system, source.value);
+      } catch (error) {
+        throw upstreamError(error, 'the MPI');
+      }
+      const enterpriseId =
+        source.system === ENTERPRISE_ID_SYSTEM ? source.value : (identifiers?.find((i) => i.system === ENTERPRISE_ID_SYSTEM)?.value ?? null);
+      if (identifiers === null || enterpriseId === null) throw notKnown();
+      const access = (await this.decisions.decideMany(caller.principal, clinicalContext(caller), [enterpriseId])).get(enterpriseId);
+      let visible = identifiers;
+      if (access?.decision.discoverable !== true) {
+        const own = this.systems.get(institutionOf(caller.principal)) ?? [];
+        visible = identifiers.filter((i) => i.system !== undefined && own.includes(i.system));
+        const holds = access?.policy?.holdingInstitutions.includes(institutionOf(caller.principal)) ?? false;
+        if (visible.length === 0 && !holds && !own.includes(source.system)) throw notKnown();
+      }
+      const wanted = targets.length === 0 ? visible : visible.filter((i) => targets.includes(i.system ?? ''));
+      await this.audit.record(caller.principal, caller.context, {
+        ...facts,
+        patients: [enterpriseId],
+        hiddenCount: identifiers.length - visible.length,
+        detail: access?.decision.discoverable === true ? 'discoverable' : 'not discoverable: own identifiers only',
+      });
+      return { resourceType: 'Parameters', parameter: wanted.map((valueIdentifier) => ({ name: 'targetIdentifier', valueIdentifier })) };
+    });
+  }
+
+  /** PDQm [ITI-78]: up to 200 MPI candidates, filtered by discoverability, then paged. */
+  @Get()
+  @RequireScopes('system/Patient.read')
+  @ExchangeRoute('pdq')
+  @Header('content-type', FHIR_JSON)
+  async search(@Req() request: Request): Promise<Bundle<Patient>> {
+    const caller = callerOf(request);
+    const params = checkedQuery(request, 'pdq');
+    const count = intParam(params, '_count', DEFAULT_COUNT, 1, MAX_COUNT);
+    const offset = intParam(params, '_offset', 0, 0, MAX_CANDIDATES);
+    const criteria = without(params, ['_count', '_offset', '_format', '_pretty']);
+    const facts = { subtype: 'search-type', action: 'E' as const, entities: [{ type: 'Patient', query: criteria.toString().slice(0, 4000) }] };
+    return audited(this.audit, caller, facts, async () => {
+      const candidates: BundleEntry<Patient>[] = [];
+      for (let page = 0; page * MPI_PAGE < MAX_CANDIDATES; page += 1) {
+        const query = new URLSearchParams(criteria);
+        query.set('_count', String(MPI_PAGE));
+        query.set('_offset', String(page * MPI_PAGE));
+        let bundle: Bundle<Patient>;
+        try {
+          bundle = await this.mpi.search(query);
+        } catch (error) {
+          throw upstreamError(error, 'the MPI');
+        }
+        candidates.push(...(bundle.entry ?? []));
+        if ((bundle.entry ?? []).length < MPI_PAGE || (bundle.total ?? 0) <= (page + 1) * MPI_PAGE) break;
+      }
+      const discoverable = await this.discoverable(caller, candidates);
+      const pageEntries = discoverable.slice(offset, offset + count);
+      const base = `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir/Patient`;
+      const link: BundleLink[] = [{ relation: 'self', url: pagedUrl(base, criteria, count, offset) }];
+      if (offset + count < discoverable.length) link.push({ relation: 'next', url: pagedUrl(base, criteria, count, offset + count) });
+      await this.audit.record(caller.principal, caller.context, {
+        ...facts,
+        patients: pageEntries.map((e) => e.resource?.id ?? '').filter((id) => id !== ''),
+        hiddenCount: candidates.length - discoverable.length,
+      });
+      return {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: discoverable.length,
+        link,
+        entry: pageEntries.map((e) => ({ ...e, fullUrl: `${base}/${e.resource?.id ?? ''}` })),
+      };
+    });
+  }
+
+  /** Patient/$match [ITI-119]: the MPI's graded candidates, only discoverable persons. */
+  @Post('$match')
+  @HttpCode(HttpStatus.OK)
+  @RequireScopes('system/Patient.read')
+  @ExchangeRoute('match')
+  @Header('content-type', FHIR_JSON)
+  async match(@Req() request: Request): Promise<Bundle<Patient>> {
+    const caller = callerOf(request);
+    checkedQuery(request, 'match');
+    const body = (request as { body?: unknown }).body;
+    if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
+      throw outcomeError(400, 'invalid', 'the body must be a Parameters resource (application/fhir+json)', 'resourceType');
+    }
+    const facts = { subtype: 'operation', action: 'E' as const, entities: [{ type: 'Patient', query: '$match' }] };
+    return audited(this.audit, caller, facts, async () => {
+      let bundle: Bundle<Patient>;
+      try {
+        bundle = await this.mpi.match(body);
+      } catch (error) {
+        throw upstreamError(error, 'the MPI');
+      }
+      const candidates = bundle.entry ?? [];
+      const discoverable = await this.discoverable(caller, candidates);
+      await this.audit.record(caller.principal, caller.context, {
+        ...facts,
+        patients: discoverable.map((e) => e.resource?.id ?? '').filter((id) => id !== ''),
+        hiddenCount: candidates.length - discoverable.length,
+      });
+      const base = `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir/Patient`;
+      return {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: discoverable.length,
+        entry: discoverable.map((e) => ({ ...e, fullUrl: `${base}/${e.resource?.id ?? ''}` })),
+      };
+    });
+  }
+
+  private async discoverable(caller: Caller, entries: readonly BundleEntry<Patient>[]): Promise<BundleEntry<Patient>[]> {
+    const ids = entries.map((e) => e.resource?.id).filter((id): id is string => typeof id === 'string');
+    const decisions = await this.decisions.decideMany(caller.principal, clinicalContext(caller), ids);
+    return entries.filter((e) => e.resource?.id !== undefined && decisions.get(e.resource.id)?.decision.discoverable === true);
+  }
+}
+
+function notKnown() {
+  return outcomeError(404, 'not-found', 'sourceIdentifier is not known', 'sourceIdentifier');
+}
+
+function pagedUrl(base: string, criteria: URLSearchParams, count: number, offset: number): string {
+  const q = new URLSearchParams(criteria);
+  q.set('_count', String(count));
+  q.set('_offset', String(offset));
+  return `${base}?${q.toString()}`;
+}
