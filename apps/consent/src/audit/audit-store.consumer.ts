@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AuditRecorded, ConsumerGroups } from '@tessera/contracts';
+import { AuditRecorded } from '@tessera/contracts';
 import type { ConsumerRunner } from '@tessera/platform-kafka';
 import { MessagingService } from '@tessera/platform-service';
 import { AuditAppendHandler } from './audit-append.handler';
@@ -11,9 +11,6 @@ export interface AuditStoreConsumerOptions {
 }
 
 export const AUDIT_STORE_CONSUMER_OPTIONS = Symbol('AUDIT_STORE_CONSUMER_OPTIONS');
-export const DEFAULT_AUDIT_STORE_CONSUMER_OPTIONS: AuditStoreConsumerOptions = {
-  groupId: ConsumerGroups.consentAudit.id,
-};
 
 /**
  * Consumer group `consent.audit` on hie.audit: appends each AuditRecorded event to the hash-chained

@@ -1,18 +1,19 @@
 import { Module } from '@nestjs/common';
+import { ConsumerGroups } from '@tessera/contracts';
 import { AuditModule } from '@tessera/platform-audit';
+import { loadConfig } from '@tessera/platform-config';
+import { consentConfig } from '../consent.config';
 import { AuditAppendHandler } from './audit-append.handler';
 import { AuditEventController } from './audit-event.controller';
 import { AuditQueryService } from './audit-query.service';
-import {
-  AUDIT_STORE_CONSUMER_OPTIONS,
-  AuditStoreConsumer,
-  DEFAULT_AUDIT_STORE_CONSUMER_OPTIONS,
-} from './audit-store.consumer';
+import { AUDIT_STORE_CONSUMER_OPTIONS, AuditStoreConsumer } from './audit-store.consumer';
+import type { AuditStoreConsumerOptions } from './audit-store.consumer';
 
 /**
  * The audit store of the consent service: consumer group `consent.audit` (hie.audit → the
  * hash-chained, append-only audit_events) and the FHIR AuditEvent search. Needs PlatformModule
- * and AuthModule in the app.
+ * and AuthModule in the app. CONSENT_GROUP_SUFFIX gives the group a suffix, as for the other
+ * consent groups (`consent.audit.<suffix>`: tests, replays).
  */
 @Module({
   imports: [AuditModule.forRoot()],
@@ -20,7 +21,14 @@ import {
   providers: [
     AuditAppendHandler,
     AuditQueryService,
-    { provide: AUDIT_STORE_CONSUMER_OPTIONS, useValue: DEFAULT_AUDIT_STORE_CONSUMER_OPTIONS },
+    {
+      provide: AUDIT_STORE_CONSUMER_OPTIONS,
+      useFactory: (): AuditStoreConsumerOptions => {
+        const suffix = loadConfig(consentConfig).CONSENT_GROUP_SUFFIX;
+        const base = ConsumerGroups.consentAudit.id;
+        return { groupId: suffix === undefined ? base : `${base}.${suffix}` };
+      },
+    },
     AuditStoreConsumer,
   ],
   exports: [AuditQueryService],
