@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -26,7 +27,14 @@ import { createDataSource } from '@tessera/platform-persistence';
 import { connectRedis } from '@tessera/platform-redis';
 import type { RedisClient } from '@tessera/platform-redis';
 import { LOGGER, REDIS_CLIENT } from '@tessera/platform-service';
-import { dropTestDatabase, prepareTestDatabase, uniqueTestId } from '@tessera/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  prepareTestDatabase,
+  TS_REGISTER_PATH,
+  uniqueTestId,
+  workspacePath,
+} from '@tessera/testing';
 import { migrations } from '../migrations';
 import { ClientRegistry } from './client-registry.service';
 import { ExchangeAuthModule } from './exchange-auth.module';
@@ -37,7 +45,8 @@ import type { TokenIssued, TokenRejected } from './token-audit.hook';
 
 const DATABASE = `tessera_exchange_test_${uniqueTestId('auth')}`;
 const KEYS = path.resolve(__dirname, '../../../../deploy/demo-region/keys');
-const TOKEN_ENDPOINT = 'http://127.0.0.1:8080/auth/token';
+let baseUrl = '';
+let TOKEN_ENDPOINT = '';
 const FORM = 'application/x-www-form-urlencoded';
 
 @Controller('probe')
@@ -89,6 +98,10 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
   const http = (): Server => app.getHttpServer() as Server;
 
   beforeAll(async () => {
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    TOKEN_ENDPOINT = `${baseUrl}/auth/token`;
+    process.env['EXCHANGE_PUBLIC_BASE_URL'] = baseUrl;
     const settings = await prepareTestDatabase(DATABASE, migrations);
     dataSource = await createDataSource({ settings, database: DATABASE }).initialize();
     redis = await connectRedis(loadConfig(redisConfig), () => undefined);
@@ -105,7 +118,7 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
       controllers: [ProbeController],
     }).compile();
     app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    await app.listen(port, '127.0.0.1');
   });
 
   afterAll(async () => {
@@ -360,5 +373,42 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
       200,
     );
     expect((await request(http()).get('/probe/fhir').set('Authorization', `Bearer ${a}`)).status).toBe(403);
+  });
+
+  it('tools/exchange-client gets a token with the demo key and calls a guarded route', async () => {
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [
+            '--require',
+            TS_REGISTER_PATH,
+            workspacePath('tools/exchange-client/exchange-client.ts'),
+            ...args,
+            '--url',
+            baseUrl,
+          ],
+          { cwd: workspacePath('.'), timeout: 30_000 },
+          (error, stdout, stderr) =>
+            resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }),
+        );
+      });
+    const token = await cli('token', '--client', 'donghai-ehr');
+    expect(token.code).toBe(0);
+    const body = JSON.parse(token.stdout) as { access_token: string; scope: string };
+    expect(decodeJwt(body.access_token)).toMatchObject({
+      sub: 'donghai-ehr',
+      tessera_institution: 'donghai-people',
+    });
+    expect(body.scope.split(' ')).toContain('system/DocumentReference.read');
+    const get = await cli('get', '/probe/fhir', '--client', 'donghai-ehr', '--purpose', 'TREAT');
+    expect(get.code).toBe(0);
+    expect(JSON.parse(get.stdout)).toMatchObject({
+      clientId: 'donghai-ehr',
+      institutionId: 'donghai-people',
+    });
+    const refused = await cli('get', '/probe/ledger', '--client', 'donghai-ehr', '--purpose', 'TREAT');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('HTTP 403');
   });
 });
