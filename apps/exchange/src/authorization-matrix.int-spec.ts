@@ -12,7 +12,7 @@ import type { CallResult } from './testing/exchange-client';
 import { ALL_READ, ExchangeFixture, FAMILY, RIV, STA } from './testing/exchange-fixture';
 import type { AuditData, ExchangeUnderTest, TestingKit } from './testing/exchange-fixture';
 
-export function testingKit(): TestingKit {
+function testingKit(): TestingKit {
   return {
     uniqueTestId,
     freePort,

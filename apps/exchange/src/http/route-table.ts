@@ -170,7 +170,11 @@ export function routeById(id: string): RouteSpec {
   return route;
 }
 
-/** Names a route accepts in its query string (for the hygiene check). */
-export function acceptedParams(route: RouteSpec): ReadonlySet<string> {
-  return new Set(['_format', '_pretty', ...(route.searchParams ?? []).map((p) => p.name)]);
+/** Names a route accepts in its query string, with how each value is checked (hygiene check). */
+export function acceptedParams(route: RouteSpec): ReadonlyMap<string, SearchParamType> {
+  return new Map<string, SearchParamType>([
+    ['_format', 'token'],
+    ['_pretty', 'token'],
+    ...(route.searchParams ?? []).map((p): [string, SearchParamType] => [p.name, p.type]),
+  ]);
 }
