@@ -14,6 +14,7 @@ import {
 } from '@tessera/platform-service';
 import { startTestIssuer } from '@tessera/testing';
 import type { TestIssuer } from '@tessera/testing';
+import { AccessTokenVerifier } from './access-token.verifier';
 import { AuthModule } from './auth.module';
 import {
   CurrentPrincipal,
@@ -274,5 +275,39 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
 
   it('fetches the JWKS once and caches it', () => {
     expect(issuer.jwksRequests()).toBe(1);
+  });
+});
+
+describe('AccessTokenVerifier with a remote JWKS', () => {
+  it('an unknown kid is unknown_key (401); unreachable issuer keys are issuer_keys_unavailable (503)', async () => {
+    const issuer = await startTestIssuer();
+    const other = await startTestIssuer();
+    try {
+      const verifier = new AccessTokenVerifier({
+        issuer: issuer.issuer,
+        audience: Audiences.internal,
+        keys: new URL(issuer.jwksUrl),
+      });
+      const svc = { kind: 'service', clientId: 'exchange' } as const;
+      await expect(verifier.verify(await issuer.mint(svc))).resolves.toMatchObject({ kind: 'service' });
+      // Signed by another issuer's key (a kid this JWKS does not have), claiming this issuer.
+      const foreignKid = await other.mint({ ...svc, issuer: issuer.issuer });
+      await expect(verifier.verify(foreignKid)).rejects.toMatchObject({ reason: 'unknown_key', status: 401 });
+
+      const down = new AccessTokenVerifier({
+        issuer: issuer.issuer,
+        audience: Audiences.internal,
+        keys: new URL(issuer.jwksUrl),
+      });
+      const token = await issuer.mint(svc);
+      await issuer.close();
+      await expect(down.verify(token)).rejects.toMatchObject({
+        reason: 'issuer_keys_unavailable',
+        status: 503,
+      });
+    } finally {
+      await other.close();
+      await issuer.close().catch(() => undefined);
+    }
   });
 });
