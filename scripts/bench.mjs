@@ -2,6 +2,7 @@
 // from dist/bench. Targets:
 //   gateway   MLLP load against the interop-gateway (bench/gateway/gateway.bench.ts has the options)
 //   registry  document-registry queries on a bulk-loaded database (bench/registry/registry.bench.ts)
+//   mpi       MPI matching quality and latency on a seeded synthetic population (bench/mpi/mpi.bench.ts)
 // Pass --no-build to skip the build step.
 import { existsSync } from 'node:fs';
 import { build } from './build.mjs';
@@ -10,6 +11,7 @@ import { run } from './lib/proc.mjs';
 const TARGETS = {
   gateway: 'dist/bench/gateway/gateway.bench.js',
   registry: 'dist/bench/registry/registry.bench.js',
+  mpi: 'dist/bench/mpi/mpi.bench.js',
 };
 
 async function main() {

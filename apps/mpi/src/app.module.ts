@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { Audiences, AuthModule } from '@tessera/platform-auth';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
 import { IdentityQueryService } from './identity/identity-query.service';
@@ -31,7 +32,11 @@ export const serviceOptions: ServiceOptions = {
 };
 
 @Module({
-  imports: [PlatformModule.forRoot(serviceOptions)],
+  imports: [
+    PlatformModule.forRoot(serviceOptions),
+    // PIXm/PDQm/$match: the exchange's service token (tessera:internal); operator routes: role mpi.review (tessera:operator).
+    AuthModule.forRoot({ audience: [Audiences.operator, Audiences.internal] }),
+  ],
   // PixController before PdqController: `Patient/$ihe-pix` is matched before the search route.
   controllers: [PixController, PdqController, LinksController, OperatorController, MergeController, RematchController],
   providers: [

@@ -12,8 +12,8 @@ import type { EventProducer } from '@tessera/platform-kafka';
 import { EVENT_PRODUCER, loadPlatformSettings, migrateService } from '@tessera/platform-service';
 import { generatePopulation } from '@tessera/synthetic-population';
 import type { TruthPerson } from '@tessera/synthetic-population';
-import { dropTestDatabase, freePort, testKafka, TopicWatcher, uniqueTestId, waitFor, withAdmin } from '@tessera/testing';
-import type { CollectedRecord } from '@tessera/testing';
+import { dropTestDatabase, freePort, startTestIssuer, testKafka, TopicWatcher, uniqueTestId, waitFor, withAdmin } from '@tessera/testing';
+import type { CollectedRecord, TestIssuer } from '@tessera/testing';
 
 const RUN = uniqueTestId('m');
 const DATABASE = `tessera_mpi_test_${RUN}`;
@@ -28,6 +28,21 @@ let kafka: Kafka;
 let producer: EventProducer;
 let links: TopicWatcher;
 let partitions = 1;
+let issuer: TestIssuer;
+
+/**
+ * Who calls: `operator` (an operator client with role mpi.review, audience tessera:operator; its
+ * client id is the decision's operator), `service` (the exchange's service token, tessera:internal),
+ * `none`, or a ready token. Default: an operator for /mpi/ routes, the service token for FHIR routes.
+ */
+type Caller = { readonly operator: string } | 'service' | 'none' | { readonly token: string };
+async function authorization(url: string, caller: Caller | undefined): Promise<Record<string, string>> {
+  const who = caller ?? (url.startsWith('/mpi/') ? { operator: 'reviewer-0' } : 'service');
+  if (who === 'none') return {};
+  if (who === 'service') return { authorization: `Bearer ${await issuer.mint({ kind: 'service', clientId: 'exchange' })}` };
+  if ('token' in who) return { authorization: `Bearer ${who.token}` };
+  return { authorization: `Bearer ${await issuer.mint({ kind: 'operator', clientId: who.operator, roles: ['mpi.review'] })}` };
+}
 
 const persons: TruthPerson[] = generatePopulation({
   seed: 'mpi-int',
@@ -89,13 +104,13 @@ function upserted(at: Institution, localId: string, patient: Patient) {
 
 async function http(
   url: string,
-  init: { method?: string; body?: unknown; operator?: string } = {},
+  init: { method?: string; body?: unknown; operator?: string; as?: Caller } = {},
 ): Promise<{ status: number; contentType: string | null; json: Record<string, unknown> }> {
   const response = await fetch(`${baseUrl}${url}`, {
     method: init.method ?? 'GET',
     headers: {
       ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(init.operator === undefined ? {} : { 'x-tessera-operator': init.operator }),
+      ...(await authorization(url, init.as ?? (init.operator === undefined ? undefined : { operator: init.operator }))),
     },
     ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
   });
@@ -138,6 +153,9 @@ function ours(record: CollectedRecord, enterpriseId: string): boolean {
 }
 
 beforeAll(async () => {
+  issuer = await startTestIssuer();
+  process.env['AUTH_ISSUER'] = issuer.env.AUTH_ISSUER;
+  process.env['AUTH_JWKS_URL'] = issuer.env.AUTH_JWKS_URL;
   process.env['DB_NAME'] = DATABASE;
   process.env['HTTP_PORT'] = String(await freePort());
   process.env['LOG_LEVEL'] = process.env['LOG_LEVEL'] ?? 'warn';
@@ -169,6 +187,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await links?.close();
   await app?.close();
+  await issuer?.close();
   await withAdmin(kafka, (admin) =>
     admin.deleteTopics({ topics: [retryTopic(Topics.patient, GROUP), deadLetterTopic(Topics.patient, GROUP)] }),
   ).catch(() => undefined);
@@ -291,10 +310,10 @@ describe('matching', () => {
 
   it('answers Patient/$match with graded golden records, best first', async () => {
     const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
-    const probe = (patient: Patient, extra: object[] = []) =>
+    const probe = async (patient: Patient, extra: object[] = []) =>
       fetch(`${baseUrl}/Patient/$match`, {
         method: 'POST',
-        headers: { 'content-type': 'application/fhir+json' },
+        headers: { 'content-type': 'application/fhir+json', ...(await authorization('/Patient/$match', 'service')) },
         body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: patient }, ...extra] }),
       }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
     const found = await probe(patientOf(alice, institution(), 'Q-1'));
@@ -313,7 +332,7 @@ describe('matching', () => {
     expect((await probe(stranger, [{ name: 'onlyCertainMatches', valueBoolean: true }])).json).toMatchObject({ total: 0, entry: [] });
     const bad = await fetch(`${baseUrl}/Patient/$match`, {
       method: 'POST',
-      headers: { 'content-type': 'application/fhir+json' },
+      headers: { 'content-type': 'application/fhir+json', ...(await authorization('/Patient/$match', 'service')) },
       body: JSON.stringify({ resourceType: 'Patient' }),
     });
     expect(bad.status).toBe(400);
@@ -393,7 +412,7 @@ describe('operator decisions', () => {
     const version = history.json['linkVersion'] as number;
     const source = { system: h6.system, value: 'E-2' };
 
-    const anonymous = await http('/mpi/links/unlink', { method: 'POST', body: { source, expectedVersion: version, reason: 'x' } });
+    const anonymous = await http('/mpi/links/unlink', { method: 'POST', as: 'none', body: { source, expectedVersion: version, reason: 'x' } });
     expect(anonymous.status).toBe(401);
     const unlinked = await http('/mpi/links/unlink', {
       method: 'POST',
@@ -604,7 +623,9 @@ describe('enterprise id merge and unmerge', () => {
     expect(mergedView.json['mergedInto']).toBeNull();
     const body = { survivingEnterpriseId: survivingId, mergedEnterpriseId: mergedId, expectedVersions, reason: 'same person per chart' };
 
-    expect((await http('/mpi/merges', { method: 'POST', body })).status).toBe(401);
+    expect((await http('/mpi/merges', { method: 'POST', as: 'none', body })).status).toBe(401);
+    // The exchange's service token is not an operator: 403.
+    expect((await http('/mpi/merges', { method: 'POST', as: 'service', body })).status).toBe(403);
     const stale = await http('/mpi/merges', {
       method: 'POST',
       operator: 'reviewer-7',
@@ -714,7 +735,7 @@ describe('re-matching after a rule change', () => {
     const linksBefore = { r1: await linkOf(h10, 'R-1'), r2: await linkOf(h11, 'R-2'), t1: await linkOf(h10, 'T-1'), u2: await linkOf(h11, 'U-2') };
 
     expect((await http('/mpi/rematch-jobs', { method: 'POST', operator: 'ops-1', body: { scope: 'all', ruleSetVersion: 'v0', reason: 'x' } })).status).toBe(400);
-    expect((await http('/mpi/rematch-jobs', { method: 'POST', body: { scope: 'all', reason: 'x' } })).status).toBe(401);
+    expect((await http('/mpi/rematch-jobs', { method: 'POST', as: 'none', body: { scope: 'all', reason: 'x' } })).status).toBe(401);
     for (const scope of [{ institution: h11.id }, { institution: h10.id }]) {
       const started = await http('/mpi/rematch-jobs', { method: 'POST', operator: 'ops-1', body: { scope, dryRun: true, reason: 'rule set v1 review' } });
       expect(started.status).toBe(202);
@@ -763,5 +784,30 @@ describe('re-matching after a rule change', () => {
     const final = await waitFor('the last dry run', async () => (await http(`/mpi/rematch-jobs/${after.json['id'] as string}`)).json, (j) => j['status'] === 'DONE' || j['status'] === 'FAILED');
     expect(final).toMatchObject({ report: { recordsEvaluated: 2, wouldChange: 0 } });
     expect((await http('/mpi/rematch-jobs/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+});
+
+describe('access (tokens of the exchange issuer)', () => {
+  it('serves PIXm/PDQm/$match to the exchange service token only, and operator routes to mpi.review operators only', async () => {
+    const pix = `/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent('urn:oid:1.2.3|NOBODY')}`;
+    expect((await http(pix, { as: 'none' })).status).toBe(401);
+    // The internal-audience service token passes the guard (404: unknown source).
+    expect((await http(pix, { as: 'service' })).status).toBe(404);
+    expect((await http('/Patient?family=zzzzqqq', { as: 'service' })).status).toBe(200);
+    // An operator (even with mpi.review) does not query the FHIR routes directly.
+    expect((await http(pix, { as: { operator: 'reviewer-x' } })).status).toBe(403);
+    // An institution token is for the exchange (audience tessera:exchange): refused here.
+    const institutionToken = await issuer.mint({ kind: 'institution', clientId: 'hospital-1', institutionId: 'H1', scopes: ['system/Patient.read'] });
+    const asInstitution = await http('/Patient?family=zzzzqqq', { as: { token: institutionToken } });
+    expect(asInstitution.status).toBe(401);
+    expect(asInstitution.json).toMatchObject({ resourceType: 'OperationOutcome' });
+    // A service token signed by a key the issuer does not publish is forged.
+    expect((await http(pix, { as: { token: await issuer.mintWithForeignKey({ kind: 'service', clientId: 'exchange' }) } })).status).toBe(401);
+    // Operator routes: an operator without mpi.review, the service token and an institution are refused.
+    const analyst = await issuer.mint({ kind: 'operator', clientId: 'analyst-1', roles: ['ledger.read'] });
+    expect((await http('/mpi/review-tasks', { as: { token: analyst } })).status).toBe(403);
+    expect((await http('/mpi/review-tasks', { as: 'service' })).status).toBe(403);
+    expect((await http('/mpi/review-tasks', { as: { token: institutionToken } })).status).toBe(401);
+    expect((await http('/mpi/review-tasks', { as: { operator: 'reviewer-x' } })).status).toBe(200);
   });
 });

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpStatus, Param, ParseUUIDPipe, Query, UseFilters } from '@nestjs/common';
 import type { Patient } from '@medplum/fhirtypes';
+import { RequireRoles } from '@tessera/platform-auth';
 import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import type { LinkHistoryEntry } from '../identity/identity-query.service';
@@ -34,6 +35,7 @@ export interface EnterpriseIdResponse {
 /** Operators' view of links: a source record's link history, an enterprise id's sources and golden record. */
 @Controller('mpi')
 @UseFilters(OperationOutcomeFilter)
+@RequireRoles('mpi.review')
 export class LinksController {
   constructor(private readonly identities: IdentityQueryService) {}
 

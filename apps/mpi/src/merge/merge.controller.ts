@@ -1,7 +1,9 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, UseFilters } from '@nestjs/common';
 import { z } from 'zod';
+import { CurrentPrincipal, RequireRoles } from '@tessera/platform-auth';
+import type { Principal } from '@tessera/platform-auth';
 import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
-import { OPERATOR_HEADER, operatorFrom, parse } from '../operator/operator.controller';
+import { operatorOf, parse } from '../operator/operator.controller';
 import { EnterpriseMergeHandler } from './enterprise-merge.handler';
 import type { MergeResult, MergeView } from './enterprise-merge.handler';
 
@@ -35,13 +37,14 @@ function settle<T>(result: MergeResult<T>): T {
 /** Operator merge / unmerge of enterprise ids (the merge is a recorded decision; the unmerge replays the others). */
 @Controller('mpi/merges')
 @UseFilters(OperationOutcomeFilter)
+@RequireRoles('mpi.review')
 export class MergeController {
   constructor(private readonly handler: EnterpriseMergeHandler) {}
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  async merge(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined): Promise<MergeView> {
-    const operator = operatorFrom(header);
+  async merge(@Body() body: unknown, @CurrentPrincipal() principal: Principal | undefined): Promise<MergeView> {
+    const operator = operatorOf(principal);
     const cmd = parse(mergeBody, body);
     return settle(await this.handler.merge(cmd, { operator, reason: cmd.reason }));
   }
@@ -58,9 +61,9 @@ export class MergeController {
   async unmerge(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: unknown,
-    @Headers(OPERATOR_HEADER) header: string | undefined,
+    @CurrentPrincipal() principal: Principal | undefined,
   ) {
-    const operator = operatorFrom(header);
+    const operator = operatorOf(principal);
     const cmd = parse(unmergeBody, body);
     return settle(await this.handler.unmerge(id, cmd.expectedVersion, { operator, reason: cmd.reason }));
   }

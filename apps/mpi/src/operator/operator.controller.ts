@@ -1,5 +1,7 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, UseFilters } from '@nestjs/common';
 import { z } from 'zod';
+import { CurrentPrincipal, RequireRoles } from '@tessera/platform-auth';
+import type { Principal } from '@tessera/platform-auth';
 import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import type { Issue } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
@@ -8,8 +10,6 @@ import { ReviewTaskDetailHandler } from '../review/review-task-detail.handler';
 import type { ReviewTaskDetail } from '../review/review-task-detail.handler';
 import { OperatorLinkHandler } from './operator-link.handler';
 import type { OperatorResult } from './operator-link.handler';
-
-export const OPERATOR_HEADER = 'x-tessera-operator';
 
 const sourceRef = z.object({ system: z.string().min(1), value: z.string().min(1) }).strict();
 const reason = z.string().trim().min(1).max(2000);
@@ -31,19 +31,15 @@ const taskDecisionBody = z
   });
 const notSamePersonBody = z.object({ a: sourceRef, b: sourceRef, reason }).strict();
 
-/** The operator id of a request; 401 when missing or unusable (every decision names who made it). */
-export function operatorFrom(header: string | undefined): string {
-  const value = header?.trim() ?? '';
-  if (!/^[\x21-\x7e]{1,200}$/.test(value)) {
-    throw new OperationOutcomeException(HttpStatus.UNAUTHORIZED, [
-      {
-        code: 'login',
-        expression: 'X-Tessera-Operator',
-        diagnostics: 'Name yourself in the X-Tessera-Operator header (your operator id, printable ASCII, at most 200 characters).',
-      },
-    ]);
+/**
+ * The operator id of a decision: the verified token's client id (every decision names who made it).
+ * The guard (RequireRoles) has already refused a request without a valid operator token.
+ */
+export function operatorOf(principal: Principal | undefined): string {
+  if (principal === undefined) {
+    throw new OperationOutcomeException(HttpStatus.UNAUTHORIZED, [{ code: 'login', diagnostics: 'an operator access token is required' }]);
   }
-  return value;
+  return principal.clientId;
 }
 
 /** The validated body, or 400 with one issue per problem (path in `expression`). */
@@ -80,6 +76,7 @@ function settle(result: OperatorResult): Exclude<OperatorResult, { status: 'not-
 /** Operator decisions on links and the review queue (MANUAL decisions: the engine never overrides them). */
 @Controller('mpi')
 @UseFilters(OperationOutcomeFilter)
+@RequireRoles('mpi.review')
 export class OperatorController {
   constructor(
     private readonly handler: OperatorLinkHandler,
@@ -89,24 +86,24 @@ export class OperatorController {
 
   @Post('links/link')
   @HttpCode(HttpStatus.OK)
-  async link(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined) {
-    const operator = operatorFrom(header);
+  async link(@Body() body: unknown, @CurrentPrincipal() principal: Principal | undefined) {
+    const operator = operatorOf(principal);
     const cmd = parse(linkBody, body);
     return settle(await this.handler.link(cmd.source, cmd.enterpriseId, cmd.expectedVersion, { operator, reason: cmd.reason }));
   }
 
   @Post('links/unlink')
   @HttpCode(HttpStatus.OK)
-  async unlink(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined) {
-    const operator = operatorFrom(header);
+  async unlink(@Body() body: unknown, @CurrentPrincipal() principal: Principal | undefined) {
+    const operator = operatorOf(principal);
     const cmd = parse(unlinkBody, body);
     return settle(await this.handler.unlink(cmd.source, cmd.expectedVersion, { operator, reason: cmd.reason }));
   }
 
   @Post('not-same-person')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async notSamePerson(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined): Promise<void> {
-    const operator = operatorFrom(header);
+  async notSamePerson(@Body() body: unknown, @CurrentPrincipal() principal: Principal | undefined): Promise<void> {
+    const operator = operatorOf(principal);
     const cmd = parse(notSamePersonBody, body);
     if ((await this.handler.notSamePerson(cmd.a, cmd.b, { operator, reason: cmd.reason })) === 'not-found') {
       throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [
@@ -120,9 +117,9 @@ export class OperatorController {
   async decideTask(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: unknown,
-    @Headers(OPERATOR_HEADER) header: string | undefined,
+    @CurrentPrincipal() principal: Principal | undefined,
   ) {
-    const operator = operatorFrom(header);
+    const operator = operatorOf(principal);
     const cmd = parse(taskDecisionBody, body);
     const decision =
       cmd.decision === 'link' && cmd.enterpriseId !== undefined

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Controller, Get, Header, HttpCode, HttpStatus, Post, Query, Req, UseFilters } from '@nestjs/common';
+import { RequireService } from '@tessera/platform-auth';
 import type { Bundle, Parameters, Patient } from '@medplum/fhirtypes';
 import { normalizeName, normalizePhone, normalizePostalCode } from '@tessera/matching';
 import { readFhirJson } from '../fhir/fhir-json-body';
@@ -148,6 +149,7 @@ export function parseMatchParameters(body: unknown): {
 /** PDQm "Mobile Patient Demographics Query" [ITI-78]: golden records, one per enterprise id. */
 @Controller('Patient')
 @UseFilters(OperationOutcomeFilter)
+@RequireService()
 export class PdqController {
   constructor(
     private readonly identities: IdentityQueryService,

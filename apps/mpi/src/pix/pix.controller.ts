@@ -1,4 +1,5 @@
 import { Controller, Get, Header, HttpStatus, Query, UseFilters } from '@nestjs/common';
+import { RequireService } from '@tessera/platform-auth';
 import type { Parameters } from '@medplum/fhirtypes';
 import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
@@ -17,6 +18,7 @@ function list(value: unknown): string[] {
 /** PIXm "Get Corresponding Identifiers" [ITI-83]: `GET /Patient/$ihe-pix`. */
 @Controller('Patient')
 @UseFilters(OperationOutcomeFilter)
+@RequireService()
 export class PixController {
   constructor(private readonly identities: IdentityQueryService) {}
 

@@ -1,7 +1,9 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, UseFilters } from '@nestjs/common';
 import { z } from 'zod';
+import { CurrentPrincipal, RequireRoles } from '@tessera/platform-auth';
+import type { Principal } from '@tessera/platform-auth';
 import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
-import { OPERATOR_HEADER, operatorFrom, parse } from '../operator/operator.controller';
+import { operatorOf, parse } from '../operator/operator.controller';
 import { RematchJobRunner } from './rematch-job.runner';
 import type { RematchResult } from './rematch-job.runner';
 
@@ -32,13 +34,14 @@ function settle<T>(result: RematchResult<T>): T {
 /** Re-matching after a rule change: background dry run with progress, paged report, then apply. */
 @Controller('mpi/rematch-jobs')
 @UseFilters(OperationOutcomeFilter)
+@RequireRoles('mpi.review')
 export class RematchController {
   constructor(private readonly runner: RematchJobRunner) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  async start(@Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined) {
-    const operator = operatorFrom(header);
+  async start(@Body() body: unknown, @CurrentPrincipal() principal: Principal | undefined) {
+    const operator = operatorOf(principal);
     const cmd = parse(startBody, body);
     return settle(
       await this.runner.start(
@@ -63,8 +66,8 @@ export class RematchController {
 
   @Post(':id/apply')
   @HttpCode(HttpStatus.ACCEPTED)
-  async apply(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: unknown, @Headers(OPERATOR_HEADER) header: string | undefined) {
-    const operator = operatorFrom(header);
+  async apply(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: unknown, @CurrentPrincipal() principal: Principal | undefined) {
+    const operator = operatorOf(principal);
     const cmd = parse(applyBody, body);
     return settle(await this.runner.requestApply(id, cmd.expectedVersion, { operator, reason: cmd.reason }));
   }
