@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { expectServiceLifecycle, workspacePath } from '@tessera/testing';
 
 // Each app, black-box as `npm start` runs it (compiled, own process), on a free port.
-const services = ['interop-gateway', 'mpi', 'consent', 'document-registry'] as const;
+const services = ['interop-gateway', 'mpi', 'consent', 'document-registry', 'exchange'] as const;
 
 describe('service apps', () => {
   it.each(services)(

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { loadConfig } from '@tessera/platform-config';
+import { Audiences, AuthModule } from '@tessera/platform-auth';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
 import { Hl7BatchController } from './batch/hl7-batch.controller';
@@ -33,7 +34,11 @@ export const serviceOptions: ServiceOptions = {
 };
 
 @Module({
-  imports: [PlatformModule.forRoot(serviceOptions)],
+  imports: [
+    PlatformModule.forRoot(serviceOptions),
+    // Operators (ledger, admin) and institutions (FHIR and HL7 batch uploads) call the gateway.
+    AuthModule.forRoot({ audience: [Audiences.operator, Audiences.exchange] }),
+  ],
   controllers: [InstitutionsController, LedgerController, FhirController, Hl7BatchController],
   providers: [
     { provide: GATEWAY_SETTINGS, useFactory: () => loadConfig(gatewayConfig) },

@@ -12,6 +12,7 @@ import { loadPlatformSettings, migrateService } from '@tessera/platform-service'
 import {
   dropTestDatabase,
   freePort,
+  startTestIssuer,
   mllpExchange,
   msaOf,
   testKafka,
@@ -20,7 +21,7 @@ import {
   waitFor,
   withAdmin,
 } from '@tessera/testing';
-import type { CollectedRecord } from '@tessera/testing';
+import type { CollectedRecord, TestIssuer } from '@tessera/testing';
 
 const RUN = uniqueTestId('g');
 const DATABASE = `tessera_gateway_test_${RUN}`;
@@ -51,6 +52,19 @@ function adtA01(feed: Feed, controlId: string, mrn: string, { withPv1 = true } =
 }
 
 let app: INestApplication;
+let issuer: TestIssuer;
+/** A regional operator holding every role: the default caller of these tests. */
+let opsToken: string;
+
+const ALL_ROLES = ['platform.admin', 'ledger.read', 'ledger.replay'];
+
+function operatorToken(clientId: string, roles = ALL_ROLES, institutionId?: string): Promise<string> {
+  return issuer.mint({ kind: 'operator', clientId, roles, ...(institutionId === undefined ? {} : { institutionId }) });
+}
+
+function institutionToken(institutionId: string, scopes = ['system/Bundle.write']): Promise<string> {
+  return issuer.mint({ kind: 'institution', clientId: `${institutionId}-client`, institutionId, scopes });
+}
 let baseUrl: string;
 let mllpPort: number;
 let dataSource: DataSource;
@@ -64,11 +78,16 @@ function parsed(record: CollectedRecord): Record<string, unknown> {
 async function http(
   method: string,
   url: string,
-  init: { body?: unknown; headers?: Record<string, string> } = {},
+  init: { body?: unknown; headers?: Record<string, string>; token?: string | null } = {},
 ) {
+  const token = init.token === undefined ? opsToken : init.token;
   const response = await fetch(`${baseUrl}${url}`, {
     method,
-    headers: { ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      ...init.headers,
+    },
     ...(init.body === undefined
       ? {}
       : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
@@ -125,6 +144,10 @@ async function newFeed(): Promise<Feed> {
 }
 
 beforeAll(async () => {
+  issuer = await startTestIssuer();
+  opsToken = await operatorToken('ops-test');
+  process.env['AUTH_ISSUER'] = issuer.env.AUTH_ISSUER;
+  process.env['AUTH_JWKS_URL'] = issuer.env.AUTH_JWKS_URL;
   process.env['DB_NAME'] = DATABASE;
   process.env['HTTP_PORT'] = String(await freePort());
   mllpPort = await freePort();
@@ -167,6 +190,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const watcher of watchers.values()) await watcher.close();
   await app?.close();
+  await issuer?.close();
   await withAdmin(kafka, (admin) =>
     admin.deleteTopics({
       topics: [retryTopic(Topics.inboundHl7v2, GROUP), deadLetterTopic(Topics.inboundHl7v2, GROUP)],
@@ -298,22 +322,36 @@ describe('ledger operator API', () => {
     expect(expressions).toEqual(['colour', 'from', 'limit', 'state']);
   });
 
-  it('shows raw content only to a named operator, and audits it', async () => {
-    const anonymous = await http('GET', `/ledger/messages/${id}/raw`);
+  it('shows raw content only to an authenticated operator with ledger.read, and audits it', async () => {
+    const anonymous = await http('GET', `/ledger/messages/${id}/raw`, { token: null });
     expect(anonymous.status).toBe(401);
-    const operator = uniqueTestId('op');
-    const raw = await http('GET', `/ledger/messages/${id}/raw`, {
-      headers: { 'X-Tessera-Operator': operator },
+    expect(anonymous.headers.get('www-authenticate')).toContain('Bearer');
+    expect(anonymous.json['resourceType']).toBe('OperationOutcome');
+    const roleless = await http('GET', `/ledger/messages/${id}/raw`, {
+      token: await operatorToken('op-no-roles', ['mpi.review']),
     });
+    expect(roleless.status).toBe(403);
+    const wrongAudience = await http('GET', `/ledger/messages/${id}/raw`, {
+      token: await issuer.mint({ kind: 'operator', clientId: 'op-aud', roles: ALL_ROLES, audience: 'tessera:internal' }),
+    });
+    expect(wrongAudience.status).toBe(401);
+    const operator = uniqueTestId('op');
+    const raw = await http('GET', `/ledger/messages/${id}/raw`, { token: await operatorToken(operator) });
     expect(raw.status).toBe(200);
     expect(raw.text).toContain(mrn);
     expect(raw.text.startsWith('MSH|')).toBe(true);
     const [audit] = await watcher(Topics.audit).waitFor(
       (r) =>
-        parsed(r)['entity'] === `ledger-message/${id}` &&
-        (parsed(r)['agent'] as { who: string }).who === operator,
+        (parsed(r)['entities'] as Array<{ reference?: string }>)[0]?.reference === `ledger-message/${id}` &&
+        (parsed(r)['agent'] as { clientId: string }).clientId === operator,
     );
-    expect(parsed(audit)).toMatchObject({ action: 'R', outcome: '0', agent: { who: operator } });
+    expect(parsed(audit)).toMatchObject({
+      type: 'operator',
+      action: 'R',
+      outcome: '0',
+      observer: 'interop-gateway',
+      agent: { clientId: operator, institutionId: null },
+    });
     const detail = await http('GET', `/ledger/messages/${id}`);
     expect(detail.json['rawAccesses']).toEqual([expect.objectContaining({ operator })]);
   });
@@ -323,9 +361,7 @@ describe('ledger operator API', () => {
     const before = await watcher(Topics.patient).waitFor(
       (r) => r.key === key && parsed(r)['sourceMessageId'] === id,
     );
-    const replay = await http('POST', `/ledger/messages/${id}/replay`, {
-      headers: { 'X-Tessera-Operator': 'op-replay' },
-    });
+    const replay = await http('POST', `/ledger/messages/${id}/replay`, { token: await operatorToken('op-replay') });
     expect(replay.status).toBe(200);
     expect(replay.json).toMatchObject({ id, outcome: 'mapped', events: 2 });
     const after = await watcher(Topics.patient).waitFor(
@@ -341,13 +377,15 @@ describe('ledger operator API', () => {
     expect(detail.json['replays']).toEqual([
       expect.objectContaining({ by: 'op-replay', outcome: 'mapped', mapperVersion: expect.any(String) }),
     ]);
-    expect((await http('POST', `/ledger/messages/${id}/replay`)).status).toBe(401);
+    expect((await http('POST', `/ledger/messages/${id}/replay`, { token: null })).status).toBe(401);
+    const readOnly = await operatorToken('op-read', ['ledger.read']);
+    expect((await http('POST', `/ledger/messages/${id}/replay`, { token: readOnly })).status).toBe(403);
   });
 
   it('runs a filtered replay as a background job that reports progress to done', async () => {
     const job = await http('POST', '/ledger/replays', {
       body: { institution: feed.institutionId, type: 'ADT' },
-      headers: { 'X-Tessera-Operator': 'op-job' },
+      token: await operatorToken('op-job'),
     });
     expect(job.status).toBe(202);
     expect(job.json).toMatchObject({ status: expect.stringMatching(/queued|running/), total: 2 });
@@ -362,10 +400,25 @@ describe('ledger operator API', () => {
       (
         await http('POST', '/ledger/replays', {
           body: { state: 'rejected' },
-          headers: { 'X-Tessera-Operator': 'op' },
         })
       ).status,
     ).toBe(400);
+  });
+
+  it("shows an institution's interface analyst only that institution's messages", async () => {
+    const other = await newFeed();
+    const analyst = await operatorToken('analyst-test', ['ledger.read'], other.institutionId);
+    const own = uniqueTestId('OWN');
+    await mllpExchange(mllpPort, [adtA01(other, own, uniqueTestId('MRN'))]);
+    const listed = await http('GET', '/ledger/messages?limit=50', { token: analyst });
+    expect(listed.status).toBe(200);
+    const items = listed.json['items'] as Array<{ institutionId: string; controlId: string }>;
+    expect(items.map((i) => i.controlId)).toContain(own);
+    expect(new Set(items.map((i) => i.institutionId))).toEqual(new Set([other.institutionId]));
+    expect((await http('GET', `/ledger/messages?institution=${feed.institutionId}`, { token: analyst })).status).toBe(403);
+    expect((await http('GET', `/ledger/messages/${id}`, { token: analyst })).status).toBe(404);
+    expect((await http('GET', `/ledger/messages/${id}/raw`, { token: analyst })).status).toBe(404);
+    expect((await http('POST', '/ledger/prune', { token: analyst })).status).toBe(403);
   });
 
   it('prunes on demand and reports counts', async () => {
@@ -411,8 +464,9 @@ describe('FHIR ingest', () => {
     const feed = await newFeed();
     const mrn = uniqueTestId('FMRN');
     const body = JSON.stringify(transaction(feed, mrn));
-    const headers = { 'X-Tessera-Institution': feed.institutionId, 'content-type': 'application/fhir+json' };
-    const response = await http('POST', '/fhir', { body, headers });
+    const headers = { 'content-type': 'application/fhir+json' };
+    const token = await institutionToken(feed.institutionId);
+    const response = await http('POST', '/fhir', { body, headers, token });
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ resourceType: 'Bundle', type: 'transaction-response' });
     const entries = response.json['entry'] as Array<{ response: { status: string; location: string } }>;
@@ -431,7 +485,7 @@ describe('FHIR ingest', () => {
       entries[0].response.location,
     );
 
-    const again = await http('POST', '/fhir/Bundle', { body, headers });
+    const again = await http('POST', '/fhir/Bundle', { body, headers, token });
     expect(again.status).toBe(200);
     expect((again.json['entry'] as Array<{ response: { status: string } }>)[0].response.status).toBe(
       '200 OK',
@@ -443,10 +497,7 @@ describe('FHIR ingest', () => {
     const feed = await newFeed();
     const mrn = uniqueTestId('FBAD');
     const bundle = transaction(feed, mrn, { status: 'walking' });
-    const response = await http('POST', '/fhir', {
-      body: bundle,
-      headers: { 'X-Tessera-Institution': feed.institutionId },
-    });
+    const response = await http('POST', '/fhir', { body: bundle, token: await institutionToken(feed.institutionId) });
     expect(response.status).toBe(400);
     const issues = response.json['issue'] as Array<{ expression: string[]; diagnostics: string }>;
     expect(issues.map((i) => i.expression[0])).toEqual(['Bundle.entry[1].resource.status']);
@@ -458,19 +509,21 @@ describe('FHIR ingest', () => {
     expect(stored[0].n).toBe(0);
     expect(
       (
-        await http('POST', '/fhir', {
-          body: bundle,
-          headers: { 'X-Tessera-Institution': 'no-such-institution' },
-        })
+        await http('POST', '/fhir', { body: bundle, token: await institutionToken('no-such-institution') })
       ).status,
     ).toBe(403);
+    // A token without a write scope, and an operator token, are refused too.
+    const readOnly = await institutionToken(feed.institutionId, ['system/Patient.read']);
+    expect((await http('POST', '/fhir', { body: bundle, token: readOnly })).status).toBe(403);
+    expect((await http('POST', '/fhir', { body: bundle })).status).toBe(403);
   });
 
   it('answers 413 with an OperationOutcome for a Bundle over 10 MB', async () => {
     const feed = await newFeed();
     const response = await http('POST', '/fhir', {
       body: `{"resourceType":"Bundle","padding":"${'x'.repeat(10 * 1024 * 1024)}"}`,
-      headers: { 'X-Tessera-Institution': feed.institutionId, 'content-type': 'application/fhir+json' },
+      headers: { 'content-type': 'application/fhir+json' },
+      token: await institutionToken(feed.institutionId),
     });
     expect(response.status).toBe(413);
     expect(response.json['resourceType']).toBe('OperationOutcome');

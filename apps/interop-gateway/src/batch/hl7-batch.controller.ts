@@ -1,5 +1,7 @@
 import { Controller, HttpCode, HttpStatus, Post, Req, UseFilters } from '@nestjs/common';
 import type { Request } from 'express';
+import { CurrentPrincipal, RequireScopes } from '@tessera/platform-auth';
+import type { Principal } from '@tessera/platform-auth';
 import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { FhirBodyTooLargeError, readBody } from '../fhir/fhir-body.reader';
 import { Hl7BatchHandler } from './hl7-batch.handler';
@@ -18,11 +20,19 @@ export class Hl7BatchController {
   /**
    * `POST /hl7/batch` with the file as the body: every message ingested as if sent over MLLP; the
    * answer lists each message's ACK code, ledger id and errors (200 even when some were refused:
-   * the per-message codes say which).
+   * the per-message codes say which). An institution's token may upload only its own feeds'
+   * messages: others are answered AR as on an institution's own MLLP port.
    */
   @Post('batch')
   @HttpCode(HttpStatus.OK)
-  async upload(@Req() req: Request): Promise<BatchResult> {
+  @RequireScopes('Bundle', 'write')
+  async upload(@Req() req: Request, @CurrentPrincipal() principal: Principal): Promise<BatchResult> {
+    const institutionId = principal.institutionId;
+    if (institutionId === null) {
+      throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
+        { code: 'forbidden', diagnostics: 'Batch uploads are made with an institution client token.' },
+      ]);
+    }
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (!TYPES.includes(type)) {
       throw new OperationOutcomeException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, [
@@ -50,6 +60,7 @@ export class Hl7BatchController {
     const result = await this.batches.ingestFile(
       bytes,
       `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+      institutionId,
     );
     if (result.messages === 0) {
       throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [

@@ -32,11 +32,15 @@ export interface BatchResult {
 export class Hl7BatchHandler {
   constructor(private readonly ingest: IngestHandler) {}
 
-  async ingestFile(bytes: Buffer, peer: string): Promise<BatchResult> {
+  async ingestFile(bytes: Buffer, peer: string, reservedFor?: string): Promise<BatchResult> {
     const split = splitHl7Batch(bytes);
     const results = await Promise.all(
       split.messages.map(async (message, i): Promise<BatchMessageResult> => {
-        const result = await this.ingest.ingest(message, { peer, channel: 'http' });
+        const result = await this.ingest.ingest(message, {
+          peer,
+          channel: 'http',
+          ...(reservedFor === undefined ? {} : { reservedFor }),
+        });
         const ack =
           result.ack === undefined
             ? ''

@@ -1,4 +1,6 @@
 import { Controller, Headers, HttpStatus, Post, Req, Res, UseFilters } from '@nestjs/common';
+import { CurrentPrincipal, RequireScopes } from '@tessera/platform-auth';
+import type { Principal } from '@tessera/platform-auth';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { InstitutionRegistry } from '../institutions/institution.registry';
@@ -13,32 +15,19 @@ import {
   OperationOutcomeFilter,
 } from '@tessera/platform-service';
 
-/** Header naming the submitting institution until OAuth client credentials arrive (a later issue). */
-export const INSTITUTION_HEADER = 'x-tessera-institution';
 const ACCEPTED_TYPES: ReadonlySet<string> = new Set(['application/fhir+json', 'application/json']);
 
-/** The registered, active institution named by the header: 401 without it, 403 when unknown. */
+/** The registered, active institution of the caller's token: 403 when it has none or is unknown. */
 export function submittingInstitution(
-  header: string | undefined,
+  principal: Principal,
   lookup: (id: string) => Institution | undefined,
 ): Institution {
-  const id = header?.trim() ?? '';
-  if (id === '') {
-    throw new OperationOutcomeException(HttpStatus.UNAUTHORIZED, [
-      {
-        code: 'login',
-        expression: 'X-Tessera-Institution',
-        diagnostics: 'Name the submitting institution in the X-Tessera-Institution header.',
-      },
-    ]);
-  }
-  const institution = lookup(id);
+  const institution = principal.institutionId === null ? undefined : lookup(principal.institutionId);
   if (institution === undefined || !institution.active) {
     throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
       {
         code: 'forbidden',
-        expression: 'X-Tessera-Institution',
-        diagnostics: 'This institution is not registered (or not active) at the exchange.',
+        diagnostics: 'The client is not an institution registered (and active) at the exchange.',
       },
     ]);
   }
@@ -77,16 +66,14 @@ export class FhirController {
   ) {}
 
   @Post(['', 'Bundle'])
+  @RequireScopes('Bundle', 'write')
   async ingest(
     @Req() req: Request,
-    @Headers(INSTITUTION_HEADER) institutionHeader: string | undefined,
+    @CurrentPrincipal() principal: Principal,
     @Headers('content-type') contentType: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    const institution = submittingInstitution(
-      institutionHeader,
-      (id) => this.institutions.get(id)?.institution,
-    );
+    const institution = submittingInstitution(principal, (id) => this.institutions.get(id)?.institution);
     const mime = (contentType ?? '').split(';')[0].trim().toLowerCase();
     if (!ACCEPTED_TYPES.has(mime)) {
       throw new OperationOutcomeException(HttpStatus.UNSUPPORTED_MEDIA_TYPE, [

@@ -9,13 +9,14 @@ import {
   mllpExchange,
   msaOf,
   startServiceProcess,
+  startTestIssuer,
   testClientConfig,
   testKafka,
   testPostgresSettings,
   TopicWatcher,
   waitFor,
 } from '@tessera/testing';
-import type { RunningService } from '@tessera/testing';
+import type { RunningService, TestIssuer } from '@tessera/testing';
 
 /**
  * The MLLP contract with hospitals, end to end through the running gateway, the real Kafka and
@@ -54,11 +55,15 @@ describe('interop-gateway MLLP ingest', () => {
     ].join('\r');
   }
 
+  let issuer: TestIssuer;
+
   beforeAll(async () => {
     mllpPort = await freePort();
+    issuer = await startTestIssuer();
     gateway = await startServiceProcess('interop-gateway', await freePort(), {
       DB_NAME: database,
       MLLP_PORT: String(mllpPort),
+      ...issuer.env,
     });
     await db.connect();
     watcher = await TopicWatcher.open(kafka, Topics.inboundHl7v2);
@@ -67,6 +72,7 @@ describe('interop-gateway MLLP ingest', () => {
   afterAll(async () => {
     await watcher?.close();
     await gateway?.terminate();
+    await issuer?.close();
     await db.end();
     await dropTestDatabase(testPostgresSettings(), database);
   });
@@ -212,12 +218,27 @@ describe('interop-gateway MLLP ingest', () => {
       'BTS|3',
       'FTS|1',
     ].join('\r');
-    const post = () =>
+    const tokenOf = (institutionId: string) =>
+      issuer.mint({ kind: 'institution', clientId: `${institutionId}-client`, institutionId, scopes: ['system/Bundle.write'] });
+    const token = await tokenOf('st-aurelia');
+    const post = async (bearer: string | null = token, body = file) =>
       fetch(`${gateway.url}/hl7/batch`, {
         method: 'POST',
-        headers: { 'content-type': 'x-application/hl7-v2+er7' },
-        body: file,
+        headers: {
+          'content-type': 'x-application/hl7-v2+er7',
+          ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
+        },
+        body,
       });
+    expect((await post(null)).status).toBe(401);
+    // Another institution's token cannot upload St Aurelia's messages: each is refused AR 204.
+    const foreignFile = [adt(`F1-${run}`, `M-${run}-f1`), adt(`F2-${run}`, `M-${run}-f2`)].join('\r');
+    const foreign = (await (await post(await tokenOf('riverside'), foreignFile)).json()) as {
+      accepted: number;
+      results: Array<{ ackCode: string }>;
+    };
+    expect(foreign.accepted).toBe(0);
+    expect(foreign.results.map((r) => r.ackCode)).toEqual(['AR', 'AR']);
     const response = await post();
     expect(response.status).toBe(200);
     const body = (await response.json()) as {
@@ -248,7 +269,7 @@ describe('interop-gateway MLLP ingest', () => {
     ]);
     const unsupported = await fetch(`${gateway.url}/hl7/batch`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: '{}',
     });
     expect(unsupported.status).toBe(415);

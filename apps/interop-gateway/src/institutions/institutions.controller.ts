@@ -11,6 +11,7 @@ import {
   Res,
   UseFilters,
 } from '@nestjs/common';
+import { RequireRoles } from '@tessera/platform-auth';
 import type { Response } from 'express';
 import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { institutionSchema } from './institution';
@@ -70,12 +71,13 @@ function notFound(id: string): OperationOutcomeException {
 }
 
 /**
- * Institutions admin API (until OAuth arrives, on the operators' network only). Changes go through
+ * Institutions admin API (operators with the platform.admin role). Changes go through
  * InstitutionRegistry.save, which invalidates the cache of every replica; updates are optimistic:
  * If-Match with the version read (412 when stale, 428 when missing).
  */
 @Controller('admin/institutions')
 @UseFilters(OperationOutcomeFilter)
+@RequireRoles('platform.admin')
 export class InstitutionsController {
   constructor(
     private readonly registry: InstitutionRegistry,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditRecorded } from '@tessera/contracts';
+import type { Principal } from '@tessera/platform-auth';
 import { decodeHl7Bytes } from '@tessera/hl7v2';
 import { OutboxWriter } from '@tessera/platform-outbox';
 import { GATEWAY_SOURCE } from '../mapping/canonical-events';
@@ -149,12 +150,15 @@ export class LedgerQueryService {
    * ledger_access_log and an AuditRecorded event (IHE BALP "read", ARCHITECTURE.md "Consent and
    * security") is enqueued in the same transaction: no raw view without its audit trail.
    */
-  async readRaw(id: string, operator: string): Promise<RawMessage | undefined> {
+  async readRaw(id: string, operator: Principal): Promise<RawMessage | undefined> {
     return this.dataSource.transaction(async (tx) => {
       const [row] = await tx.query<
         Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null }>
       >(`SELECT raw, charset, channel, institution_id FROM ledger_messages WHERE id = $1`, [id]);
-      if (row === undefined) return undefined;
+      // An interface analyst sees only their own institution's messages (404, not 403: no existence leak).
+      if (row === undefined || (operator.institutionId !== null && row.institution_id !== operator.institutionId)) {
+        return undefined;
+      }
       const entity = `ledger-message/${id}`;
       const audit = await this.outbox.enqueue(tx, AuditRecorded, {
         key: entity,
@@ -166,7 +170,7 @@ export class LedgerQueryService {
           action: 'R',
           outcome: '0',
           recordedAt: new Date().toISOString(),
-          agent: { clientId: operator, institutionId: null, roles: ['exchange-operator'] },
+          agent: { clientId: operator.clientId, institutionId: operator.institutionId, roles: [...operator.roles] },
           observer: 'interop-gateway',
           purposeOfUse: 'HOPERAT',
           breakGlass: false,
@@ -177,7 +181,7 @@ export class LedgerQueryService {
       });
       await tx.query(
         `INSERT INTO ledger_access_log (id, ledger_id, operator, action, audit_event_id) VALUES ($1, $2, $3, 'read-raw', $4)`,
-        [randomUUID(), id, operator, audit.id],
+        [randomUUID(), id, operator.clientId, audit.id],
       );
       return decodeRaw(row.raw, row.charset, row.channel);
     });

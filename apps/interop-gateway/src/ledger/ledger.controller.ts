@@ -2,7 +2,6 @@ import {
   Body,
   Controller,
   Get,
-  Headers,
   HttpCode,
   HttpStatus,
   Param,
@@ -12,6 +11,8 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import type { Response } from 'express';
+import { CurrentPrincipal, RequireRoles } from '@tessera/platform-auth';
+import type { Principal } from '@tessera/platform-auth';
 import { OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import type { LedgerFilter } from './ledger-filter';
 import { isUuid, parseReplayFilter, parseSearchQuery } from './ledger-filter';
@@ -23,23 +24,29 @@ import type { ReplayJob } from './ledger-replay.service';
 import { LedgerRetentionService } from './ledger-retention.service';
 import type { PruneResult } from './ledger-retention.service';
 
-/** Header naming the operator until OAuth arrives (a later issue): required for raw access and replays. */
-export const OPERATOR_HEADER = 'x-tessera-operator';
+/**
+ * What an operator may see: regional operators (no institution on their client) see every feed;
+ * an institution's interface analyst sees only that institution's messages.
+ */
+function institutionScope(principal: Principal): string | undefined {
+  return principal.institutionId ?? undefined;
+}
 
-/** The operator id of a request; 401 when missing or unusable. */
-export function operatorFrom(header: string | undefined): string {
-  const value = header?.trim() ?? '';
-  if (!/^[\x21-\x7e]{1,200}$/.test(value)) {
-    throw new OperationOutcomeException(HttpStatus.UNAUTHORIZED, [
-      {
-        code: 'login',
-        expression: 'X-Tessera-Operator',
-        diagnostics:
-          'Name yourself in the X-Tessera-Operator header (your operator id, printable ASCII, at most 200 characters): this access is audited.',
-      },
+/** The filter an operator asked for, narrowed to what they may see (403 when they named another institution). */
+function scopedFilter(filter: LedgerFilter, principal: Principal): LedgerFilter {
+  const scope = institutionScope(principal);
+  if (scope === undefined) return filter;
+  if (filter.institution !== undefined && filter.institution !== scope) {
+    throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
+      { code: 'forbidden', expression: 'institution', diagnostics: "Only your own institution's feeds are visible to you." },
     ]);
   }
-  return value;
+  return { ...filter, institution: scope };
+}
+
+function visibleTo(principal: Principal, institutionId: string | null): boolean {
+  const scope = institutionScope(principal);
+  return scope === undefined || institutionId === scope;
 }
 
 function valid<T>(parsed: Parsed<T>): T {
@@ -73,28 +80,31 @@ export class LedgerController {
   ) {}
 
   @Get('messages')
+  @RequireRoles('ledger.read')
   async search(
     @Query() params: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<{ items: LedgerListItem[]; next: string | null }> {
     const { filter, page } = valid(parseSearchQuery(params));
-    return this.query.search(filter, page);
+    return this.query.search(scopedFilter(filter, principal), page);
   }
 
   @Get('messages/:id')
-  async detail(@Param('id') id: string): Promise<LedgerDetail> {
+  @RequireRoles('ledger.read')
+  async detail(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<LedgerDetail> {
     const found = await this.query.detail(ledgerId(id));
-    if (found === undefined) throw notFound(`Ledger message ${id}`);
+    if (found === undefined || !visibleTo(principal, found.institutionId)) throw notFound(`Ledger message ${id}`);
     return found;
   }
 
   @Get('messages/:id/raw')
+  @RequireRoles('ledger.read')
   async raw(
     @Param('id') id: string,
-    @Headers(OPERATOR_HEADER) operatorHeader: string | undefined,
+    @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) response: Response,
   ): Promise<string> {
-    const operator = operatorFrom(operatorHeader);
-    const raw = await this.query.readRaw(ledgerId(id), operator);
+    const raw = await this.query.readRaw(ledgerId(id), principal);
     if (raw === undefined) throw notFound(`Ledger message ${id}`);
     response.setHeader('Content-Type', raw.contentType);
     response.setHeader('Cache-Control', 'no-store');
@@ -103,9 +113,11 @@ export class LedgerController {
 
   @Post('messages/:id/replay')
   @HttpCode(HttpStatus.OK)
-  async replayOne(@Param('id') id: string, @Headers(OPERATOR_HEADER) operatorHeader: string | undefined) {
-    const operator = operatorFrom(operatorHeader);
-    const result = await this.replays.replayOne(ledgerId(id), operator);
+  @RequireRoles('ledger.replay')
+  async replayOne(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+    const found = await this.query.detail(ledgerId(id));
+    if (found === undefined || !visibleTo(principal, found.institutionId)) throw notFound(`Ledger message ${id}`);
+    const result = await this.replays.replayOne(ledgerId(id), principal.clientId);
     switch (result.status) {
       case 'not-found':
         throw notFound(`Ledger message ${id}`);
@@ -128,29 +140,38 @@ export class LedgerController {
   }
 
   @Post('replays')
+  @RequireRoles('ledger.replay')
   async startReplay(
     @Body() body: unknown,
-    @Headers(OPERATOR_HEADER) operatorHeader: string | undefined,
+    @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) response: Response,
   ): Promise<ReplayJob> {
-    const operator = operatorFrom(operatorHeader);
-    const filter: LedgerFilter = valid(parseReplayFilter(body));
-    const { job, created } = await this.replays.startJob(filter, operator);
+    const filter: LedgerFilter = scopedFilter(valid(parseReplayFilter(body)), principal);
+    const { job, created } = await this.replays.startJob(filter, principal.clientId);
     response.status(created ? HttpStatus.ACCEPTED : HttpStatus.OK);
     response.setHeader('Location', `/ledger/replays/${job.id}`);
     return job;
   }
 
   @Get('replays/:jobId')
-  async replayJob(@Param('jobId') jobId: string): Promise<ReplayJob> {
+  @RequireRoles('ledger.read', 'ledger.replay')
+  async replayJob(@Param('jobId') jobId: string, @CurrentPrincipal() principal: Principal): Promise<ReplayJob> {
     const job = await this.replays.job(ledgerId(jobId, 'jobId'));
-    if (job === undefined) throw notFound(`Replay job ${jobId}`);
+    const institution = typeof job?.filter['institution'] === 'string' ? job.filter['institution'] : null;
+    if (job === undefined || !visibleTo(principal, institution)) throw notFound(`Replay job ${jobId}`);
     return job;
   }
 
+  /** Retention runs over every feed: regional operators only. */
   @Post('prune')
   @HttpCode(HttpStatus.OK)
-  prune(): Promise<PruneResult> {
+  @RequireRoles('ledger.replay')
+  prune(@CurrentPrincipal() principal: Principal): Promise<PruneResult> {
+    if (institutionScope(principal) !== undefined) {
+      throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
+        { code: 'forbidden', diagnostics: 'Pruning covers every feed: it needs a regional operator.' },
+      ]);
+    }
     return this.retention.prune();
   }
 }
