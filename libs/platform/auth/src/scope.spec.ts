@@ -94,14 +94,21 @@ describe('splitScopes', () => {
 describe('grantScopes (requested ∩ allowed)', () => {
   it('grants requested scopes the registration covers entirely', () => {
     const allowed = ['system/DocumentReference.read', 'system/Patient.rs', 'system/Binary.read'];
-    expect(grantScopes(['system/DocumentReference.read', 'system/Observation.read'], allowed)).toEqual(['system/DocumentReference.read']);
-    expect(grantScopes(['system/Patient.read', 'system/Patient.r', 'system/Patient.cruds'], allowed)).toEqual(['system/Patient.read', 'system/Patient.r']);
+    expect(grantScopes(['system/DocumentReference.read', 'system/Observation.read'], allowed)).toEqual([
+      'system/DocumentReference.read',
+    ]);
+    expect(grantScopes(['system/Patient.read', 'system/Patient.r', 'system/Patient.cruds'], allowed)).toEqual(
+      ['system/Patient.read', 'system/Patient.r'],
+    );
     expect(grantScopes(['system/DocumentReference.rs'], allowed)).toEqual(['system/DocumentReference.rs']);
   });
 
   it('a wildcard is granted only under a wildcard', () => {
     expect(grantScopes(['system/*.read'], ['system/Patient.read'])).toEqual([]);
-    expect(grantScopes(['system/Patient.read', 'system/*.rs'], ['system/*.read'])).toEqual(['system/Patient.read', 'system/*.rs']);
+    expect(grantScopes(['system/Patient.read', 'system/*.rs'], ['system/*.read'])).toEqual([
+      'system/Patient.read',
+      'system/*.rs',
+    ]);
   });
 
   it('unknown scopes only on an exact match', () => {

@@ -91,6 +91,8 @@ export function grantScopes(requested: readonly string[], allowed: readonly stri
     if (allowed.includes(scope)) return true;
     const parsed = parseSmartScope(scope);
     if (parsed === null || parsed.interactions.size === 0) return false;
-    return [...parsed.interactions].every((interaction) => scopeCovers(allowed, parsed.resourceType, interaction));
+    return [...parsed.interactions].every((interaction) =>
+      scopeCovers(allowed, parsed.resourceType, interaction),
+    );
   });
 }
