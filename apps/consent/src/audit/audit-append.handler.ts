@@ -9,26 +9,27 @@ export const AUDIT_CHAIN_LOCK = 7_265_101;
 /**
  * Appends one audit record to the chain, inside the consumer's transaction (which also writes the
  * inbox row). The transaction-scoped advisory lock serializes appenders across partitions and
- * replicas, so the last hash read under it is the chain's head until this transaction commits;
+ * replicas, so the last row read under it is the chain's head until this transaction commits;
  * records of one transaction group chain onto each other (the head is remembered per transaction).
+ * `seq` is assigned here (head + 1), so the chain has no gaps; the column's sequence is not used.
  */
 @Injectable()
 export class AuditAppendHandler {
-  private readonly heads = new WeakMap<EntityManager, string>();
+  private readonly heads = new WeakMap<EntityManager, { seq: number; hash: string }>();
 
   async append(eventId: string, record: AuditRecordData, tx: EntityManager): Promise<void> {
-    let prevHash = this.heads.get(tx);
-    if (prevHash === undefined) {
+    let head = this.heads.get(tx);
+    if (head === undefined) {
       await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_CHAIN_LOCK]);
-      const [head] = await tx.query<Array<{ hash: string }>>(
-        'SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1',
+      const [last] = await tx.query<Array<{ seq: string; hash: string }>>(
+        'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1',
       );
-      prevHash = head?.hash ?? GENESIS_HASH;
+      head = last === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: Number(last.seq), hash: last.hash };
     }
-    const [{ seq }] = await tx.query<[{ seq: string }]>(
-      `SELECT nextval(pg_get_serial_sequence('audit_events', 'seq')) AS seq`,
-    );
-    const hash = chainHash(prevHash, { seq: Number(seq), eventId, record });
+    // Under the lock the next position is the head's + 1: no gaps, no sequence round trip.
+    const seq = head.seq + 1;
+    const prevHash = head.hash;
+    const hash = chainHash(prevHash, { seq, eventId, record });
     const inserted = await tx.query<unknown[]>(
       `INSERT INTO audit_events (seq, event_id, recorded_at, type, subtype, action, outcome, client_id, institution_id,
          purpose, break_glass, patients, entities, record, prev_hash, hash)
@@ -55,6 +56,6 @@ export class AuditAppendHandler {
       ],
     );
     // A repeat of a stored event (another group's inbox) leaves the head where it was.
-    this.heads.set(tx, inserted.length > 0 ? hash : prevHash);
+    this.heads.set(tx, inserted.length > 0 ? { seq, hash } : head);
   }
 }

@@ -183,6 +183,8 @@ describe('audit store', () => {
       'SELECT seq, prev_hash, hash FROM audit_events ORDER BY seq',
     );
     expect(rows[0]?.prev_hash).toBe('0'.repeat(64));
+    // Positions are assigned under the chain lock: 1, 2, 3, ... without gaps.
+    expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
     for (let i = 1; i < rows.length; i += 1) expect(rows[i]?.prev_hash).toBe(rows[i - 1]?.hash);
 
     const result = await verify();
