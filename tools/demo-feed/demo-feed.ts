@@ -15,16 +15,20 @@ import { findInstitutionsFile, loadInstitutions } from './institutions.loader';
  * Exit code 0 when every ACK was the expected one, 1 otherwise, 2 on bad arguments.
  */
 
-/** Where an operator looks next (gateway on its default HTTP port). The integrator owns these paths. */
+/**
+ * Where to look next. Every API but the exchange's discovery documents needs a token: the demo
+ * region's clients and keys are in deploy/demo-region, and tools/exchange-client gets tokens.
+ */
 export const GATEWAY_HTTP_URL = 'http://127.0.0.1:8081';
 export const GATEWAY_LEDGER_URL = `${GATEWAY_HTTP_URL}/ledger/messages`;
+const CLIENT = 'node dist/tools/exchange-client/exchange-client.js';
 export const WHERE_TO_LOOK: readonly (readonly [string, string])[] = [
-  ['Gateway message ledger', GATEWAY_LEDGER_URL],
-  ['Gateway health', `${GATEWAY_HTTP_URL}/health`],
-  ['Gateway metrics (Prometheus)', `${GATEWAY_HTTP_URL}/metrics`],
-  ['Gateway log', '.tessera/logs/interop-gateway.log'],
-  ['Master patient index (PDQm, PIXm)', 'http://127.0.0.1:8082/Patient?gender=female&_count=20'],
-  ['Document registry (MHD search)', 'http://127.0.0.1:8084/DocumentReference?patient=<system>|<MRN>'],
+  ['Exchange FHIR base (CapabilityStatement)', 'http://127.0.0.1:8080/fhir/metadata'],
+  ['Exchange API documentation', 'http://127.0.0.1:8080/docs'],
+  ['PDQm through the exchange', `${CLIENT} get '/fhir/Patient?gender=female&_count=5' --client riverside-ehr --purpose TREAT`],
+  ['Gateway message ledger (operator token)', `${CLIENT} get /ledger/messages --client ops-console --api ${GATEWAY_HTTP_URL}`],
+  ['Health and metrics', 'http://127.0.0.1:<8080-8084>/health, /metrics'],
+  ['Service logs', '.tessera/logs/<service>.log'],
   ['Raw messages topic (Kafka)', 'hie.inbound.hl7v2 @ 127.0.0.1:9092'],
 ];
 

@@ -19,7 +19,9 @@ import {
 
 const USAGE = `usage:
   exchange-client token  --client <id> [--scope "<scopes>"] [--url <exchange>]
-  exchange-client get    <path> --client <id> --purpose <TREAT|ETREAT|...> [--break-glass-reason <text>] [--on-behalf-of <user>] [--scope ...] [--url ...]
+  exchange-client get    <path> --client <id> [--purpose <TREAT|ETREAT|...>] [--break-glass-reason <text>] [--on-behalf-of <user>] [--scope ...] [--url ...] [--api <base>]
+    (--api calls another service's API, e.g. http://127.0.0.1:8081 for the gateway's ledger, with the exchange's token;
+     --purpose is required by the exchange's clinical routes, not by operator APIs)
   exchange-client keygen --client <id> [--alg ES384|RS384]
 options: --keys-dir (default ${DEMO_KEYS_DIR}), --clients-file (default ${DEMO_CLIENTS_FILE})`;
 
@@ -56,6 +58,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'break-glass-reason': { type: 'string' },
       'on-behalf-of': { type: 'string' },
       url: { type: 'string' },
+      api: { type: 'string' },
       alg: { type: 'string' },
       'keys-dir': { type: 'string' },
       'clients-file': { type: 'string' },
@@ -86,7 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return status === 200 ? 0 : 1;
     }
     case 'get': {
-      if (target === undefined || values.purpose === undefined) {
+      if (target === undefined) {
         process.stderr.write(`${USAGE}\n`);
         return 64;
       }
@@ -97,13 +100,14 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const headers: Record<string, string> = {
         authorization: `Bearer ${token.body.access_token}`,
-        accept: 'application/fhir+json',
-        'x-tessera-purpose-of-use': values.purpose,
+        accept: 'application/fhir+json, application/json',
       };
+      if (values.purpose !== undefined) headers['x-tessera-purpose-of-use'] = values.purpose;
       if (values['break-glass-reason'] !== undefined)
         headers['x-tessera-break-glass-reason'] = values['break-glass-reason'];
       if (values['on-behalf-of'] !== undefined) headers['x-tessera-on-behalf-of'] = values['on-behalf-of'];
-      const response = await fetch(`${base}${target.startsWith('/') ? '' : '/'}${target}`, { headers });
+      const apiBase = (values.api ?? base).replace(/\/+$/, '');
+      const response = await fetch(`${apiBase}${target.startsWith('/') ? '' : '/'}${target}`, { headers });
       const text = await response.text();
       let output = text;
       try {

@@ -11,6 +11,8 @@
  * event is only emitted when the engine is allowed to decide), so the projection does not second-
  * guess origins: it mirrors the MPI's newest decision.
  */
+import { linkDecisionSupersedes } from '@tessera/contracts';
+
 export type LinkState = 'MATCH' | 'POSSIBLE_MATCH' | 'NO_MATCH';
 export type LinkOrigin = 'AUTO' | 'MANUAL';
 
@@ -24,14 +26,9 @@ export interface LinkDecision {
   readonly eventId: string;
 }
 
-/** True when `incoming` is newer than `current` (or there is no current decision). */
+/** True when `incoming` is newer than `current` (the shared ordering rule of libs/contracts). */
 export function supersedes(incoming: LinkDecision, current: LinkDecision | undefined): boolean {
-  if (current === undefined) return true;
-  const a = Date.parse(incoming.decidedAt);
-  const b = Date.parse(current.decidedAt);
-  if (Number.isNaN(a)) throw new Error('decidedAt of the incoming link decision is not an instant');
-  if (a !== b) return Number.isNaN(b) || a > b;
-  return incoming.eventId > current.eventId;
+  return linkDecisionSupersedes(incoming, current);
 }
 
 /**
