@@ -11,6 +11,7 @@ import { run } from './lib/proc.mjs';
 const TARGETS = {
   gateway: 'dist/bench/gateway/gateway.bench.js',
   registry: 'dist/bench/registry/registry.bench.js',
+  exchange: 'dist/bench/exchange/exchange.bench.js',
   mpi: 'dist/bench/mpi/mpi.bench.js',
 };
 
