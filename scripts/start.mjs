@@ -58,6 +58,10 @@ async function main() {
     await run('node', ['dist/tools/demo-feed/demo-feed.js', '--host', '127.0.0.1', '--port', '2575', '--run-tag', Date.now().toString(36)]).catch(
       (error) => console.error(`demo feed: ${error.message}`),
     );
+    console.log('\nA tour of the exchange API (tokens, consent, break-the-glass, audit) …');
+    await run('node', ['dist/tools/demo-exchange/demo-exchange.js', '--url', 'http://127.0.0.1:8080']).catch((error) =>
+      console.error(`exchange tour: ${error.message}`),
+    );
   }
   console.log('\nKafka 127.0.0.1:9092 (log: ~/.cache/tessera/kafka-state/kafka.log), Postgres 127.0.0.1:5432, Redis 127.0.0.1:6379');
   console.log('Each service: /health (dependencies), /metrics (Prometheus).');

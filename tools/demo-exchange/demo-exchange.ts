@@ -1,0 +1,248 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { buildDemoFeed } from '../demo-feed/demo-feed.builder';
+import { findInstitutionsFile, loadInstitutions } from '../demo-feed/institutions.loader';
+import { signClientAssertion, tokenRequestBody } from '../exchange-client/client-assertion';
+import { DEMO_CLIENTS_FILE, DEMO_KEYS_DIR, readClientKey, registeredScopes } from '../exchange-client/demo-keys';
+import { optOutConsent, pickTourPerson } from './tour-plan';
+
+/*
+ * A tour of the exchange API after the demo feed (run by `npm start`):
+ *   node dist/tools/demo-exchange/demo-exchange.js [--url http://127.0.0.1:8080] [--wait-s 120]
+ * A clinician at Riverside reads a St Aurelia patient's documents; the patient opts out at St Aurelia
+ * and Riverside no longer sees them; North Valley breaks the glass in an emergency; St Aurelia asks
+ * who accessed the record; a call without a token is refused. The opt-out is withdrawn at the end,
+ * so the tour can run again. Synthetic data only. Exit 0 when every step answered as expected.
+ */
+
+const ENTERPRISE_ID_SYSTEM = 'urn:tessera:enterprise-id';
+const HOLDER = { institution: 'st-aurelia', client: 'sta-ehr' };
+const ASKER = { institution: 'riverside', client: 'riverside-ehr' };
+const EMERGENCY = { institution: 'north-valley', client: 'north-valley-ehr' };
+
+interface Answer {
+  readonly status: number;
+  readonly json: Record<string, unknown>;
+  readonly etag: string | null;
+}
+
+interface Step {
+  readonly what: string;
+  readonly who: string;
+  readonly purpose: string;
+  readonly status: number;
+  readonly result: string;
+  readonly ok: boolean;
+}
+
+class ExchangeCaller {
+  private readonly tokens = new Map<string, string>();
+
+  constructor(private readonly base: string) {}
+
+  async call(
+    client: string | null,
+    path: string,
+    init: { purpose?: string; method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
+    const headers: Record<string, string> = { accept: 'application/fhir+json', ...init.headers };
+    if (client !== null) headers['authorization'] = `Bearer ${await this.token(client)}`;
+    if (init.purpose !== undefined) headers['x-tessera-purpose-of-use'] = init.purpose;
+    if (init.body !== undefined) headers['content-type'] = 'application/fhir+json';
+    const response = await fetch(`${this.base}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await response.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // not JSON
+    }
+    return { status: response.status, json, etag: response.headers.get('etag') };
+  }
+
+  private async token(client: string): Promise<string> {
+    const cached = this.tokens.get(client);
+    if (cached !== undefined) return cached;
+    const endpoint = `${this.base}/auth/token`;
+    const assertion = await signClientAssertion(client, endpoint, readClientKey(DEMO_KEYS_DIR, client));
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: tokenRequestBody(assertion, registeredScopes(DEMO_CLIENTS_FILE, client)?.join(' ')),
+    });
+    const body = (await response.json()) as { access_token?: string; error?: string };
+    if (body.access_token === undefined) throw new Error(`no token for ${client}: ${body.error ?? response.status}`);
+    this.tokens.set(client, body.access_token);
+    return body.access_token;
+  }
+}
+
+function identifierSystem(institutionsFile: string, institution: string): string {
+  const doc = parseYaml(readFileSync(institutionsFile, 'utf8')) as {
+    institutions: Array<{ id: string; assigningAuthorities: Array<{ system: string; default?: boolean }> }>;
+  };
+  const found = doc.institutions.find((i) => i.id === institution);
+  const authority = found?.assigningAuthorities.find((a) => a.default === true) ?? found?.assigningAuthorities[0];
+  if (authority === undefined) throw new Error(`no assigning authority for ${institution}`);
+  return authority.system;
+}
+
+/** Entries of a searchset Bundle, by source institution (meta.source `urn:tessera:institution:<id>`). */
+function bySource(bundle: Record<string, unknown>): { total: number; sources: Map<string, number> } {
+  const sources = new Map<string, number>();
+  for (const entry of (bundle['entry'] as Array<{ resource?: { meta?: { source?: string } } }> | undefined) ?? []) {
+    const source = (entry.resource?.meta?.source ?? '?').replace('urn:tessera:institution:', '');
+    sources.set(source, (sources.get(source) ?? 0) + 1);
+  }
+  return { total: typeof bundle['total'] === 'number' ? bundle['total'] : 0, sources };
+}
+
+function describe(counts: { total: number; sources: Map<string, number> }): string {
+  const parts = [...counts.sources].map(([s, n]) => `${n} from ${s}`);
+  return `${counts.total} document(s)${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+async function poll<T>(what: string, seconds: number, attempt: () => Promise<T>, done: (t: T) => boolean): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last = await attempt();
+  while (!done(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    last = await attempt();
+  }
+  return last;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { url: { type: 'string' }, 'wait-s': { type: 'string' }, institutions: { type: 'string' } },
+  });
+  const base = (values.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const waitSeconds = Number(values['wait-s'] ?? '120');
+  const institutionsFile = values.institutions ?? findInstitutionsFile(__dirname);
+  // The same feed npm start sent (seed 1, 60 persons; local ids do not depend on the run tag).
+  const feed = buildDemoFeed({ institutions: loadInstitutions(institutionsFile), seed: 1, persons: 60 });
+  const person = pickTourPerson(feed, HOLDER.institution, ASKER.institution);
+  if (person === undefined) throw new Error('the demo feed has no person with a St Aurelia document who also visited Riverside');
+  const holderId = `${identifierSystem(institutionsFile, HOLDER.institution)}|${person.holder.localId}`;
+  const askerId = `${identifierSystem(institutionsFile, ASKER.institution)}|${person.asker.localId}`;
+  const exchange = new ExchangeCaller(base);
+  const steps: Step[] = [];
+  const step = (s: Step) => {
+    steps.push(s);
+    console.log(
+      `  ${String(steps.length).padEnd(2)} ${s.ok ? 'ok  ' : 'FAIL'} ${s.what.padEnd(54)} ${s.who.padEnd(17)} ${s.purpose.padEnd(7)} ${String(s.status).padEnd(4)} ${s.result}`,
+    );
+  };
+  const documents = (client: string, patient: string, purpose: string, headers: Record<string, string> = {}) =>
+    exchange.call(client, `/fhir/DocumentReference?patient=${encodeURIComponent(patient)}&_count=50`, { purpose, headers });
+
+  console.log(`\nExchange tour at ${base}: synthetic person ${person.personId}, known at ${HOLDER.institution} and ${ASKER.institution}`);
+  console.log(`  #  ${'    '} ${'step'.padEnd(54)} ${'client'.padEnd(17)} ${'purpose'.padEnd(7)} HTTP result`);
+
+  // Wait for the MPI to link the two records and the registry to index St Aurelia's document.
+  const before = await poll(
+    "the MPI link and the registry's index",
+    waitSeconds,
+    () => documents(ASKER.client, askerId, 'TREAT'),
+    (a) => a.status === 200 && (bySource(a.json).sources.get(HOLDER.institution) ?? 0) > 0,
+  );
+  const seenBefore = bySource(before.json);
+  step({ what: "Riverside reads the patient's documents", who: ASKER.client, purpose: 'TREAT', status: before.status, result: describe(seenBefore), ok: true });
+
+  const pix = await exchange.call(HOLDER.client, `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(holderId)}`, { purpose: 'TREAT' });
+  const enterpriseId = ((pix.json['parameter'] as Array<{ valueIdentifier?: { system?: string; value?: string } }> | undefined) ?? [])
+    .map((p) => p.valueIdentifier)
+    .find((i) => i?.system === ENTERPRISE_ID_SYSTEM)?.value;
+
+  const [system, value] = holderId.split('|') as [string, string];
+  const created = await exchange.call(HOLDER.client, '/fhir/Consent', {
+    method: 'POST',
+    purpose: 'TREAT',
+    body: optOutConsent(system, value, HOLDER.institution),
+  });
+  const consentId = String(created.json['id'] ?? '');
+  step({ what: 'The patient opts out at St Aurelia (FHIR Consent)', who: HOLDER.client, purpose: 'TREAT', status: created.status, result: `Consent/${consentId}`, ok: created.status === 201 });
+
+  const after = await documents(ASKER.client, askerId, 'TREAT');
+  const seenAfter = bySource(after.json);
+  step({
+    what: 'Riverside reads them again',
+    who: ASKER.client,
+    purpose: 'TREAT',
+    status: after.status,
+    result: `${describe(seenAfter)}: St Aurelia's hidden`,
+    ok: after.status === 200 && !seenAfter.sources.has(HOLDER.institution),
+  });
+
+  const glass = await documents(EMERGENCY.client, holderId, 'ETREAT', {
+    'x-tessera-break-glass-reason': 'Unconscious patient in the emergency department',
+  });
+  const seenGlass = bySource(glass.json);
+  step({
+    what: 'North Valley breaks the glass (emergency, with reason)',
+    who: EMERGENCY.client,
+    purpose: 'ETREAT',
+    status: glass.status,
+    result: `${describe(seenGlass)}; audited, privacy review opened`,
+    ok: glass.status === 200 && (seenGlass.sources.get(HOLDER.institution) ?? 0) > 0,
+  });
+
+  const anonymous = await exchange.call(null, `/fhir/DocumentReference?patient=${encodeURIComponent(holderId)}`, { purpose: 'TREAT' });
+  step({ what: 'Anyone without a token', who: '-', purpose: 'TREAT', status: anonymous.status, result: String((anonymous.json['resourceType'] as string | undefined) ?? ''), ok: anonymous.status === 401 });
+
+  if (enterpriseId !== undefined) {
+    const trail = await poll(
+      'the audit trail',
+      20,
+      () => exchange.call(HOLDER.client, `/fhir/AuditEvent?patient=${enterpriseId}&_count=100`, { purpose: 'TREAT' }),
+      (a) => a.status !== 200 || (typeof a.json['total'] === 'number' && a.json['total'] >= 3),
+    );
+    const who = new Map<string, number>();
+    for (const entry of (trail.json['entry'] as Array<{ resource?: Record<string, unknown> }> | undefined) ?? []) {
+      const agent = (entry.resource?.['agent'] as Array<{ who?: { identifier?: { value?: string } }; requestor?: boolean }> | undefined)?.find((a) => a.requestor === true) ??
+        (entry.resource?.['agent'] as Array<{ who?: { identifier?: { value?: string } } }> | undefined)?.[0];
+      const name = agent?.who?.identifier?.value ?? '?';
+      who.set(name, (who.get(name) ?? 0) + 1);
+    }
+    step({
+      what: 'St Aurelia asks who accessed the record',
+      who: HOLDER.client,
+      purpose: 'TREAT',
+      status: trail.status,
+      result: `${String(trail.json['total'])} audit events: ${[...who].map(([w, n]) => `${w} ×${n}`).join(', ')}`,
+      ok: trail.status === 200,
+    });
+  }
+
+  if (consentId !== '') {
+    const withdrawn = await exchange.call(HOLDER.client, `/fhir/Consent/${consentId}`, {
+      method: 'PUT',
+      purpose: 'TREAT',
+      headers: { 'if-match': created.etag ?? 'W/"1"' },
+      body: { ...optOutConsent(system, value, HOLDER.institution), id: consentId, status: 'inactive' },
+    });
+    step({ what: 'The opt-out is withdrawn (so the tour can run again)', who: HOLDER.client, purpose: 'TREAT', status: withdrawn.status, result: 'Consent inactive', ok: withdrawn.status === 200 });
+  }
+
+  const failed = steps.filter((s) => !s.ok).length;
+  console.log(failed === 0 ? '\nEvery step answered as expected.' : `\n${failed} step(s) did not answer as expected.`);
+  return failed === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`demo-exchange: ${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
