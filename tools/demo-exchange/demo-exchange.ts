@@ -168,7 +168,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     purpose: 'TREAT',
     body: optOutConsent(system, value, HOLDER.institution),
   });
-  const consentId = String(created.json['id'] ?? '');
+  const consentId = typeof created.json['id'] === 'string' ? created.json['id'] : '';
   step({ what: 'The patient opts out at St Aurelia (FHIR Consent)', who: HOLDER.client, purpose: 'TREAT', status: created.status, result: `Consent/${consentId}`, ok: created.status === 201 });
 
   const after = await documents(ASKER.client, askerId, 'TREAT');
