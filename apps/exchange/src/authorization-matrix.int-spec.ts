@@ -155,12 +155,13 @@ describe('institution callers: what each situation sees, and its audit record', 
   const token = (purposes?: { clientId?: string; institutionId?: string }) =>
     fx.token({ clientId: purposes?.clientId ?? `sta-${fx.run}`, institutionId: purposes?.institutionId ?? STA.id });
 
-  async function search(path: string, options: { purpose?: string; reason?: string; clientId?: string; institutionId?: string } = {}) {
+  async function search(path: string, options: { purpose?: string; reason?: string; clientId?: string; institutionId?: string; user?: string } = {}) {
     const mark = fx.audit.records.length;
     const result = await call(exchange.url, path, {
       token: await token(options),
       ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
       ...(options.reason === undefined ? {} : { reason: options.reason }),
+      ...(options.user === undefined ? {} : { headers: { 'x-tessera-on-behalf-of': options.user } }),
     });
     return { result, mark };
   }
@@ -169,7 +170,7 @@ describe('institution callers: what each situation sees, and its audit record', 
   const patientParam = (tag: 's' | 'o' | 'x') => encodeURIComponent(`${STA.system}|STA-${tag}-${fx.run}`);
 
   it('other institution with consent (region opt-out default): shared items, never sensitive ones; totals exact; audited', async () => {
-    const { result, mark } = await search(`/fhir/DocumentReference?patient=${patientParam('s')}`);
+    const { result, mark } = await search(`/fhir/DocumentReference?patient=${patientParam('s')}`, { user: 'dr-house-42' });
     expect(result.status).toBe(200);
     expect(idsOf(result.json)).toEqual([doc('s.riv-doc'), doc('s.sta-doc')].sort());
     expect(result.json.total).toBe(2);
@@ -179,7 +180,8 @@ describe('institution callers: what each situation sees, and its audit record', 
       expect.arrayContaining([expect.stringMatching(new RegExp(`^${exchange.url}/fhir/Binary/[0-9a-f]{64}$`))]),
     );
     const audit = await auditAfter(mark, (d) => d.type === 'rest' && d.patients.includes(fx.region.shared) && d.entities[0]?.type === 'DocumentReference');
-    expect(audit).toMatchObject({ outcome: '0', purposeOfUse: 'TREAT', breakGlass: false, agent: { clientId: `sta-${fx.run}`, institutionId: STA.id }, observer: 'exchange' });
+    expect(audit).toMatchObject({ outcome: '0', purposeOfUse: 'TREAT', breakGlass: false, agent: { clientId: `sta-${fx.run}`, institutionId: STA.id, user: 'dr-house-42' }, observer: 'exchange', hiddenCount: 0 });
+    expect(audit.entities[0]?.query).toContain('patient=');
   });
 
   it.each([

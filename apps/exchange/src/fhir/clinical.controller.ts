@@ -296,7 +296,8 @@ export class ClinicalController {
   private async facts(path: readonly string[]): Promise<Fact[]> {
     try {
       const { body } = await this.registry.json<unknown>({ path });
-      return Array.isArray(body) ? (body as Fact[]) : [];
+      const items = Array.isArray(body) ? body : (body as { items?: unknown } | undefined)?.items;
+      return Array.isArray(items) ? (items as Fact[]) : [];
     } catch (error) {
       if (error instanceof UpstreamStatusError && error.status === 404) return [];
       throw upstreamError(error, 'the document registry');

@@ -138,6 +138,12 @@ export function openApiDocument(publicBase: string): Record<string, unknown> {
       responses: { '200': { description: 'access token' }, '400': { description: 'RFC 6749 §5.2 error' }, '401': { description: 'invalid_client' } },
     },
   };
+  paths['/.well-known/jwks.json'] = {
+    get: { operationId: 'jwks', summary: 'public keys of the token issuer (ES256)', security: [], responses: { '200': { description: 'JWK set' } } },
+  };
+  paths['/fhir/.well-known/smart-configuration'] = {
+    get: { operationId: 'smartConfiguration', summary: 'SMART configuration (token endpoint, auth methods, scopes)', security: [], responses: { '200': { description: 'SMART configuration' } } },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'Tessera exchange API', version: '1.0.0', description: 'The one FHIR R4 base URL of the region for institutions.' },

@@ -97,7 +97,7 @@ export const PIX_PARAMS: readonly SearchParamSpec[] = [
 
 export const CONSENT_SEARCH_PARAMS: readonly SearchParamSpec[] = [
   { name: 'patient', type: 'reference', required: true, documentation: 'enterprise id or system|value' },
-  ...PAGING,
+  { name: 'status', type: 'token', documentation: 'Consent status (active, inactive, ...)' },
 ];
 
 export const AUDIT_SEARCH_PARAMS: readonly SearchParamSpec[] = [

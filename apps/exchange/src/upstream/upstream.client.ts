@@ -49,7 +49,8 @@ export class UpstreamClient {
     let body: string | undefined;
     if (request.body !== undefined) {
       body = JSON.stringify(request.body);
-      headers['content-type'] = 'application/fhir+json';
+      // application/json: parsed by every service (their FHIR readers accept it too).
+      headers['content-type'] = 'application/json';
     }
     try {
       return await fetch(this.url(request), {
