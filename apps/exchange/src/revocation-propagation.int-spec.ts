@@ -11,7 +11,7 @@ import { ConsentChanged, Topics } from '@tessera/contracts';
 import { policyKey, policyVersionKey, readPolicyVersion } from '@tessera/platform-consent-cache';
 import { loadConfig, postgresConfig } from '@tessera/platform-config';
 import { EventProducer } from '@tessera/platform-kafka';
-import { dropTestDatabase, freePort, quietLogger, startServiceProcess, testKafka, TopicWatcher, uniqueTestId, waitFor } from '@tessera/testing';
+import { dropTestDatabase, freePort, quietLogger, startServiceProcess, TcpProxy, testKafka, TopicWatcher, uniqueTestId, waitFor } from '@tessera/testing';
 import { call, idsOf } from './testing/exchange-client';
 import { ExchangeFixture, RIV, STA } from './testing/exchange-fixture';
 import type { ExchangeUnderTest, TestingKit } from './testing/exchange-fixture';
@@ -134,3 +134,43 @@ it('backstop: a ConsentChanged on hie.consent raises the shared version key, so 
   expect((await call(replicas[1]?.url ?? '', path, { token })).status).toBe(200);
   expect(fx.world.callsTo('consent', `/internal/policy/${eid}`).length).toBe(consentCalls + 1);
 }, 60_000);
+
+it('Redis unreachable: a replica asks the consent service for every decision, so it is never stale (and never fails open)', async () => {
+  const proxy = await TcpProxy.start(6379);
+  const isolated = await fx.spawnExchange({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+  try {
+    const eid = randomUUID();
+    const tag = `z-${fx.run}`;
+    fx.world.addPerson({ enterpriseId: eid, family: 'Redisless', identifiers: [{ system: STA.system, value: `STA-${tag}` }, { system: RIV.system, value: `RIV-${tag}` }] }, [STA.id, RIV.id]);
+    fx.world.items.push(
+      { resourceType: 'DocumentReference', id: `sta-${tag}`, enterpriseId: eid, institution: STA.id, labels: [], date: '2026-02-01' },
+      { resourceType: 'DocumentReference', id: `riv-${tag}`, enterpriseId: eid, institution: RIV.id, labels: [], date: '2026-02-02' },
+    );
+    const token = await fx.token({});
+    const path = `/fhir/DocumentReference?patient=${eid}`;
+    const warm = await call(isolated.url, path, { token });
+    expect(idsOf(warm.json)).toEqual([`riv-${tag}`, `sta-${tag}`]);
+
+    proxy.cut();
+    const during = await call(isolated.url, path, { token });
+    expect(during.status).toBe(200);
+    expect(idsOf(during.json)).toEqual([`riv-${tag}`, `sta-${tag}`]);
+
+    await fx.world.optOut(eid, RIV.id); // the consent service's change; this replica cannot see Redis
+    const policyCalls = fx.world.callsTo('consent', `/internal/policy/${eid}`).length;
+    const after = await call(isolated.url, path, { token });
+    expect(after.status).toBe(200);
+    expect(idsOf(after.json)).toEqual([`sta-${tag}`]);
+    expect(fx.world.callsTo('consent', `/internal/policy/${eid}`).length).toBe(policyCalls + 1);
+
+    fx.world.failing.consent = true; // neither cache nor consent service: refuse, never guess
+    const blind = await call(isolated.url, path, { token });
+    expect(blind.status).toBe(503);
+    expect(blind.json.resourceType).toBe('OperationOutcome');
+  } finally {
+    fx.world.failing.consent = false;
+    proxy.restore();
+    await isolated.stop();
+    await proxy.close();
+  }
+}, 90_000);

@@ -23,6 +23,17 @@ import type { RequestContext } from './request-context';
 const ROUTE_METADATA = 'tessera:exchange-route';
 const CONTEXT_PROPERTY = 'tesseraRequestContext';
 
+/** `promise`, or a rejection after `ms` (node-redis queues commands while disconnected). */
+function withinMs<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('redis did not answer in time')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Names the route-table entry of a handler (purpose of use requirement, docs). */
 export const ExchangeRoute = (id: string) => SetMetadata(ROUTE_METADATA, routeById(id).id);
 
@@ -70,7 +81,7 @@ export class ExchangeRequestInterceptor implements NestInterceptor {
     const limit = client?.rateLimitPerSecond ?? this.settings.EXCHANGE_RATE_LIMIT_PER_SECOND;
     let decision;
     try {
-      decision = await hitRateLimit(this.redis, principal.clientId, limit);
+      decision = await withinMs(hitRateLimit(this.redis, principal.clientId, limit), 250);
     } catch (error) {
       // Rate limiting protects capacity, not data: with Redis down requests go on (and are logged).
       this.logger.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'rate limit unavailable');

@@ -213,7 +213,16 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
         type === 'Binary'
           ? world.items.filter((i) => i.content !== undefined && sha256(i.content) === id)
           : world.items.filter((i) => i.resourceType === type && i.id === id);
-      return send(res, 200, matches.map((i) => ({ enterpriseId: i.enterpriseId, sourceInstitution: i.institution, securityLabels: i.labels.map((code) => ({ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code })) })));
+      if (matches.length === 0) return send(res, 404, outcome('not-found', `${type ?? ''} not found`));
+      return send(res, 200, {
+        items: matches.map((i) => ({
+          resourceType: i.resourceType,
+          id: i.id,
+          enterpriseId: i.enterpriseId,
+          sourceInstitution: i.institution,
+          securityLabels: i.labels.map((code) => ({ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code })),
+        })),
+      });
     }
     const visibility = parseVisibilityHeader(req.headers['x-tessera-visibility']);
     if (visibility.value === undefined) return send(res, 400, outcome('required', visibility.error));
@@ -244,7 +253,8 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
       eid = resolveParam(url.searchParams.get('patient') ?? '');
       types = [segments[0] ?? ''];
     }
-    if (world.conflicts > 0 || (eid !== null && v.enterpriseId !== null && eid !== v.enterpriseId)) {
+    // The registry's rule (visibility.header.ts requireSamePerson): the decision must name exactly the person it resolves.
+    if (world.conflicts > 0 || eid !== v.enterpriseId) {
       world.conflicts = Math.max(0, world.conflicts - 1);
       return send(res, 409, outcome('conflict', 'the patient resolves to another enterprise id than the visibility names'));
     }
