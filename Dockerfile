@@ -1,11 +1,19 @@
 # syntax=docker/dockerfile:1.7
 # One image recipe for every Tessera service:
 #   docker build --build-arg SERVICE=mpi -t tessera/mpi .
-# SERVICE: interop-gateway | mpi | consent | document-registry
+# SERVICE: interop-gateway | mpi | consent | document-registry | exchange
 #
 # The whole workspace is compiled (npm run build -> dist/, tsc + tsc-alias), so
 # every image also carries dist/tools/platform/init.js (topic creation) and can
 # run `<image> migrate` (apply this service's migrations and exit).
+#
+# Region data: the demo region's YAML files (deploy/demo-region/*.yaml: institutions,
+# clients, consent policy, labeling rules) are copied to /app/deploy/demo-region/, where
+# the services' relative defaults (INSTITUTIONS_SEED_FILE, EXCHANGE_CLIENTS_FILE,
+# CONSENT_REGION_POLICY_FILE, REGISTRY_LABELING_RULES_FILE, ...) find them. Private keys
+# are NOT in the image (.dockerignore excludes deploy/demo-region/keys): the exchange's
+# signing key is mounted at run time (EXCHANGE_SIGNING_KEY_FILE; docker-compose.yml,
+# k8s/base/exchange.yaml). Kubernetes mounts its own region files from a ConfigMap.
 
 ARG NODE_IMAGE=node:22-bookworm-slim
 
@@ -29,7 +37,7 @@ RUN npm run build \
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 ARG HTTP_PORT=8080
-RUN test -n "${SERVICE}" || (echo "build arg SERVICE is required: interop-gateway|mpi|consent|document-registry" >&2; exit 1)
+RUN test -n "${SERVICE}" || (echo "build arg SERVICE is required: interop-gateway|mpi|consent|document-registry|exchange" >&2; exit 1)
 
 LABEL org.opencontainers.image.title="tessera-${SERVICE}" \
       org.opencontainers.image.description="Tessera regional HIE service: ${SERVICE}"
@@ -43,6 +51,8 @@ WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./package.json
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
+# Region data only (*.yaml): never the demo private keys under deploy/demo-region/keys/.
+COPY --chown=node:node deploy/demo-region/*.yaml ./deploy/demo-region/
 RUN test -f "dist/apps/${SERVICE}/src/main.js" \
  || (echo "dist/apps/${SERVICE}/src/main.js missing: unknown SERVICE '${SERVICE}'?" >&2; exit 1)
 

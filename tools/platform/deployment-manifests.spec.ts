@@ -1,0 +1,424 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+
+/**
+ * The deployment descriptions (Dockerfile + .dockerignore, docker-compose.yml, k8s/) checked against
+ * the services as `npm start` runs them (scripts/lib/services.mjs) and the variables the services
+ * actually read (the *.config.ts files). No Docker engine or cluster here: the manifests are parsed,
+ * and rendered with `kubectl kustomize` when kubectl is installed.
+ */
+
+const root = join(__dirname, '..', '..');
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+
+interface ServiceSpec {
+  readonly name: string;
+  readonly port: number;
+  readonly database: string;
+}
+
+/** scripts/lib/services.mjs is ESM (not importable from this CommonJS test): read its literal table. */
+function servicesOfScripts(): ServiceSpec[] {
+  const rows = [
+    ...read('scripts/lib/services.mjs').matchAll(/\{ name: '([a-z-]+)', port: (\d+), database: '([a-z_]+)'/g),
+  ];
+  return rows.map(([, name, port, database]) => ({ name: name, port: Number(port), database: database }));
+}
+
+/** Every environment variable some config namespace declares (`NAME: z...` in a *.config.ts). */
+function declaredVariables(): Set<string> {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory() && entry.name !== 'node_modules') walk(path);
+      else if (entry.name.endsWith('.config.ts')) files.push(path);
+    }
+  };
+  walk('apps');
+  walk('libs');
+  return new Set(
+    files.flatMap((file) => [...read(file).matchAll(/^\s+([A-Z][A-Z0-9_]+):\s/gm)].map((m) => m[1])),
+  );
+}
+
+const SERVICES = servicesOfScripts();
+const exchange = SERVICES.find((s) => s.name === 'exchange')!;
+const DECLARED = declaredVariables();
+/** Read by Node itself, not by a config namespace. */
+const NODE_VARIABLES = new Set(['NODE_OPTIONS']);
+const REGION_FILES = readdirSync(join(root, 'deploy/demo-region')).filter((f) => f.endsWith('.yaml'));
+
+// ------------------------------------------------------------------ compose types (the parts we read)
+interface ComposeService {
+  readonly build?: { readonly args?: Record<string, unknown> };
+  readonly image?: string;
+  readonly environment?: Record<string, string>;
+  readonly ports?: string[];
+  readonly volumes?: string[];
+  readonly depends_on?: Record<string, { condition: string }>;
+  readonly healthcheck?: { readonly test?: string[]; readonly disable?: boolean };
+  readonly command?: string[];
+}
+
+// ------------------------------------------------------------------ k8s types (the parts we read)
+interface EnvVar {
+  readonly name: string;
+  readonly value?: string;
+  readonly valueFrom?: { readonly secretKeyRef?: { name: string; key: string } };
+}
+interface Container {
+  readonly name: string;
+  readonly image: string;
+  readonly env?: EnvVar[];
+  readonly envFrom?: { configMapRef?: { name: string } }[];
+  readonly ports?: { name: string; containerPort: number }[];
+  readonly args?: string[];
+  readonly readinessProbe?: { httpGet?: { path: string; port: string } };
+  readonly volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+interface Volume {
+  readonly name: string;
+  readonly configMap?: { name: string };
+  readonly secret?: { secretName: string; defaultMode?: number; items?: { key: string; path: string }[] };
+}
+interface PodSpec {
+  readonly containers: Container[];
+  readonly volumes?: Volume[];
+}
+interface K8sObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly spec?: {
+    readonly selector?: unknown;
+    readonly ports?: { port: number; targetPort: string }[];
+    readonly template?: { spec: PodSpec };
+    readonly minAvailable?: number;
+    readonly bootstrap?: { initdb?: { postInitSQL?: string[] } };
+  };
+  readonly data?: Record<string, string>;
+  readonly stringData?: Record<string, string>;
+}
+
+function parseDocuments(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length > 0) throw new Error(doc.errors.map((e) => e.message).join('; '));
+      return doc.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** What `kubectl apply -k k8s/` would create, resolved from the kustomizations' resource lists. */
+function kustomizeResources(dir: string): K8sObject[] {
+  const k = parse(read(`${dir}/kustomization.yaml`)) as { resources: string[] };
+  return k.resources.flatMap((resource) =>
+    existsSync(join(root, dir, resource, 'kustomization.yaml'))
+      ? kustomizeResources(`${dir}/${resource}`)
+      : parseDocuments(read(`${dir}/${resource}`)),
+  );
+}
+
+function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (found === undefined) throw new Error(`no ${kind} ${name} in k8s/`);
+  return found;
+}
+
+const envOf = (container: Container): Map<string, EnvVar> =>
+  new Map((container.env ?? []).map((e) => [e.name, e]));
+
+describe('docker-compose.yml', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
+
+  it.each(SERVICES)(
+    'runs $name on its port and database, after init, with the shared platform env',
+    (service) => {
+      const s = compose.services[service.name];
+      expect(s).toBeDefined();
+      expect(s.build?.args).toEqual({ SERVICE: service.name, HTTP_PORT: service.port });
+      expect(s.image).toBe(`tessera/${service.name}:\${TESSERA_TAG:-dev}`);
+      expect(s.environment).toMatchObject({
+        HTTP_PORT: String(service.port),
+        DB_NAME: service.database,
+        PGHOST: 'postgres',
+      });
+      expect(s.ports).toContain(`${service.port}:${service.port}`);
+      expect(s.depends_on?.['init']).toEqual({ condition: 'service_completed_successfully' });
+      for (const infra of ['postgres', 'redis', 'kafka'])
+        expect(s.depends_on?.[infra]).toEqual({ condition: 'service_healthy' });
+    },
+  );
+
+  it('lets every service verify tokens against the exchange service on the compose network', () => {
+    for (const service of SERVICES) {
+      expect(compose.services[service.name].environment).toMatchObject({
+        AUTH_ISSUER: `http://exchange:${exchange.port}`,
+        AUTH_JWKS_URL: `http://exchange:${exchange.port}/.well-known/jwks.json`,
+      });
+    }
+  });
+
+  it('init creates the topics and migrates every service database with that service entry point', () => {
+    const script = compose.services['init'].command!.join('\n');
+    expect(script).toContain('node dist/tools/platform/init.js');
+    for (const service of SERVICES) {
+      expect(script).toMatch(
+        new RegExp(`DB_NAME=${service.database} +node dist/apps/${service.name}/src/main.js migrate`),
+      );
+    }
+  });
+
+  it('wires the exchange: upstream services, region files in the image, demo key mounted read-only, healthcheck', () => {
+    const s = compose.services['exchange'];
+    const env = s.environment!;
+    const urlOf = (name: string): string => `http://${name}:${SERVICES.find((x) => x.name === name)!.port}`;
+    expect(env['EXCHANGE_MPI_URL']).toBe(urlOf('mpi'));
+    expect(env['EXCHANGE_REGISTRY_URL']).toBe(urlOf('document-registry'));
+    expect(env['EXCHANGE_CONSENT_URL']).toBe(urlOf('consent'));
+    // Host clients (tools/exchange-client) call 127.0.0.1:8080 and sign aud = <that>/auth/token.
+    expect(env['EXCHANGE_PUBLIC_BASE_URL']).toBe(
+      `\${EXCHANGE_PUBLIC_BASE_URL:-http://127.0.0.1:${exchange.port}}`,
+    );
+
+    const keyMount = s
+      .volumes!.map((v) => v.split(':'))
+      .find(([, target]) => target === env['EXCHANGE_SIGNING_KEY_FILE']);
+    expect(keyMount).toEqual([
+      './deploy/demo-region/keys/exchange-signing.private.jwk',
+      env['EXCHANGE_SIGNING_KEY_FILE'],
+      'ro',
+    ]);
+    expect(existsSync(join(root, keyMount![0]))).toBe(true);
+
+    expect(s.healthcheck?.test?.join(' ')).toContain(`http://127.0.0.1:${exchange.port}/health`);
+    for (const upstream of ['mpi', 'consent', 'document-registry']) {
+      expect(s.depends_on?.[upstream]).toEqual({ condition: 'service_healthy' });
+    }
+  });
+
+  it('points every *_FILE of the services at a file the image carries (deploy/demo-region/*.yaml) or a mount', () => {
+    for (const service of SERVICES) {
+      const s = compose.services[service.name];
+      const mounted = new Set((s.volumes ?? []).map((v) => v.split(':')[1]));
+      for (const [name, value] of Object.entries(s.environment ?? {})) {
+        if (!name.endsWith('_FILE')) continue;
+        if (mounted.has(value)) continue;
+        const match = /^\/app\/deploy\/demo-region\/([a-z-]+\.yaml)$/.exec(value);
+        expect({ name, inImage: match !== null && REGION_FILES.includes(match[1]) }).toEqual({
+          name,
+          inImage: true,
+        });
+      }
+    }
+  });
+
+  it('sets only variables a config namespace declares', () => {
+    for (const service of [...SERVICES.map((s) => s.name), 'init']) {
+      const unknown = Object.keys(compose.services[service].environment ?? {}).filter(
+        (v) => !DECLARED.has(v),
+      );
+      expect({ service, unknown }).toEqual({ service, unknown: [] });
+    }
+  });
+});
+
+describe('Dockerfile and .dockerignore', () => {
+  const dockerfile = read('Dockerfile');
+
+  /** Docker's rule: the last matching pattern wins; a pattern also matches everything under a matched directory. */
+  function excluded(path: string): boolean {
+    const patterns = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    const toRegExp = (glob: string): RegExp =>
+      new RegExp(
+        `^${glob
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*\*\//g, '(?:.*/)?')
+          .replace(/\*/g, '[^/]*')}$`,
+      );
+    const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+    let result = false;
+    for (const raw of patterns) {
+      const negated = raw.startsWith('!');
+      const re = toRegExp(negated ? raw.slice(1) : raw);
+      if (prefixes.some((p) => re.test(p))) result = !negated;
+    }
+    return result;
+  }
+
+  it('ships the region YAML files to /app/deploy/demo-region and never the private keys', () => {
+    expect(dockerfile).toMatch(
+      /^COPY --chown=node:node deploy\/demo-region\/\*\.yaml \.\/deploy\/demo-region\/$/m,
+    );
+    expect(dockerfile).not.toMatch(/^COPY .*keys/m);
+    expect(dockerfile).toMatch(/^WORKDIR \/app$/m);
+    for (const file of REGION_FILES)
+      expect({ file, excluded: excluded(`deploy/demo-region/${file}`) }).toEqual({ file, excluded: false });
+    for (const key of readdirSync(join(root, 'deploy/demo-region/keys'))) {
+      expect({ key, excluded: excluded(`deploy/demo-region/keys/${key}`) }).toEqual({ key, excluded: true });
+    }
+    expect(excluded('deploy/kafka/kafka.sh')).toBe(true);
+    expect(excluded('apps/exchange/src/main.ts')).toBe(false);
+    expect(excluded('node_modules/yaml/package.json')).toBe(true);
+  });
+
+  it('names every service in its SERVICE check and defaults to the exchange port', () => {
+    const line = /build arg SERVICE is required: ([a-z|-]+)/.exec(dockerfile)![1];
+    expect(line.split('|').sort()).toEqual(SERVICES.map((s) => s.name).sort());
+    expect(dockerfile).toMatch(new RegExp(`^ARG HTTP_PORT=${exchange.port}$`, 'm'));
+  });
+});
+
+describe('k8s/ (kustomize)', () => {
+  const objects = kustomizeResources('k8s');
+  const platformEnv = find(objects, 'ConfigMap', 'tessera-platform-env').data!;
+  const region = find(objects, 'ConfigMap', 'tessera-region');
+
+  it.each(SERVICES)('has a Deployment, Service and PDB for $name on its port and database', (service) => {
+    const deployment = find(objects, 'Deployment', service.name);
+    const [container] = deployment.spec!.template!.spec.containers;
+    expect(container.image).toBe(`tessera/${service.name}`);
+    expect(container.ports).toContainEqual({ name: 'http', containerPort: service.port, protocol: 'TCP' });
+    expect(container.envFrom).toEqual([{ configMapRef: { name: 'tessera-platform-env' } }]);
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/health', port: 'http' });
+    const env = envOf(container);
+    expect(env.get('HTTP_PORT')?.value).toBe(String(service.port));
+    expect(env.get('DB_NAME')?.value).toBe(service.database);
+    expect(env.get('PGPASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+      name: 'tessera-postgres-credentials',
+      key: 'password',
+    });
+
+    expect(find(objects, 'Service', service.name).spec!.ports).toContainEqual({
+      name: 'http',
+      port: service.port,
+      targetPort: 'http',
+      protocol: 'TCP',
+    });
+    expect(find(objects, 'PodDisruptionBudget', service.name).spec!.minAvailable).toBe(1);
+  });
+
+  it('retags every service image in k8s/kustomization.yaml', () => {
+    const images = (parse(read('k8s/kustomization.yaml')) as { images: { name: string }[] }).images.map(
+      (i) => i.name,
+    );
+    expect(images.sort()).toEqual(SERVICES.map((s) => `tessera/${s.name}`).sort());
+  });
+
+  it('creates and migrates every service database', () => {
+    const sql = find(objects, 'Cluster', 'tessera-pg').spec!.bootstrap!.initdb!.postInitSQL!;
+    const script = find(objects, 'Job', 'tessera-init').spec!.template!.spec.containers[0].args!.join('\n');
+    for (const service of SERVICES) {
+      expect(sql).toContain(`CREATE DATABASE ${service.database} OWNER tessera`);
+      expect(script).toMatch(
+        new RegExp(`DB_NAME=${service.database} +node dist/apps/${service.name}/src/main.js migrate`),
+      );
+    }
+  });
+
+  it('lets every service verify tokens against the exchange Service', () => {
+    expect(platformEnv['AUTH_ISSUER']).toBe(`http://exchange:${exchange.port}`);
+    expect(platformEnv['AUTH_JWKS_URL']).toBe(`http://exchange:${exchange.port}/.well-known/jwks.json`);
+  });
+
+  it('carries exactly deploy/demo-region/*.yaml in the tessera-region ConfigMap (regenerate: node k8s/demo-region-configmap.mjs)', () => {
+    expect(Object.keys(region.data!).sort()).toEqual([...REGION_FILES].sort());
+    for (const file of REGION_FILES)
+      expect({ file, same: region.data![file] === read(`deploy/demo-region/${file}`) }).toEqual({
+        file,
+        same: true,
+      });
+  });
+
+  it('mounts what every *_FILE variable names: region files from the ConfigMap, the signing key from its Secret', () => {
+    for (const service of SERVICES) {
+      const pod = find(objects, 'Deployment', service.name).spec!.template!.spec;
+      const container = pod.containers[0];
+      for (const variable of container.env ?? []) {
+        if (!variable.name.endsWith('_FILE')) continue;
+        const path = variable.value!;
+        const mount = container.volumeMounts!.find((m) => path.startsWith(`${m.mountPath}/`));
+        expect({ variable: variable.name, mounted: mount?.readOnly }).toEqual({
+          variable: variable.name,
+          mounted: true,
+        });
+        const volume = pod.volumes!.find((v) => v.name === mount!.name)!;
+        const file = path.slice(mount!.mountPath.length + 1);
+        if (volume.configMap) {
+          expect(volume.configMap.name).toBe('tessera-region');
+          expect(Object.keys(region.data!)).toContain(file);
+        } else {
+          expect(volume.secret?.items?.map((i) => i.path)).toContain(file);
+        }
+      }
+    }
+  });
+
+  it('configures the exchange: upstream Services, region files, signing key Secret readable by node only', () => {
+    const pod = find(objects, 'Deployment', 'exchange').spec!.template!.spec;
+    const env = envOf(pod.containers[0]);
+    const urlOf = (name: string): string => `http://${name}:${SERVICES.find((x) => x.name === name)!.port}`;
+    expect(env.get('EXCHANGE_MPI_URL')?.value).toBe(urlOf('mpi'));
+    expect(env.get('EXCHANGE_REGISTRY_URL')?.value).toBe(urlOf('document-registry'));
+    expect(env.get('EXCHANGE_CONSENT_URL')?.value).toBe(urlOf('consent'));
+    expect(env.get('EXCHANGE_PUBLIC_BASE_URL')?.value).toBe(urlOf('exchange'));
+    for (const v of [
+      'EXCHANGE_CLIENTS_FILE',
+      'EXCHANGE_REGION_POLICY_FILE',
+      'EXCHANGE_INSTITUTIONS_FILE',
+      'EXCHANGE_SIGNING_KEY_FILE',
+    ]) {
+      expect(env.get(v)?.value).toMatch(/^\/etc\/tessera\//);
+    }
+    const secretVolume = pod.volumes!.find((v) => v.secret !== undefined)!;
+    expect(secretVolume.secret!.defaultMode).toBe(0o440);
+
+    // The Secret itself is documented (secrets.example.yaml) but never applied by kustomize.
+    const examples = parseDocuments(read('k8s/base/secrets.example.yaml'));
+    const example = find(examples, 'Secret', secretVolume.secret!.secretName);
+    expect(Object.keys(example.stringData!)).toEqual(secretVolume.secret!.items!.map((i) => i.key));
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  });
+
+  it('sets only variables a config namespace declares', () => {
+    const names = [
+      ...Object.keys(platformEnv),
+      ...objects
+        .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+        .flatMap((o) => o.spec!.template!.spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.name))),
+    ];
+    expect(names.filter((n) => !DECLARED.has(n) && !NODE_VARIABLES.has(n))).toEqual([]);
+  });
+
+  const kubectl = (() => {
+    try {
+      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  (kubectl ? it : it.skip)(
+    'renders with `kubectl kustomize k8s` to the same objects, all in namespace tessera',
+    () => {
+      const rendered = parseDocuments(
+        execFileSync('kubectl', ['kustomize', 'k8s'], { cwd: root, encoding: 'utf8', timeout: 60_000 }),
+      );
+      const key = (o: K8sObject): string => `${o.kind}/${o.metadata.name}`;
+      expect(rendered.map(key).sort()).toEqual(objects.map(key).sort());
+      for (const o of rendered.filter((x) => x.kind !== 'Namespace'))
+        expect({ o: key(o), ns: o.metadata.namespace }).toEqual({ o: key(o), ns: 'tessera' });
+      expect(find(rendered, 'ConfigMap', 'tessera-region').data).toEqual(region.data);
+    },
+    90_000,
+  );
+});
