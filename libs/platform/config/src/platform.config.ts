@@ -32,6 +32,17 @@ export const kafkaConfig = defineConfig(
     KAFKA_REPLICATION_FACTOR: positiveInt(1, 'replication factor of created topics (3 in production)'),
     KAFKA_RETRY_ATTEMPTS: positiveInt(3, 'delivery attempts through the retry topic before a record goes to its DLQ'),
     KAFKA_RETRY_BACKOFF_MS: positiveInt(1000, 'first retry delay in milliseconds (doubles per attempt)'),
+    KAFKA_GROUP_SUFFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,60}$/, 'letters, digits, dot, dash or underscore, at most 60')
+      .default('')
+      .describe(
+        'appended to every consumer group id as "<group>.<suffix>" (a second copy of the platform on one broker: tests, replays into a fresh database); empty in production',
+      ),
+    KAFKA_GROUP_START: z
+      .enum(['earliest', 'latest'])
+      .default('earliest')
+      .describe('where a consumer group without committed offsets starts: earliest (replay, the default) or latest'),
   }),
 );
 

@@ -3,7 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import { ConsumerRunner } from '@tessera/platform-kafka';
+import { deadLetterTopic, retryTopic } from '@tessera/contracts';
+import { ConsumerRunner, ensureTopics } from '@tessera/platform-kafka';
 import type { ConsumerRunnerOptions, EventProducer } from '@tessera/platform-kafka';
 import { OutboxRelay } from '@tessera/platform-outbox';
 import { HealthRegistry } from './health.registry';
@@ -51,11 +52,14 @@ export class MessagingService implements OnApplicationBootstrap {
   }
 
   /** A consumer group of this service; register handlers before the application bootstraps. */
-  consumer(groupId: string, overrides: Partial<ConsumerRunnerOptions> = {}): ConsumerRunner {
+  consumer(baseGroupId: string, overrides: Partial<ConsumerRunnerOptions> = {}): ConsumerRunner {
+    const { KAFKA_GROUP_SUFFIX: suffix, KAFKA_GROUP_START: start } = this.settings.kafka;
+    const groupId = suffix === '' ? baseGroupId : `${baseGroupId}.${suffix}`;
     const runner = new ConsumerRunner({
       kafka: this.kafka,
       dataSource: this.dataSource,
       groupId,
+      fromBeginning: start === 'earliest',
       producer: this.producer,
       retry: { attempts: this.settings.kafka.KAFKA_RETRY_ATTEMPTS, backoffMs: this.settings.kafka.KAFKA_RETRY_BACKOFF_MS },
       logger: this.logger,
@@ -76,6 +80,22 @@ export class MessagingService implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Platform init creates the retry/DLQ topics of the declared groups; suffixed groups need their own.
+    if (this.settings.kafka.KAFKA_GROUP_SUFFIX !== '' && this.runners.length > 0) {
+      const specs = this.runners.flatMap((runner) =>
+        runner.topics.flatMap((topic) => [
+          { name: retryTopic(topic, runner.groupId), partitions: this.settings.kafka.KAFKA_TOPIC_PARTITIONS, retentionMs: 7 * 24 * 3600 * 1000 },
+          { name: deadLetterTopic(topic, runner.groupId), partitions: this.settings.kafka.KAFKA_TOPIC_PARTITIONS, retentionMs: -1 },
+        ]),
+      );
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, specs, this.settings.kafka.KAFKA_REPLICATION_FACTOR);
+      } finally {
+        await admin.disconnect();
+      }
+    }
     this.relay.start();
     await Promise.all(this.runners.map((runner) => runner.start()));
   }
