@@ -179,8 +179,10 @@ export class IdentityRepository {
   }
 
   /**
-   * Active records sharing a blocking key with `keys` (at most `cap`), plus every active member of
-   * `enterpriseId`, each with the normalized fields of its current version and its enterprise id.
+   * Active records sharing a blocking key with `keys` (at most `cap`, those sharing the most keys
+   * first: a broad key such as birth year + initial must not crowd out the record that shares birth
+   * date, phone and phonetic name), plus every active member of `enterpriseId`, each with the
+   * normalized fields of its current version and its enterprise id.
    */
   async candidates(
     tx: EntityManager,
@@ -191,8 +193,10 @@ export class IdentityRepository {
   ): Promise<CandidateRow[]> {
     return tx.query<CandidateRow[]>(
       `WITH blocked AS (
-         SELECT DISTINCT bk.source_record_id AS id FROM blocking_keys bk
+         SELECT bk.source_record_id AS id FROM blocking_keys bk
           WHERE bk.key = ANY($1::text[]) AND bk.source_record_id <> $2
+          GROUP BY bk.source_record_id
+          ORDER BY count(*) DESC, bk.source_record_id
           LIMIT $3
        ), members AS (
          SELECT source_record_id AS id FROM links WHERE enterprise_id = $4::uuid AND source_record_id <> $2
