@@ -30,6 +30,8 @@ import { seededRandom } from '../registry/registry.bench';
  *   --duration 20        seconds per arm
  *   --hot 2000           persons queried (their policies are warmed first)
  *   --seed 1
+ *   --no-instrumentation  start the exchange without OpenTelemetry (compare its cost)
+ *   --profile-dir DIR     V8 CPU profile of the exchange process (--cpu-prof)
  *
  * Phase 1 — decision: policies of `--persons` synthetic persons are cached with the real protocol
  * (writeCachedPolicy); then one MGET of version key + policy (readCachedPolicy) and decidePatient
@@ -58,6 +60,10 @@ export interface ExchangeBenchOptions {
   readonly durationS: number;
   readonly hot: number;
   readonly seed: number;
+  /** Start the exchange without `--import instrumentation.js` (to see what OpenTelemetry costs). */
+  readonly noInstrumentation: boolean;
+  /** Write a V8 CPU profile of the exchange process into this directory (`--cpu-prof`). */
+  readonly profileDir: string | undefined;
 }
 
 export function parseExchangeBenchArgs(argv: readonly string[]): ExchangeBenchOptions {
@@ -70,6 +76,8 @@ export function parseExchangeBenchArgs(argv: readonly string[]): ExchangeBenchOp
       duration: { type: 'string' },
       hot: { type: 'string' },
       seed: { type: 'string' },
+      'no-instrumentation': { type: 'boolean', default: false },
+      'profile-dir': { type: 'string' },
     },
   });
   return {
@@ -79,6 +87,8 @@ export function parseExchangeBenchArgs(argv: readonly string[]): ExchangeBenchOp
     durationS: intArg(values.duration, 'duration', 20, 1, 300),
     hot: intArg(values.hot, 'hot', 2_000, 1, 100_000),
     seed: intArg(values.seed, 'seed', 1, 0, 2 ** 31 - 1),
+    noInstrumentation: values['no-instrumentation'],
+    profileDir: values['profile-dir'],
   };
 }
 
@@ -161,7 +171,19 @@ async function runDecisions(options: ExchangeBenchOptions): Promise<DecisionResu
 
 interface Started {
   readonly url: string;
+  readonly pid?: number;
   stop(): Promise<void>;
+}
+
+/** CPU time (user + system) a process has used, in ms (Linux /proc). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function startProcess(label: string, args: string[], env: Record<string, string>, port: number): Promise<Started> {
@@ -187,6 +209,7 @@ async function startProcess(label: string, args: string[], env: Record<string, s
   }
   return {
     url,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     stop: async () => {
       if (exited) return;
       child.kill('SIGTERM');
@@ -287,7 +310,27 @@ async function pgConfig() {
   return { host: s.PGHOST, port: s.PGPORT, user: s.PGUSER, password: s.PGPASSWORD };
 }
 
-async function runEnforcement(options: ExchangeBenchOptions): Promise<{ size: { patients: number; items: number }; direct: ArmResult; exchange: ArmResult; consentCalls: number }> {
+/** Cumulative buckets `[le seconds, count]` of a Prometheus histogram with the given label. */
+function histogram(text: string, name: string, label: string): [number, number][] {
+  const out: [number, number][] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`) || !line.includes(label)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le !== undefined) out.push([le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), value]);
+  }
+  return out;
+}
+
+/** The smallest bucket bound holding the p-th percentile (an upper bound of it). */
+function bucketPercentile(buckets: readonly [number, number][], p: number): string {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total === 0) return 'n/a';
+  const bound = buckets.find(([, n]) => n >= (p / 100) * total)?.[0] ?? Number.POSITIVE_INFINITY;
+  return Number.isFinite(bound) ? `≤ ${ms(bound * 1000)}` : '> max bucket';
+}
+
+async function runEnforcement(options: ExchangeBenchOptions): Promise<{ size: { patients: number; items: number }; direct: ArmResult; exchange: ArmResult; consentCalls: number; audit: [number, number][]; exchangeCpuPerRequest: number }> {
   const size = await registrySize();
   const dir = mkdtempSync(path.join(tmpdir(), 'exchange-bench-'));
   const kid = `bench-${randomUUID()}`;
@@ -311,7 +354,11 @@ async function runEnforcement(options: ExchangeBenchOptions): Promise<{ size: { 
   try {
     exchange = await startProcess(
       'exchange',
-      ['--import', './dist/apps/exchange/src/instrumentation.js', path.join(ROOT, 'dist/apps/exchange/src/main.js')],
+      [
+        ...(options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`]),
+        ...(options.noInstrumentation ? [] : ['--import', './dist/apps/exchange/src/instrumentation.js']),
+        path.join(ROOT, 'dist/apps/exchange/src/main.js'),
+      ],
       {
         DB_NAME: EXCHANGE_DB,
         AUTH_ISSUER: issuer,
@@ -349,8 +396,13 @@ async function runEnforcement(options: ExchangeBenchOptions): Promise<{ size: { 
         },
       };
     });
+    const before = histogram(await (await fetch(`${exchange.url}/metrics`)).text(), 'audit_record_latency_seconds', 'outcome="ok"');
+    const cpuBefore = cpuMs(exchange.pid);
     const viaExchange = await runArm('through the exchange (enforcement + audit)', options.rate, options.durationS * 1000, (n) => exchangeRequest(order[n] ?? 'EB0'));
-    return { size, direct, exchange: viaExchange, consentCalls: consent.calls() - warmCalls };
+    const after = histogram(await (await fetch(`${exchange.url}/metrics`)).text(), 'audit_record_latency_seconds', 'outcome="ok"');
+    const audit = after.map(([le, n], i) => [le, n - (before[i]?.[1] ?? 0)] as [number, number]);
+    const exchangeCpuPerRequest = (cpuMs(exchange.pid) - cpuBefore) / viaExchange.sent;
+    return { size, direct, exchange: viaExchange, consentCalls: consent.calls() - warmCalls, audit, exchangeCpuPerRequest };
   } finally {
     await exchange?.stop();
     await registry.stop();
@@ -386,6 +438,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       ['', 'sent', 'errors', 'items/answer', 'p50 ms', 'p95 ms', 'p99 ms'],
       [row(e.direct), row(e.exchange), ['added by enforcement + audit', '', '', '', added(50), added(95), `${added(99)} (aim < 10)`]],
     ),
+  );
+  console.log(
+    `audit record durable (AuditWriter group commit to hie.audit, acks=all), from the exchange's histogram: p50 ${bucketPercentile(e.audit, 50)} ms, p95 ${bucketPercentile(e.audit, 95)} ms, p99 ${bucketPercentile(e.audit, 99)} ms (${e.audit.at(-1)?.[1] ?? 0} records); exchange process CPU ${ms(e.exchangeCpuPerRequest)} ms per request`,
   );
   return e.direct.errors + e.exchange.errors === 0 ? 0 : 1;
 }
