@@ -41,7 +41,9 @@ async function jest(project, extra) {
   const out = `.tessera/jest-${project}.json`;
   rmSync(out, { force: true });
   try {
-    await run('npx', ['jest', '--selectProjects', project, '--json', `--outputFile=${out}`, ...extra, ...jestArgs], { env });
+    // A focused run (`npm test -- <path>`) may hold only unit or only integration tests.
+    const focus = focused ? ['--passWithNoTests'] : [];
+    await run('npx', ['jest', '--selectProjects', project, '--json', `--outputFile=${out}`, ...focus, ...extra, ...jestArgs], { env });
   } finally {
     const counts = jestCounts(out);
     passed += counts.passed;

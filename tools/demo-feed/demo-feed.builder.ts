@@ -872,13 +872,13 @@ function mdm(
   ]);
   const code = [document.typeCode, document.typeDisplay, 'LN'];
   if (ed) {
-    // ED: source application ^ type of data ^ data subtype ^ encoding ^ data (Ch. 2A §2.A.24)
+    // ED: source application ^ type of data (table 0191: AP) ^ data subtype (table 0291: PDF) ^ encoding ^ data (Ch. 2A §2.A.24)
     b.segment('OBX', [
       '1',
       'ED',
       code,
       undefined,
-      ['', 'application', 'pdf', 'Base64', syntheticPdf(document)],
+      ['', 'AP', 'PDF', 'Base64', syntheticPdf(document)],
       undefined,
       undefined,
       undefined,
