@@ -13,7 +13,12 @@ import { Client } from 'pg';
 import { decidePatient, encodeVisibility, parseRegionPolicy } from '@tessera/consent-policy';
 import type { PatientPolicy } from '@tessera/consent-policy';
 import { loadConfig, postgresConfig, redisConfig } from '@tessera/platform-config';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, Audiences, SERVICE_ROLE_EXCHANGE } from '@tessera/platform-auth';
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_TYPE,
+  Audiences,
+  SERVICE_ROLE_EXCHANGE,
+} from '@tessera/platform-auth';
 import { readCachedPolicy, writeCachedPolicy } from '@tessera/platform-consent-cache';
 import { connectRedis } from '@tessera/platform-redis';
 import { readFileSync } from 'node:fs';
@@ -132,13 +137,17 @@ interface DecisionResult {
 }
 
 async function runDecisions(options: ExchangeBenchOptions): Promise<DecisionResult> {
-  const region = parseRegionPolicy(readFileSync(path.join(ROOT, 'deploy/demo-region/consent-policy.yaml'), 'utf8'));
+  const region = parseRegionPolicy(
+    readFileSync(path.join(ROOT, 'deploy/demo-region/consent-policy.yaml'), 'utf8'),
+  );
   const redis = await connectRedis(loadConfig(redisConfig), () => undefined, 'exchange-bench');
   const run = randomUUID().slice(0, 8);
   const ids = Array.from({ length: options.persons }, (_, n) => `bench-${run}-${n}`);
   try {
     for (let i = 0; i < ids.length; i += 500) {
-      await Promise.all(ids.slice(i, i + 500).map((id, k) => writeCachedPolicy(redis, syntheticPolicy(id, i + k), 900)));
+      await Promise.all(
+        ids.slice(i, i + 500).map((id, k) => writeCachedPolicy(redis, syntheticPolicy(id, i + k), 900)),
+      );
     }
     const random = seededRandom(options.seed);
     const parse = (json: unknown) => json as PatientPolicy;
@@ -157,10 +166,16 @@ async function runDecisions(options: ExchangeBenchOptions): Promise<DecisionResu
       latencies.push(done - started);
       decideOnly.push(done - decideStarted);
     }
-    return { count: options.decisions, latencies: latencies.sort((a, b) => a - b), decideOnly: decideOnly.sort((a, b) => a - b) };
+    return {
+      count: options.decisions,
+      latencies: latencies.sort((a, b) => a - b),
+      decideOnly: decideOnly.sort((a, b) => a - b),
+    };
   } finally {
     for (let i = 0; i < ids.length; i += 1000) {
-      await redis.del(ids.slice(i, i + 1000).flatMap((id) => [`consent:policy-version:{${id}}`, `consent:policy:{${id}}`]));
+      await redis.del(
+        ids.slice(i, i + 1000).flatMap((id) => [`consent:policy-version:{${id}}`, `consent:policy:{${id}}`]),
+      );
     }
     await redis.close();
   }
@@ -186,8 +201,17 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
-async function startProcess(label: string, args: string[], env: Record<string, string>, port: number): Promise<Started> {
-  const child: ChildProcess = spawn('node', args, { cwd: ROOT, env: { ...process.env, ...env, HTTP_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+async function startProcess(
+  label: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+): Promise<Started> {
+  const child: ChildProcess = spawn('node', args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let exited = false;
@@ -226,11 +250,19 @@ async function startConsentStub(): Promise<Started & { calls(): number }> {
   const server = createServer((req, res) => {
     const m = /^\/internal\/policy\/([A-Za-z0-9\-.]{1,64})$/.exec(req.url ?? '');
     if (m === null) {
-      res.writeHead(404, { 'content-type': 'application/fhir+json' }).end('{"resourceType":"OperationOutcome","issue":[]}');
+      res
+        .writeHead(404, { 'content-type': 'application/fhir+json' })
+        .end('{"resourceType":"OperationOutcome","issue":[]}');
       return;
     }
     calls += 1;
-    const policy: PatientPolicy = { enterpriseId: m[1] ?? '', version: 1, directives: [], breakGlass: [], holdingInstitutions: ['inst-0', 'inst-1', 'inst-2', 'inst-3'] };
+    const policy: PatientPolicy = {
+      enterpriseId: m[1] ?? '',
+      version: 1,
+      directives: [],
+      breakGlass: [],
+      holdingInstitutions: ['inst-0', 'inst-1', 'inst-2', 'inst-3'],
+    };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(policy));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -241,7 +273,14 @@ async function startConsentStub(): Promise<Started & { calls(): number }> {
   };
 }
 
-async function mint(key: KeyLike, kid: string, issuer: string, claims: Record<string, unknown>, sub: string, audience: string): Promise<string> {
+async function mint(
+  key: KeyLike,
+  kid: string,
+  issuer: string,
+  claims: Record<string, unknown>,
+  sub: string,
+  audience: string,
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT(claims)
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, typ: ACCESS_TOKEN_TYPE, kid })
@@ -262,7 +301,12 @@ interface ArmResult {
   readonly meanItems: number;
 }
 
-async function runArm(label: string, rate: number, durationMs: number, request: (n: number) => { url: string; headers: Record<string, string> }): Promise<ArmResult> {
+async function runArm(
+  label: string,
+  rate: number,
+  durationMs: number,
+  request: (n: number) => { url: string; headers: Record<string, string> },
+): Promise<ArmResult> {
   const total = Math.floor((rate * durationMs) / 1000);
   const latencies: number[] = [];
   let errors = 0;
@@ -288,18 +332,28 @@ async function runArm(label: string, rate: number, durationMs: number, request: 
     );
   }
   await Promise.all(inFlight);
-  return { label, sent: total, errors, latencies: latencies.sort((a, b) => a - b), meanItems: items / Math.max(1, total - errors) };
+  return {
+    label,
+    sent: total,
+    errors,
+    latencies: latencies.sort((a, b) => a - b),
+    meanItems: items / Math.max(1, total - errors),
+  };
 }
 
 async function registrySize(): Promise<{ patients: number; items: number }> {
   const db = new Client({ ...(await pgConfig()), database: REGISTRY_DB });
   await db.connect();
   try {
-    const rows = (await db.query<{ patients: string; items: string }>('SELECT patients, items FROM bench_meta')).rows;
+    const rows = (
+      await db.query<{ patients: string; items: string }>('SELECT patients, items FROM bench_meta')
+    ).rows;
     if (rows[0] === undefined) throw new Error('bench_meta is empty');
     return { patients: Number(rows[0].patients), items: Number(rows[0].items) };
   } catch (error) {
-    throw new Error(`${REGISTRY_DB} is not loaded (run \`npm run bench -- registry --patients N --items M\` first): ${(error as Error).message}`);
+    throw new Error(
+      `${REGISTRY_DB} is not loaded (run \`npm run bench -- registry --patients N --items M\` first): ${(error as Error).message}`,
+    );
   } finally {
     await db.end();
   }
@@ -330,12 +384,24 @@ function bucketPercentile(buckets: readonly [number, number][], p: number): stri
   return Number.isFinite(bound) ? `≤ ${ms(bound * 1000)}` : '> max bucket';
 }
 
-async function runEnforcement(options: ExchangeBenchOptions): Promise<{ size: { patients: number; items: number }; direct: ArmResult; exchange: ArmResult; consentCalls: number; audit: [number, number][]; exchangeCpuPerRequest: number }> {
+async function runEnforcement(
+  options: ExchangeBenchOptions,
+): Promise<{
+  size: { patients: number; items: number };
+  direct: ArmResult;
+  exchange: ArmResult;
+  consentCalls: number;
+  audit: [number, number][];
+  exchangeCpuPerRequest: number;
+}> {
   const size = await registrySize();
   const dir = mkdtempSync(path.join(tmpdir(), 'exchange-bench-'));
   const kid = `bench-${randomUUID()}`;
   const { privateKey } = await generateKeyPair(ACCESS_TOKEN_ALGORITHM, { extractable: true });
-  writeFileSync(path.join(dir, 'signing.jwk'), JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALGORITHM }));
+  writeFileSync(
+    path.join(dir, 'signing.jwk'),
+    JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALGORITHM }),
+  );
   writeFileSync(
     path.join(dir, 'clients.yaml'),
     `clients:\n  - client_id: bench-inst\n    kind: institution\n    institution_id: inst-1\n    allowed_scopes: [system/DocumentReference.read]\n    allowed_purposes_of_use: [TREAT]\n    rate_limit_per_second: 100000\n    jwks:\n      keys:\n        - {kty: EC, crv: P-256, kid: placeholder, alg: ES256, x: f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU, y: x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0}\n`,
@@ -371,38 +437,101 @@ async function runEnforcement(options: ExchangeBenchOptions): Promise<{ size: { 
       },
       exchangePort,
     );
-    const serviceToken = await mint(privateKey, kid, issuer, { tessera_kind: 'service', tessera_roles: [SERVICE_ROLE_EXCHANGE] }, 'bench-direct', Audiences.internal);
-    const institutionToken = await mint(privateKey, kid, issuer, { tessera_kind: 'institution', tessera_institution: 'inst-1', tessera_roles: [], scope: 'system/DocumentReference.read' }, 'bench-inst', Audiences.exchange);
+    const serviceToken = await mint(
+      privateKey,
+      kid,
+      issuer,
+      { tessera_kind: 'service', tessera_roles: [SERVICE_ROLE_EXCHANGE] },
+      'bench-direct',
+      Audiences.internal,
+    );
+    const institutionToken = await mint(
+      privateKey,
+      kid,
+      issuer,
+      {
+        tessera_kind: 'institution',
+        tessera_institution: 'inst-1',
+        tessera_roles: [],
+        scope: 'system/DocumentReference.read',
+      },
+      'bench-inst',
+      Audiences.exchange,
+    );
     const random = seededRandom(options.seed);
-    const hot = Array.from({ length: Math.min(options.hot, size.patients) }, () => `EB${Math.floor(random() * size.patients)}`);
+    const hot = Array.from(
+      { length: Math.min(options.hot, size.patients) },
+      () => `EB${Math.floor(random() * size.patients)}`,
+    );
     const exchangeRequest = (eid: string) => ({
       url: `${exchange?.url ?? ''}/fhir/DocumentReference?patient=${eid}&_count=20`,
       headers: { authorization: `Bearer ${institutionToken}`, 'x-tessera-purpose-of-use': 'TREAT' },
     });
     // Warm the policy cache and the connection pools (not timed).
     for (let i = 0; i < hot.length; i += 20) {
-      await Promise.all(hot.slice(i, i + 20).map((eid) => fetch(exchangeRequest(eid).url, { headers: exchangeRequest(eid).headers }).then((r) => r.arrayBuffer())));
+      await Promise.all(
+        hot
+          .slice(i, i + 20)
+          .map((eid) =>
+            fetch(exchangeRequest(eid).url, { headers: exchangeRequest(eid).headers }).then((r) =>
+              r.arrayBuffer(),
+            ),
+          ),
+      );
     }
     const warmCalls = consent.calls();
     const pick = seededRandom(options.seed + 1);
-    const order = Array.from({ length: options.rate * options.durationS }, () => hot[Math.floor(pick() * hot.length)] ?? 'EB0');
-    const direct = await runArm('registry direct (permissive visibility)', options.rate, options.durationS * 1000, (n) => {
-      const eid = order[n] ?? 'EB0';
-      return {
-        url: `${registry.url}/DocumentReference?patient=${eid}&_count=20`,
-        headers: {
-          authorization: `Bearer ${serviceToken}`,
-          'x-tessera-visibility': encodeVisibility({ enterpriseId: eid, ownInstitution: 'inst-1', others: 'all', deniedLabels: [] }),
-        },
-      };
-    });
-    const before = histogram(await (await fetch(`${exchange.url}/metrics`)).text(), 'audit_record_latency_seconds', 'outcome="ok"');
+    const order = Array.from(
+      { length: options.rate * options.durationS },
+      () => hot[Math.floor(pick() * hot.length)] ?? 'EB0',
+    );
+    const direct = await runArm(
+      'registry direct (permissive visibility)',
+      options.rate,
+      options.durationS * 1000,
+      (n) => {
+        const eid = order[n] ?? 'EB0';
+        return {
+          url: `${registry.url}/DocumentReference?patient=${eid}&_count=20`,
+          headers: {
+            authorization: `Bearer ${serviceToken}`,
+            'x-tessera-visibility': encodeVisibility({
+              enterpriseId: eid,
+              ownInstitution: 'inst-1',
+              others: 'all',
+              deniedLabels: [],
+            }),
+          },
+        };
+      },
+    );
+    const before = histogram(
+      await (await fetch(`${exchange.url}/metrics`)).text(),
+      'audit_record_latency_seconds',
+      'outcome="ok"',
+    );
     const cpuBefore = cpuMs(exchange.pid);
-    const viaExchange = await runArm('through the exchange (enforcement + audit)', options.rate, options.durationS * 1000, (n) => exchangeRequest(order[n] ?? 'EB0'));
-    const after = histogram(await (await fetch(`${exchange.url}/metrics`)).text(), 'audit_record_latency_seconds', 'outcome="ok"');
+    const viaExchange = await runArm(
+      'through the exchange (enforcement + audit)',
+      options.rate,
+      options.durationS * 1000,
+      (n) => exchangeRequest(order[n] ?? 'EB0'),
+    );
+    const after = histogram(
+      await (await fetch(`${exchange.url}/metrics`)).text(),
+      'audit_record_latency_seconds',
+      'outcome="ok"',
+    );
     const audit = after.map(([le, n], i) => [le, n - (before[i]?.[1] ?? 0)] as [number, number]);
     const exchangeCpuPerRequest = (cpuMs(exchange.pid) - cpuBefore) / viaExchange.sent;
-    return { size, direct, exchange: viaExchange, consentCalls: consent.calls() - warmCalls, audit, exchangeCpuPerRequest };
+    return {
+      size,
+      direct,
+      exchange: viaExchange,
+      consentCalls: consent.calls() - warmCalls,
+      audit,
+      exchangeCpuPerRequest,
+    };
   } finally {
     await exchange?.stop();
     await registry.stop();
@@ -417,13 +546,29 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   console.log(`exchange benchmark: ${JSON.stringify(options)}`);
   const decisions = await runDecisions(options);
   const d = decisions.latencies;
-  console.log(`\nconsent decision, warm cache (${decisions.count.toLocaleString('en')} decisions over ${options.persons.toLocaleString('en')} cached persons, sequential):`);
+  console.log(
+    `\nconsent decision, warm cache (${decisions.count.toLocaleString('en')} decisions over ${options.persons.toLocaleString('en')} cached persons, sequential):`,
+  );
   console.log(
     table(
       ['', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'aim'],
       [
-        ['MGET + decidePatient + visibility', ms(percentile(d, 50)), ms(percentile(d, 95)), ms(percentile(d, 99)), ms(d.at(-1) ?? 0), 'p99 < 2 ms'],
-        ['decidePatient alone (CPU)', ms(percentile(decisions.decideOnly, 50)), ms(percentile(decisions.decideOnly, 95)), ms(percentile(decisions.decideOnly, 99)), ms(decisions.decideOnly.at(-1) ?? 0), ''],
+        [
+          'MGET + decidePatient + visibility',
+          ms(percentile(d, 50)),
+          ms(percentile(d, 95)),
+          ms(percentile(d, 99)),
+          ms(d.at(-1) ?? 0),
+          'p99 < 2 ms',
+        ],
+        [
+          'decidePatient alone (CPU)',
+          ms(percentile(decisions.decideOnly, 50)),
+          ms(percentile(decisions.decideOnly, 95)),
+          ms(percentile(decisions.decideOnly, 99)),
+          ms(decisions.decideOnly.at(-1) ?? 0),
+          '',
+        ],
       ],
     ),
   );
@@ -431,12 +576,24 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   console.log(
     `\ndocument query, ${e.size.patients.toLocaleString('en')} persons / ${e.size.items.toLocaleString('en')} items, ${options.rate}/s offered for ${options.durationS} s per arm, ${options.hot} hot persons (policy cache warm; consent stub calls while timed: ${e.consentCalls}):`,
   );
-  const row = (r: ArmResult) => [r.label, String(r.sent), String(r.errors), r.meanItems.toFixed(1), ms(percentile(r.latencies, 50)), ms(percentile(r.latencies, 95)), ms(percentile(r.latencies, 99))];
+  const row = (r: ArmResult) => [
+    r.label,
+    String(r.sent),
+    String(r.errors),
+    r.meanItems.toFixed(1),
+    ms(percentile(r.latencies, 50)),
+    ms(percentile(r.latencies, 95)),
+    ms(percentile(r.latencies, 99)),
+  ];
   const added = (p: number) => ms(percentile(e.exchange.latencies, p) - percentile(e.direct.latencies, p));
   console.log(
     table(
       ['', 'sent', 'errors', 'items/answer', 'p50 ms', 'p95 ms', 'p99 ms'],
-      [row(e.direct), row(e.exchange), ['added by enforcement + audit', '', '', '', added(50), added(95), `${added(99)} (aim < 10)`]],
+      [
+        row(e.direct),
+        row(e.exchange),
+        ['added by enforcement + audit', '', '', '', added(50), added(95), `${added(99)} (aim < 10)`],
+      ],
     ),
   );
   console.log(

@@ -22,7 +22,12 @@ import { migrations } from './migrations';
 import { AccessDecisionService } from './policy/access-decision.service';
 import { ConsentCacheConsumer } from './policy/consent-cache.consumer';
 import { PatientPolicyService } from './policy/patient-policy.service';
-import { INSTITUTION_SYSTEMS, loadInstitutionSystems, loadRegionPolicy, REGION_POLICY } from './policy/region.provider';
+import {
+  INSTITUTION_SYSTEMS,
+  loadInstitutionSystems,
+  loadRegionPolicy,
+  REGION_POLICY,
+} from './policy/region.provider';
 import { MpiGateway } from './upstream/mpi.gateway';
 import { SERVICE_TOKEN_SOURCE, UpstreamClient } from './upstream/upstream.client';
 import type { ServiceTokenSource } from './upstream/upstream.client';
@@ -46,7 +51,8 @@ const settings = (): ExchangeSettings => loadConfig(exchangeConfig);
 function upstream(name: 'mpi' | 'registry' | 'consent', pick: (s: ExchangeSettings) => string) {
   return {
     inject: [EXCHANGE_SETTINGS, SERVICE_TOKEN_SOURCE],
-    useFactory: (s: ExchangeSettings, tokens: ServiceTokenSource) => new UpstreamClient(name, pick(s), s.EXCHANGE_UPSTREAM_TIMEOUT_MS, tokens),
+    useFactory: (s: ExchangeSettings, tokens: ServiceTokenSource) =>
+      new UpstreamClient(name, pick(s), s.EXCHANGE_UPSTREAM_TIMEOUT_MS, tokens),
   };
 }
 
@@ -65,8 +71,16 @@ function upstream(name: 'mpi' | 'registry' | 'consent', pick: (s: ExchangeSettin
   providers: [
     BodyLimits,
     { provide: EXCHANGE_SETTINGS, useFactory: settings },
-    { provide: REGION_POLICY, inject: [EXCHANGE_SETTINGS], useFactory: (s: ExchangeSettings) => loadRegionPolicy(s.EXCHANGE_REGION_POLICY_FILE) },
-    { provide: INSTITUTION_SYSTEMS, inject: [EXCHANGE_SETTINGS], useFactory: (s: ExchangeSettings) => loadInstitutionSystems(s.EXCHANGE_INSTITUTIONS_FILE) },
+    {
+      provide: REGION_POLICY,
+      inject: [EXCHANGE_SETTINGS],
+      useFactory: (s: ExchangeSettings) => loadRegionPolicy(s.EXCHANGE_REGION_POLICY_FILE),
+    },
+    {
+      provide: INSTITUTION_SYSTEMS,
+      inject: [EXCHANGE_SETTINGS],
+      useFactory: (s: ExchangeSettings) => loadInstitutionSystems(s.EXCHANGE_INSTITUTIONS_FILE),
+    },
     { provide: MPI_UPSTREAM, ...upstream('mpi', (s) => s.EXCHANGE_MPI_URL) },
     { provide: REGISTRY_UPSTREAM, ...upstream('registry', (s) => s.EXCHANGE_REGISTRY_URL) },
     { provide: CONSENT_UPSTREAM, ...upstream('consent', (s) => s.EXCHANGE_CONSENT_URL) },

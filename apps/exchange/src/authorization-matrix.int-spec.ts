@@ -6,7 +6,16 @@
 /* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- assertions walk parsed JSON answers */
 import { loadConfig, postgresConfig } from '@tessera/platform-config';
 import { Topics } from '@tessera/contracts';
-import { dropTestDatabase, freePort, startServiceProcess, testKafka, TopicWatcher, uniqueTestId } from '@tessera/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  startServiceProcess,
+  testKafka,
+  TopicWatcher,
+  uniqueTestId,
+} from '@tessera/testing';
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { call, idsOf } from './testing/exchange-client';
 import type { CallResult } from './testing/exchange-client';
 import { ALL_READ, ExchangeFixture, FAMILY, RIV, STA } from './testing/exchange-fixture';
@@ -49,7 +58,10 @@ async function auditAfter(mark: number, predicate: (d: AuditData) => boolean): P
 }
 
 function expectOutcome(result: CallResult, status: number): void {
-  expect({ status: result.status, resourceType: result.json?.resourceType }).toEqual({ status, resourceType: 'OperationOutcome' });
+  expect({ status: result.status, resourceType: result.json?.resourceType }).toEqual({
+    status,
+    resourceType: 'OperationOutcome',
+  });
   expect(result.text).not.toMatch(/at .*\.(js|ts):\d+/); // no stack trace
 }
 
@@ -63,38 +75,93 @@ interface Endpoint {
 
 const sta = () => `${STA.system}|STA-s-${fx.run}`;
 const ENDPOINTS: readonly Endpoint[] = [
-  { name: 'PIXm', method: 'GET', clinical: true, path: () => `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(sta())}` },
+  {
+    name: 'PIXm',
+    method: 'GET',
+    clinical: true,
+    path: () => `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(sta())}`,
+  },
   { name: 'PDQm', method: 'GET', clinical: true, path: () => `/fhir/Patient?family=${FAMILY}` },
-  { name: '$match', method: 'POST', clinical: true, path: () => '/fhir/Patient/$match', body: () => matchBody() },
+  {
+    name: '$match',
+    method: 'POST',
+    clinical: true,
+    path: () => '/fhir/Patient/$match',
+    body: () => matchBody(),
+  },
   ...(['DocumentReference', 'Encounter', 'DiagnosticReport', 'Observation'] as const).map((t) => ({
     name: `${t} search`,
     method: 'GET' as const,
     clinical: true,
     path: () => `/fhir/${t}?patient=${encodeURIComponent(sta())}`,
   })),
-  { name: 'timeline', method: 'GET', clinical: true, path: () => `/fhir/Patient/${fx.region.shared}/$timeline` },
-  { name: '_history', method: 'GET', clinical: true, path: () => `/fhir/DocumentReference/${fx.region.docs['s.riv-doc'] ?? ''}/_history` },
-  { name: '$content', method: 'GET', clinical: true, path: () => `/fhir/DocumentReference/${fx.region.docs['s.riv-doc'] ?? ''}/$content` },
-  { name: 'Binary', method: 'GET', clinical: true, path: () => `/fhir/Binary/${sha(fx.region.contents['s.riv-doc'] ?? '')}` },
-  { name: 'Consent create', method: 'POST', clinical: false, path: () => '/fhir/Consent', body: () => consentBody(fx.region.other) },
-  { name: 'Consent search', method: 'GET', clinical: false, path: () => `/fhir/Consent?patient=${fx.region.shared}` },
-  { name: 'AuditEvent', method: 'GET', clinical: false, path: () => `/fhir/AuditEvent?patient=${fx.region.shared}` },
+  {
+    name: 'timeline',
+    method: 'GET',
+    clinical: true,
+    path: () => `/fhir/Patient/${fx.region.shared}/$timeline`,
+  },
+  {
+    name: '_history',
+    method: 'GET',
+    clinical: true,
+    path: () => `/fhir/DocumentReference/${fx.region.docs['s.riv-doc'] ?? ''}/_history`,
+  },
+  {
+    name: '$content',
+    method: 'GET',
+    clinical: true,
+    path: () => `/fhir/DocumentReference/${fx.region.docs['s.riv-doc'] ?? ''}/$content`,
+  },
+  {
+    name: 'Binary',
+    method: 'GET',
+    clinical: true,
+    path: () => `/fhir/Binary/${sha(fx.region.contents['s.riv-doc'] ?? '')}`,
+  },
+  {
+    name: 'Consent create',
+    method: 'POST',
+    clinical: false,
+    path: () => '/fhir/Consent',
+    body: () => consentBody(fx.region.other),
+  },
+  {
+    name: 'Consent search',
+    method: 'GET',
+    clinical: false,
+    path: () => `/fhir/Consent?patient=${fx.region.shared}`,
+  },
+  {
+    name: 'AuditEvent',
+    method: 'GET',
+    clinical: false,
+    path: () => `/fhir/AuditEvent?patient=${fx.region.shared}`,
+  },
 ];
 
 function sha(text: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(text).digest('hex');
+  return (require('node:crypto') as typeof import('node:crypto'))
+    .createHash('sha256')
+    .update(text)
+    .digest('hex');
 }
 
 function matchBody() {
-  return { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Patient', name: [{ family: FAMILY }] } }] };
+  return {
+    resourceType: 'Parameters',
+    parameter: [{ name: 'resource', resource: { resourceType: 'Patient', name: [{ family: FAMILY }] } }],
+  };
 }
 
 function consentBody(enterpriseId: string) {
   return {
     resourceType: 'Consent',
     status: 'active',
-    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    scope: {
+      coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }],
+    },
     category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
     patient: { reference: `Patient/${enterpriseId}` },
     policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
@@ -102,7 +169,8 @@ function consentBody(enterpriseId: string) {
   };
 }
 
-type Situation = 'no token' | 'expired token' | 'forged token' | 'wrong audience' | 'operator token' | 'wrong scope';
+type Situation =
+  'no token' | 'expired token' | 'forged token' | 'wrong audience' | 'operator token' | 'wrong scope';
 const REFUSALS: ReadonlyArray<{ situation: Situation; status: 401 | 403; reason: RegExp }> = [
   { situation: 'no token', status: 401, reason: /missing_token/ },
   { situation: 'expired token', status: 401, reason: /expired/ },
@@ -133,7 +201,11 @@ async function tokenFor(situation: Situation, clientId: string): Promise<string 
 describe('refused callers: every endpoint × token situation → 401/403 OperationOutcome + security-alert audit', () => {
   const rows = ENDPOINTS.flatMap((e) => REFUSALS.map((r) => [e.name, r.situation, r.status, e, r] as const));
   it.each(rows)('%s, %s → %i', async (_name, situation, status, endpoint, refusal) => {
-    const clientId = `m-${situation.replace(/ /g, '-')}-${endpoint.name.replace(/[^A-Za-z]/g, '').toLowerCase()}-${fx.run}`.slice(0, 60);
+    const clientId =
+      `m-${situation.replace(/ /g, '-')}-${endpoint.name.replace(/[^A-Za-z]/g, '').toLowerCase()}-${fx.run}`.slice(
+        0,
+        60,
+      );
     const token = await tokenFor(situation, clientId);
     const mark = fx.audit.records.length;
     const result = await call(exchange.url, endpoint.path(), {
@@ -145,7 +217,13 @@ describe('refused callers: every endpoint × token situation → 401/403 Operati
     if (status === 401) expect(result.headers.get('www-authenticate')).toContain('Bearer');
     expect(result.text).not.toContain(`STA-s-${fx.run}`);
     const pathOnly = endpoint.path().split('?')[0] ?? '';
-    const alert = await auditAfter(mark, (d) => d.type === 'security-alert' && (d.entities[0]?.reference ?? '') === pathOnly && refusal.reason.test(d.outcomeDesc ?? ''));
+    const alert = await auditAfter(
+      mark,
+      (d) =>
+        d.type === 'security-alert' &&
+        (d.entities[0]?.reference ?? '') === pathOnly &&
+        refusal.reason.test(d.outcomeDesc ?? ''),
+    );
     expect(alert.outcomeDesc).toContain(String(status));
     if (situation !== 'no token' && situation !== 'forged token') expect(alert.agent.clientId).toBe(clientId);
   });
@@ -153,9 +231,21 @@ describe('refused callers: every endpoint × token situation → 401/403 Operati
 
 describe('institution callers: what each situation sees, and its audit record', () => {
   const token = (purposes?: { clientId?: string; institutionId?: string }) =>
-    fx.token({ clientId: purposes?.clientId ?? `sta-${fx.run}`, institutionId: purposes?.institutionId ?? STA.id });
+    fx.token({
+      clientId: purposes?.clientId ?? `sta-${fx.run}`,
+      institutionId: purposes?.institutionId ?? STA.id,
+    });
 
-  async function search(path: string, options: { purpose?: string; reason?: string; clientId?: string; institutionId?: string; user?: string } = {}) {
+  async function search(
+    path: string,
+    options: {
+      purpose?: string;
+      reason?: string;
+      clientId?: string;
+      institutionId?: string;
+      user?: string;
+    } = {},
+  ) {
     const mark = fx.audit.records.length;
     const result = await call(exchange.url, path, {
       token: await token(options),
@@ -170,17 +260,39 @@ describe('institution callers: what each situation sees, and its audit record', 
   const patientParam = (tag: 's' | 'o' | 'x') => encodeURIComponent(`${STA.system}|STA-${tag}-${fx.run}`);
 
   it('other institution with consent (region opt-out default): shared items, never sensitive ones; totals exact; audited', async () => {
-    const { result, mark } = await search(`/fhir/DocumentReference?patient=${patientParam('s')}`, { user: 'dr-house-42' });
+    const { result, mark } = await search(`/fhir/DocumentReference?patient=${patientParam('s')}`, {
+      user: 'dr-house-42',
+    });
     expect(result.status).toBe(200);
     expect(idsOf(result.json)).toEqual([doc('s.riv-doc'), doc('s.sta-doc')].sort());
     expect(result.json.total).toBe(2);
     expect(result.json.link[0].url).toMatch(new RegExp(`^${exchange.url}/fhir/DocumentReference\\?`));
     expect(result.json.entry[0].fullUrl).toMatch(new RegExp(`^${exchange.url}/fhir/DocumentReference/`));
-    expect(result.json.entry.map((e: { resource: { content: { attachment: { url: string } }[] } }) => e.resource.content[0]?.attachment.url)).toEqual(
-      expect.arrayContaining([expect.stringMatching(new RegExp(`^${exchange.url}/fhir/Binary/[0-9a-f]{64}$`))]),
+    expect(
+      result.json.entry.map(
+        (e: { resource: { content: { attachment: { url: string } }[] } }) =>
+          e.resource.content[0]?.attachment.url,
+      ),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^${exchange.url}/fhir/Binary/[0-9a-f]{64}$`)),
+      ]),
     );
-    const audit = await auditAfter(mark, (d) => d.type === 'rest' && d.patients.includes(fx.region.shared) && d.entities[0]?.type === 'DocumentReference');
-    expect(audit).toMatchObject({ outcome: '0', purposeOfUse: 'TREAT', breakGlass: false, agent: { clientId: `sta-${fx.run}`, institutionId: STA.id, user: 'dr-house-42' }, observer: 'exchange', hiddenCount: 0 });
+    const audit = await auditAfter(
+      mark,
+      (d) =>
+        d.type === 'rest' &&
+        d.patients.includes(fx.region.shared) &&
+        d.entities[0]?.type === 'DocumentReference',
+    );
+    expect(audit).toMatchObject({
+      outcome: '0',
+      purposeOfUse: 'TREAT',
+      breakGlass: false,
+      agent: { clientId: `sta-${fx.run}`, institutionId: STA.id, user: 'dr-house-42' },
+      observer: 'exchange',
+      hiddenCount: 0,
+    });
     expect(audit.entities[0]?.query).toContain('patient=');
   });
 
@@ -198,13 +310,18 @@ describe('institution callers: what each situation sees, and its audit record', 
     expect(idsOf(result.json)).toEqual(keys.map(doc).sort());
     expect(result.json.total).toBe(keys.length);
     const eid = tag === 's' ? fx.region.shared : fx.region.optedOut;
-    await auditAfter(mark, (d) => d.patients.includes(eid) && d.entities[0]?.type === type && d.outcome === '0');
+    await auditAfter(
+      mark,
+      (d) => d.patients.includes(eid) && d.entities[0]?.type === type && d.outcome === '0',
+    );
   });
 
   it('timeline: everything visible of the person, across the four types', async () => {
     const shared = await search(`/fhir/Patient/${fx.region.shared}/$timeline`);
     expect(shared.result.status).toBe(200);
-    expect(idsOf(shared.result.json)).toEqual(['s.sta-doc', 's.riv-doc', 's.riv-enc', 's.sta-enc', 's.riv-obs', 's.riv-dr'].map(doc).sort());
+    expect(idsOf(shared.result.json)).toEqual(
+      ['s.sta-doc', 's.riv-doc', 's.riv-enc', 's.sta-enc', 's.riv-obs', 's.riv-dr'].map(doc).sort(),
+    );
     const opted = await search(`/fhir/Patient/${fx.region.optedOut}/$timeline`);
     expect(idsOf(opted.result.json)).toEqual(['o.sta-doc', 'o.sta-enc'].map(doc).sort());
     expect(opted.result.json.total).toBe(2);
@@ -213,7 +330,12 @@ describe('institution callers: what each situation sees, and its audit record', 
 
   it('timeline needs read scope on all four clinical types (403 + security alert)', async () => {
     const clientId = `tl-${fx.run}`;
-    const t = await fx.keys.mint(fx.issuer(), { kind: 'institution', clientId, institutionId: STA.id, scopes: ['system/DocumentReference.read'] });
+    const t = await fx.keys.mint(fx.issuer(), {
+      kind: 'institution',
+      clientId,
+      institutionId: STA.id,
+      scopes: ['system/DocumentReference.read'],
+    });
     const mark = fx.audit.records.length;
     const result = await call(exchange.url, `/fhir/Patient/${fx.region.shared}/$timeline`, { token: t });
     expectOutcome(result, 403);
@@ -224,14 +346,23 @@ describe('institution callers: what each situation sees, and its audit record', 
     const history = await search(`/fhir/DocumentReference/${doc('s.riv-doc')}/_history`);
     expect(history.result.status).toBe(200);
     expect(history.result.json.type).toBe('history');
-    await auditAfter(history.mark, (d) => d.subtype === 'history-instance' && d.outcome === '0' && d.patients.includes(fx.region.shared));
+    await auditAfter(
+      history.mark,
+      (d) => d.subtype === 'history-instance' && d.outcome === '0' && d.patients.includes(fx.region.shared),
+    );
 
     const content = await search(`/fhir/DocumentReference/${doc('s.riv-doc')}/$content`);
     expect(content.result.status).toBe(200);
     expect(content.result.text).toBe(fx.region.contents['s.riv-doc']);
     expect(content.result.headers.get('etag')).toBe(`"${sha(fx.region.contents['s.riv-doc'] ?? '')}"`);
     expect(content.result.headers.get('x-internal')).toBeNull();
-    await auditAfter(content.mark, (d) => d.subtype === 'read' && d.outcome === '0' && d.entities[0]?.reference === `DocumentReference/${doc('s.riv-doc')}`);
+    await auditAfter(
+      content.mark,
+      (d) =>
+        d.subtype === 'read' &&
+        d.outcome === '0' &&
+        d.entities[0]?.reference === `DocumentReference/${doc('s.riv-doc')}`,
+    );
 
     const binary = await search(`/fhir/Binary/${sha(fx.region.contents['s.riv-doc'] ?? '')}`);
     expect(binary.result.status).toBe(200);
@@ -253,17 +384,34 @@ describe('institution callers: what each situation sees, and its audit record', 
   it('PIXm: discoverable → all identifiers; opted out and not held by the caller → 404; unknown → 404', async () => {
     const { result, mark } = await search(`/fhir/Patient/$ihe-pix?sourceIdentifier=${patientParam('s')}`);
     expect(result.status).toBe(200);
-    const ids = (result.json.parameter as { valueIdentifier: { system: string; value: string } }[]).map((p) => p.valueIdentifier);
-    expect(ids).toEqual(expect.arrayContaining([{ system: RIV.system, value: `RIV-s-${fx.run}` }, { system: 'urn:tessera:enterprise-id', value: fx.region.shared }]));
-    await auditAfter(mark, (d) => d.patients.includes(fx.region.shared) && d.entities[0]?.query === '$ihe-pix');
+    const ids = (result.json.parameter as { valueIdentifier: { system: string; value: string } }[]).map(
+      (p) => p.valueIdentifier,
+    );
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        { system: RIV.system, value: `RIV-s-${fx.run}` },
+        { system: 'urn:tessera:enterprise-id', value: fx.region.shared },
+      ]),
+    );
+    await auditAfter(
+      mark,
+      (d) => d.patients.includes(fx.region.shared) && d.entities[0]?.query === '$ihe-pix',
+    );
 
-    const hidden = await search(`/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${RIV.system}|RIV-r-${fx.run}`)}`);
+    const hidden = await search(
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${RIV.system}|RIV-r-${fx.run}`)}`,
+    );
     expectOutcome(hidden.result, 404);
-    const unknown = await search(`/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${STA.system}|nobody-${fx.run}`)}`);
+    const unknown = await search(
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${STA.system}|nobody-${fx.run}`)}`,
+    );
     expectOutcome(unknown.result, 404);
     await auditAfter(unknown.mark, (d) => d.entities[0]?.query === '$ihe-pix' && d.outcome === '4');
     // The holding institution finds its own opted-out patient.
-    const riv = await search(`/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${RIV.system}|RIV-r-${fx.run}`)}`, { clientId: `riv-${fx.run}`, institutionId: RIV.id });
+    const riv = await search(
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${RIV.system}|RIV-r-${fx.run}`)}`,
+      { clientId: `riv-${fx.run}`, institutionId: RIV.id },
+    );
     expect(riv.result.status).toBe(200);
   });
 
@@ -273,7 +421,10 @@ describe('institution callers: what each situation sees, and its audit record', 
     const visible = [fx.region.shared, fx.region.optedOut, fx.region.other].sort();
     expect(idsOf(all.result.json)).toEqual(visible);
     expect(all.result.json.total).toBe(3);
-    const audit = await auditAfter(all.mark, (d) => d.entities[0]?.type === 'Patient' && d.subtype === 'search-type' && d.hiddenCount === 1);
+    const audit = await auditAfter(
+      all.mark,
+      (d) => d.entities[0]?.type === 'Patient' && d.subtype === 'search-type' && d.hiddenCount === 1,
+    );
     expect(audit.patients.sort()).toEqual(visible);
 
     const page = await search(`/fhir/Patient?family=${FAMILY}&_count=2&_offset=2`);
@@ -281,30 +432,50 @@ describe('institution callers: what each situation sees, and its audit record', 
     expect(page.result.json.entry).toHaveLength(1);
     expect(page.result.json.link.find((l: { relation: string }) => l.relation === 'next')).toBeUndefined();
     const first = await search(`/fhir/Patient?family=${FAMILY}&_count=2`);
-    expect(first.result.json.link.find((l: { relation: string }) => l.relation === 'next').url).toBe(`${exchange.url}/fhir/Patient?family=${FAMILY}&_count=2&_offset=2`);
+    expect(first.result.json.link.find((l: { relation: string }) => l.relation === 'next').url).toBe(
+      `${exchange.url}/fhir/Patient?family=${FAMILY}&_count=2&_offset=2`,
+    );
 
     const mark = fx.audit.records.length;
-    const match = await call(exchange.url, '/fhir/Patient/$match', { token: await token(), method: 'POST', body: matchBody() });
+    const match = await call(exchange.url, '/fhir/Patient/$match', {
+      token: await token(),
+      method: 'POST',
+      body: matchBody(),
+    });
     expect(match.status).toBe(200);
     expect(idsOf(match.json)).toEqual(visible);
     expect(match.json.total).toBe(3);
     await auditAfter(mark, (d) => d.entities[0]?.query === '$match' && d.hiddenCount === 1);
 
     // The institution holding the opted-out person finds them.
-    const riv = await search(`/fhir/Patient?family=${FAMILY}`, { clientId: `riv-${fx.run}`, institutionId: RIV.id });
+    const riv = await search(`/fhir/Patient?family=${FAMILY}`, {
+      clientId: `riv-${fx.run}`,
+      institutionId: RIV.id,
+    });
     expect(riv.result.json.total).toBe(4);
   });
 
   it('break-the-glass: ETREAT + reason lifts the opt-out and non-absolute labels (never ETH), records the grant and review first, audited as break-glass', async () => {
     const before = fx.world.callsTo('consent', '/internal/break-glass').length;
-    const { result, mark } = await search(`/fhir/DocumentReference?patient=${patientParam('o')}`, { purpose: 'ETREAT', reason: 'unconscious patient in ED' });
+    const { result, mark } = await search(`/fhir/DocumentReference?patient=${patientParam('o')}`, {
+      purpose: 'ETREAT',
+      reason: 'unconscious patient in ED',
+    });
     expect(result.status).toBe(200);
     expect(idsOf(result.json)).toEqual(['o.sta-doc', 'o.riv-doc', 'o.riv-psy'].map(doc).sort());
     expect(result.json.total).toBe(3);
     const grants = fx.world.callsTo('consent', '/internal/break-glass');
     expect(grants.length).toBe(before + 1);
-    expect(grants.at(-1)?.body).toMatchObject({ enterpriseId: fx.region.optedOut, institutionId: STA.id, clientId: `sta-${fx.run}`, reason: 'unconscious patient in ED' });
-    const audit = await auditAfter(mark, (d) => d.type === 'break-glass' && d.patients.includes(fx.region.optedOut));
+    expect(grants.at(-1)?.body).toMatchObject({
+      enterpriseId: fx.region.optedOut,
+      institutionId: STA.id,
+      clientId: `sta-${fx.run}`,
+      reason: 'unconscious patient in ED',
+    });
+    const audit = await auditAfter(
+      mark,
+      (d) => d.type === 'break-glass' && d.patients.includes(fx.region.optedOut),
+    );
     expect(audit).toMatchObject({ breakGlass: true, purposeOfUse: 'ETREAT', outcome: '0' });
 
     // The active grant serves the next ETREAT call without a new review.
@@ -321,10 +492,19 @@ describe('institution callers: what each situation sees, and its audit record', 
     fx.world.failing['break-glass'] = true;
     try {
       const riverDoc = `${RIV.system}|RIV-r-${fx.run}`;
-      const { result, mark } = await search(`/fhir/DocumentReference?patient=${encodeURIComponent(riverDoc)}`, { purpose: 'ETREAT', reason: 'cardiac arrest, no history' });
+      const { result, mark } = await search(
+        `/fhir/DocumentReference?patient=${encodeURIComponent(riverDoc)}`,
+        { purpose: 'ETREAT', reason: 'cardiac arrest, no history' },
+      );
       expectOutcome(result, 503);
       expect(result.text).not.toContain('river only');
-      await auditAfter(mark, (d) => d.outcome === '8' && d.entities[0]?.type === 'DocumentReference' && d.agent.clientId === `sta-${fx.run}`);
+      await auditAfter(
+        mark,
+        (d) =>
+          d.outcome === '8' &&
+          d.entities[0]?.type === 'DocumentReference' &&
+          d.agent.clientId === `sta-${fx.run}`,
+      );
     } finally {
       fx.world.failing['break-glass'] = false;
     }
@@ -332,13 +512,35 @@ describe('institution callers: what each situation sees, and its audit record', 
 
   it('purpose of use: missing → 400, unknown → 400, not registered for the client → 403 + security alert', async () => {
     const t = await token();
-    expectOutcome(await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, { token: t, purpose: null }), 400);
-    expectOutcome(await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, { token: t, purpose: 'FUN' }), 400);
+    expectOutcome(
+      await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, {
+        token: t,
+        purpose: null,
+      }),
+      400,
+    );
+    expectOutcome(
+      await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, {
+        token: t,
+        purpose: 'FUN',
+      }),
+      400,
+    );
     const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
     const mark = fx.audit.records.length;
-    const refused = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, { token: riv, purpose: 'ETREAT', reason: 'emergency room' });
+    const refused = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, {
+      token: riv,
+      purpose: 'ETREAT',
+      reason: 'emergency room',
+    });
     expectOutcome(refused, 403);
-    await auditAfter(mark, (d) => d.type === 'security-alert' && d.agent.clientId === `riv-${fx.run}` && /purpose/.test(d.outcomeDesc ?? ''));
+    await auditAfter(
+      mark,
+      (d) =>
+        d.type === 'security-alert' &&
+        d.agent.clientId === `riv-${fx.run}` &&
+        /purpose/.test(d.outcomeDesc ?? ''),
+    );
   });
 
   it('defence in depth: a registry that ignores the visibility still leaks nothing (re-check drops, total corrected, hiddenCount audited)', async () => {
@@ -348,7 +550,10 @@ describe('institution callers: what each situation sees, and its audit record', 
       expect(result.status).toBe(200);
       expect(idsOf(result.json)).toEqual([doc('o.sta-doc')]);
       expect(result.json.total).toBe(1);
-      const audit = await auditAfter(mark, (d) => d.patients.includes(fx.region.optedOut) && (d.hiddenCount ?? 0) > 0);
+      const audit = await auditAfter(
+        mark,
+        (d) => d.patients.includes(fx.region.optedOut) && (d.hiddenCount ?? 0) > 0,
+      );
       expect(audit.hiddenCount).toBe(3);
     } finally {
       fx.world.leakyRegistry = false;
@@ -364,42 +569,121 @@ describe('institution callers: what each situation sees, and its audit record', 
 
   it('consent: the holding institution records an opt-out (201, Location on the exchange, audited); the next query of another institution hides the data', async () => {
     const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
-    const visibleBefore = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('x')}`, { token: riv });
+    const visibleBefore = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('x')}`, {
+      token: riv,
+    });
     // riverside's own three (its own labelled items included) + st-aurelia's shared document
-    expect(idsOf(visibleBefore.json)).toEqual(['x.riv-doc', 'x.riv-psy', 'x.riv-eth', 'x.sta-doc'].map(doc).sort());
+    expect(idsOf(visibleBefore.json)).toEqual(
+      ['x.riv-doc', 'x.riv-psy', 'x.riv-eth', 'x.sta-doc'].map(doc).sort(),
+    );
     const mark = fx.audit.records.length;
-    const created = await call(exchange.url, '/fhir/Consent', { token: await token(), method: 'POST', body: consentBody(fx.region.other) });
+    const created = await call(exchange.url, '/fhir/Consent', {
+      token: await token(),
+      method: 'POST',
+      body: consentBody(fx.region.other),
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toMatch(new RegExp(`^${exchange.url}/fhir/Consent/`));
-    expect(fx.world.callsTo('consent', '/Consent').at(-1)?.headers['x-tessera-requesting-institution']).toBe(STA.id);
-    await auditAfter(mark, (d) => d.subtype === 'create' && d.patients.includes(fx.region.other) && d.entities[0]?.type === 'Consent');
-    const after = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('x')}`, { token: riv });
+    expect(fx.world.callsTo('consent', '/Consent').at(-1)?.headers['x-tessera-requesting-institution']).toBe(
+      STA.id,
+    );
+    await auditAfter(
+      mark,
+      (d) =>
+        d.subtype === 'create' && d.patients.includes(fx.region.other) && d.entities[0]?.type === 'Consent',
+    );
+    const after = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('x')}`, {
+      token: riv,
+    });
     expect(idsOf(after.json)).toEqual(['x.riv-doc', 'x.riv-psy', 'x.riv-eth'].map(doc).sort());
     expect(after.json.total).toBe(3);
 
-    const search = await call(exchange.url, `/fhir/Consent?patient=${fx.region.other}`, { token: await token() });
+    const search = await call(exchange.url, `/fhir/Consent?patient=${fx.region.other}`, {
+      token: await token(),
+    });
     expect(search.status).toBe(200);
   });
 
   it('who accessed my record: allowed for an institution holding the patient, 403 otherwise', async () => {
     const mark = fx.audit.records.length;
-    const ok = await call(exchange.url, `/fhir/AuditEvent?patient=${fx.region.shared}`, { token: await token() });
+    const ok = await call(exchange.url, `/fhir/AuditEvent?patient=${fx.region.shared}`, {
+      token: await token(),
+    });
     expect(ok.status).toBe(200);
     expect(ok.json.resourceType).toBe('Bundle');
     await auditAfter(mark, (d) => d.entities[0]?.type === 'AuditEvent' && d.outcome === '0');
-    const refused = await call(exchange.url, `/fhir/AuditEvent?patient=${fx.region.riverOnly}`, { token: await token() });
+    const refused = await call(exchange.url, `/fhir/AuditEvent?patient=${fx.region.riverOnly}`, {
+      token: await token(),
+    });
     expectOutcome(refused, 403);
   });
 
   it('rate limit per client (registration: 3/s): 429 + Retry-After + throttled OperationOutcome, audited', async () => {
     const t = await fx.token({ clientId: `rl-${fx.run}`, institutionId: RIV.id });
     const mark = fx.audit.records.length;
-    const results = await Promise.all(Array.from({ length: 10 }, () => call(exchange.url, `/fhir/Consent?patient=${fx.region.shared}`, { token: t, purpose: null })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call(exchange.url, `/fhir/Consent?patient=${fx.region.shared}`, { token: t, purpose: null }),
+      ),
+    );
     const throttled = results.filter((r) => r.status === 429);
     expect(throttled.length).toBeGreaterThanOrEqual(5);
     expect(throttled[0]?.headers.get('retry-after')).toBe('1');
     expect(throttled[0]?.json.issue[0].code).toBe('throttled');
-    await auditAfter(mark, (d) => d.type === 'security-alert' && d.agent.clientId === `rl-${fx.run}` && /429/.test(d.outcomeDesc ?? ''));
+    await auditAfter(
+      mark,
+      (d) =>
+        d.type === 'security-alert' && d.agent.clientId === `rl-${fx.run}` && /429/.test(d.outcomeDesc ?? ''),
+    );
+  });
+});
+
+describe('token endpoint: issuance and refusals are audited as login', () => {
+  async function tokenRequest(assertion: string): Promise<CallResult> {
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+      scope: 'system/DocumentReference.read',
+    });
+    return call(exchange.url, '/auth/token', {
+      method: 'POST',
+      rawBody: form.toString(),
+      purpose: null,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+  }
+
+  it('a valid client assertion → token that works on the FHIR API; login record outcome 0', async () => {
+    const clientId = `tok-${fx.run}`;
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: clientId, typ: 'JWT' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(`${exchange.url}/auth/token`)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 120)
+      .setJti(randomUUID())
+      .sign(fx.tokenClientKey);
+    const mark = fx.audit.records.length;
+    const issued = await tokenRequest(assertion);
+    expect(issued.status).toBe(200);
+    const login = await auditAfter(mark, (d) => d.type === 'login' && d.agent.clientId === clientId);
+    expect(login.outcome).toBe('0');
+    const search = await call(exchange.url, `/fhir/DocumentReference?patient=${encodeURIComponent(sta())}`, {
+      token: issued.json.access_token as string,
+    });
+    expect(search.status).toBe(200);
+    expect(search.json.total).toBe(2);
+  });
+
+  it('a forged assertion → 401 invalid_client; login record outcome 4', async () => {
+    const mark = fx.audit.records.length;
+    const refused = await tokenRequest('eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.AAAA');
+    expect(refused.status).toBe(401);
+    expect(refused.json.error).toBe('invalid_client');
+    await auditAfter(mark, (d) => d.type === 'login' && d.outcome === '4');
   });
 });
 
@@ -411,17 +695,38 @@ describe('public documents', () => {
     expect(cs).toMatchObject({ resourceType: 'CapabilityStatement', kind: 'instance', fhirVersion: '4.0.1' });
     const rest = cs.rest[0];
     expect(rest.security.service[0].coding[0].code).toBe('SMART-on-FHIR');
-    expect(rest.security.extension[0].extension[0]).toEqual({ url: 'token', valueUri: `${exchange.url}/auth/token` });
+    expect(rest.security.extension[0].extension[0]).toEqual({
+      url: 'token',
+      valueUri: `${exchange.url}/auth/token`,
+    });
     const types = rest.resource.map((r: { type: string }) => r.type).sort();
-    expect(types).toEqual(['AuditEvent', 'Binary', 'Consent', 'DiagnosticReport', 'DocumentReference', 'Encounter', 'Observation', 'Patient']);
+    expect(types).toEqual([
+      'AuditEvent',
+      'Binary',
+      'Consent',
+      'DiagnosticReport',
+      'DocumentReference',
+      'Encounter',
+      'Observation',
+      'Patient',
+    ]);
     const docRef = rest.resource.find((r: { type: string }) => r.type === 'DocumentReference');
-    expect(docRef.searchParam.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['patient', 'date', 'type', 'status', '_count']));
+    expect(docRef.searchParam.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['patient', 'date', 'type', 'status', '_count']),
+    );
   });
 
   it('OpenAPI 3.1 and /docs list every route', async () => {
     const openapi = await call(exchange.url, '/openapi.json', { purpose: null });
     expect(openapi.json.openapi).toBe('3.1.0');
-    expect(Object.keys(openapi.json.paths)).toEqual(expect.arrayContaining(['/fhir/DocumentReference', '/fhir/Patient/$ihe-pix', '/fhir/Binary/{sha256}', '/auth/token']));
+    expect(Object.keys(openapi.json.paths)).toEqual(
+      expect.arrayContaining([
+        '/fhir/DocumentReference',
+        '/fhir/Patient/$ihe-pix',
+        '/fhir/Binary/{sha256}',
+        '/auth/token',
+      ]),
+    );
     const docs = await fetch(`${exchange.url}/docs`);
     expect(docs.headers.get('content-type')).toContain('text/html');
     const html = await docs.text();

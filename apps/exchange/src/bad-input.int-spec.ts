@@ -1,10 +1,17 @@
 // Bad input at the exchange (its own process from dist): oversized bodies, malformed JSON, injection
 // strings and invalid dates/identifiers in search parameters and paths → a clean 4xx
 // OperationOutcome (no stack trace, no echo of the value), and nothing forwarded or stored.
- 
+
 import { loadConfig, postgresConfig } from '@tessera/platform-config';
 import { Topics } from '@tessera/contracts';
-import { dropTestDatabase, freePort, startServiceProcess, testKafka, TopicWatcher, uniqueTestId } from '@tessera/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  startServiceProcess,
+  testKafka,
+  TopicWatcher,
+  uniqueTestId,
+} from '@tessera/testing';
 import { call } from './testing/exchange-client';
 import type { CallResult } from './testing/exchange-client';
 import { ExchangeFixture, STA } from './testing/exchange-fixture';
@@ -33,20 +40,38 @@ afterAll(async () => {
 });
 
 function expectClean(result: CallResult, status: number, code?: string): void {
-  expect({ status: result.status, resourceType: result.json?.resourceType }).toEqual({ status, resourceType: 'OperationOutcome' });
+  expect({ status: result.status, resourceType: result.json?.resourceType }).toEqual({
+    status,
+    resourceType: 'OperationOutcome',
+  });
   expect(result.headers.get('content-type')).toContain('application/fhir+json');
   expect(result.text).not.toMatch(/\bat .+:\d+:\d+|node_modules|Error:/); // no stack trace
   if (code !== undefined) expect(result.json.issue[0].code).toBe(code);
 }
 
-const INJECTIONS = ["' OR 1=1 --", '<script>alert(1)</script>', '../../etc/passwd', 'x"; DROP TABLE registry_items; --', 'a\u0000b', 'line\r\nX-Injected: 1'];
+const INJECTIONS = [
+  "' OR 1=1 --",
+  '<script>alert(1)</script>',
+  '../../etc/passwd',
+  'x"; DROP TABLE registry_items; --',
+  'a\u0000b',
+  'line\r\nX-Injected: 1',
+];
 
 describe('bodies', () => {
   it('a body over 1 MiB → 413 too-costly, nothing reaches the consent service', async () => {
     const before = fx.world.callsTo('consent').length;
     const big = JSON.stringify({ resourceType: 'Consent', note: 'x'.repeat(1024 * 1024 + 10) });
-    expectClean(await call(exchange.url, '/fhir/Consent', { token, method: 'POST', rawBody: big }), 413, 'too-costly');
-    expectClean(await call(exchange.url, '/fhir/Patient/$match', { token, method: 'POST', rawBody: big }), 413, 'too-costly');
+    expectClean(
+      await call(exchange.url, '/fhir/Consent', { token, method: 'POST', rawBody: big }),
+      413,
+      'too-costly',
+    );
+    expectClean(
+      await call(exchange.url, '/fhir/Patient/$match', { token, method: 'POST', rawBody: big }),
+      413,
+      'too-costly',
+    );
     expect(fx.world.callsTo('consent').length).toBe(before);
   });
 
@@ -59,13 +84,26 @@ describe('bodies', () => {
     ['empty', '', 'application/fhir+json', 400],
   ])('Consent with %s → 400, nothing stored', async (_what, body, type, status) => {
     const before = fx.world.callsTo('consent').length;
-    const result = await call(exchange.url, '/fhir/Consent', { token, method: 'POST', rawBody: body, headers: { 'content-type': type } });
+    const result = await call(exchange.url, '/fhir/Consent', {
+      token,
+      method: 'POST',
+      rawBody: body,
+      headers: { 'content-type': type },
+    });
     expectClean(result, status);
     expect(fx.world.callsTo('consent').length).toBe(before);
   });
 
   it('$match with malformed JSON → 400 structure', async () => {
-    expectClean(await call(exchange.url, '/fhir/Patient/$match', { token, method: 'POST', rawBody: '{"resourceType":' }), 400, 'structure');
+    expectClean(
+      await call(exchange.url, '/fhir/Patient/$match', {
+        token,
+        method: 'POST',
+        rawBody: '{"resourceType":',
+      }),
+      400,
+      'structure',
+    );
   });
 });
 
@@ -93,8 +131,18 @@ describe('search parameters and paths', () => {
   // Free text (a family name may hold a quote: O'Brien): refused when it carries markup or control
   // characters, otherwise forwarded only as one URL-encoded query value, never into a path.
   const lenient = [
-    { path: (v: string) => `/fhir/Patient?family=${encodeURIComponent(v)}`, service: 'mpi' as const, upstreamPath: '/Patient', param: 'family' },
-    { path: (v: string) => `/fhir/Encounter?patient=${patient()}&type=${encodeURIComponent(v)}`, service: 'registry' as const, upstreamPath: '/Encounter', param: 'type' },
+    {
+      path: (v: string) => `/fhir/Patient?family=${encodeURIComponent(v)}`,
+      service: 'mpi' as const,
+      upstreamPath: '/Patient',
+      param: 'family',
+    },
+    {
+      path: (v: string) => `/fhir/Encounter?patient=${patient()}&type=${encodeURIComponent(v)}`,
+      service: 'registry' as const,
+      upstreamPath: '/Encounter',
+      param: 'type',
+    },
   ];
   it.each(INJECTIONS.flatMap((v) => lenient.map((r, i) => [v, i, r] as const)))(
     '%j in free-text route #%i → clean 400, or forwarded as one query value only',
@@ -119,8 +167,14 @@ describe('search parameters and paths', () => {
   );
 
   it.each([
-    ['invalid date', `/fhir/DocumentReference?patient=${encodeURIComponent(`${STA.system}|X`)}&date=2026-13-45`],
-    ['date with words', `/fhir/DocumentReference?patient=${encodeURIComponent(`${STA.system}|X`)}&date=yesterday`],
+    [
+      'invalid date',
+      `/fhir/DocumentReference?patient=${encodeURIComponent(`${STA.system}|X`)}&date=2026-13-45`,
+    ],
+    [
+      'date with words',
+      `/fhir/DocumentReference?patient=${encodeURIComponent(`${STA.system}|X`)}&date=yesterday`,
+    ],
     ['two-bar identifier', `/fhir/DocumentReference?patient=${encodeURIComponent('a|b|c')}`],
     ['empty patient', '/fhir/DocumentReference?patient='],
     ['missing patient', '/fhir/DocumentReference'],
@@ -143,7 +197,14 @@ describe('search parameters and paths', () => {
 
   it('PUT Consent with a malformed id → 400, nothing stored', async () => {
     const before = fx.world.callsTo('consent').length;
-    expectClean(await call(exchange.url, `/fhir/Consent/${encodeURIComponent('a b;c')}`, { token, method: 'PUT', body: { resourceType: 'Consent' } }), 400);
+    expectClean(
+      await call(exchange.url, `/fhir/Consent/${encodeURIComponent('a b;c')}`, {
+        token,
+        method: 'PUT',
+        body: { resourceType: 'Consent' },
+      }),
+      400,
+    );
     expect(fx.world.callsTo('consent').length).toBe(before);
   });
 
@@ -156,8 +217,18 @@ describe('search parameters and paths', () => {
 
   it('a header with a bad purpose or on-behalf-of is refused before anything is forwarded', async () => {
     const before = fx.world.calls.length;
-    expectClean(await call(exchange.url, `/fhir/DocumentReference?patient=a`, { token, purpose: "TREAT' OR 1=1" }), 400, 'code-invalid');
-    expectClean(await call(exchange.url, `/fhir/DocumentReference?patient=a`, { token, headers: { 'x-tessera-on-behalf-of': 'x'.repeat(300) } }), 400);
+    expectClean(
+      await call(exchange.url, `/fhir/DocumentReference?patient=a`, { token, purpose: "TREAT' OR 1=1" }),
+      400,
+      'code-invalid',
+    );
+    expectClean(
+      await call(exchange.url, `/fhir/DocumentReference?patient=a`, {
+        token,
+        headers: { 'x-tessera-on-behalf-of': 'x'.repeat(300) },
+      }),
+      400,
+    );
     expect(fx.world.calls.length).toBe(before);
   });
 });

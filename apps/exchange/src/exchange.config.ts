@@ -18,10 +18,22 @@ export const exchangeConfig = defineConfig(
       'public base URL institutions call (links in bundles, CapabilityStatement, OpenAPI servers)',
     ),
     EXCHANGE_MPI_URL: url('http://127.0.0.1:8082', 'MPI base URL (PIXm, PDQm, $match; service token)'),
-    EXCHANGE_REGISTRY_URL: url('http://127.0.0.1:8084', 'document registry base URL (service token + visibility)'),
-    EXCHANGE_CONSENT_URL: url('http://127.0.0.1:8083', 'consent service base URL (policies, break-glass, Consent, AuditEvent)'),
-    EXCHANGE_UPSTREAM_TIMEOUT_MS: positiveInt(5_000, 'timeout of one call to the MPI, registry or consent service'),
-    EXCHANGE_RATE_LIMIT_PER_SECOND: positiveInt(50, 'requests per second per client when its registration sets none'),
+    EXCHANGE_REGISTRY_URL: url(
+      'http://127.0.0.1:8084',
+      'document registry base URL (service token + visibility)',
+    ),
+    EXCHANGE_CONSENT_URL: url(
+      'http://127.0.0.1:8083',
+      'consent service base URL (policies, break-glass, Consent, AuditEvent)',
+    ),
+    EXCHANGE_UPSTREAM_TIMEOUT_MS: positiveInt(
+      5_000,
+      'timeout of one call to the MPI, registry or consent service',
+    ),
+    EXCHANGE_RATE_LIMIT_PER_SECOND: positiveInt(
+      50,
+      'requests per second per client when its registration sets none',
+    ),
     EXCHANGE_REGION_POLICY_FILE: z
       .string()
       .default('deploy/demo-region/consent-policy.yaml')

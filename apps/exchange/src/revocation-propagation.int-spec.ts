@@ -11,7 +11,17 @@ import { ConsentChanged, Topics } from '@tessera/contracts';
 import { policyKey, policyVersionKey, readPolicyVersion } from '@tessera/platform-consent-cache';
 import { loadConfig, postgresConfig } from '@tessera/platform-config';
 import { EventProducer } from '@tessera/platform-kafka';
-import { dropTestDatabase, freePort, quietLogger, startServiceProcess, TcpProxy, testKafka, TopicWatcher, uniqueTestId, waitFor } from '@tessera/testing';
+import {
+  dropTestDatabase,
+  freePort,
+  quietLogger,
+  startServiceProcess,
+  TcpProxy,
+  testKafka,
+  TopicWatcher,
+  uniqueTestId,
+  waitFor,
+} from '@tessera/testing';
 import { call, idsOf } from './testing/exchange-client';
 import { ExchangeFixture, RIV, STA } from './testing/exchange-fixture';
 import type { ExchangeUnderTest, TestingKit } from './testing/exchange-fixture';
@@ -46,7 +56,11 @@ interface Poll {
 
 it('after the 201 of a revocation, no replica returns the other institution’s data (polled continuously, warm caches)', async () => {
   const eid = fx.region.shared;
-  const riversideItems = new Set(Object.entries(fx.region.docs).filter(([k]) => k.startsWith('s.riv')).map(([, id]) => id));
+  const riversideItems = new Set(
+    Object.entries(fx.region.docs)
+      .filter(([k]) => k.startsWith('s.riv'))
+      .map(([, id]) => id),
+  );
   const token = await fx.token({});
   const path = `/fhir/DocumentReference?patient=${encodeURIComponent(`${STA.system}|STA-s-${fx.run}`)}`;
 
@@ -82,8 +96,17 @@ it('after the 201 of a revocation, no replica returns the other institution’s 
   // The patient revokes (opt-out) at the consent service, through the holding institution.
   const revoke = await fetch(`${fx.servers.consentUrl}/Consent`, {
     method: 'POST',
-    headers: { authorization: 'Bearer service-token', 'content-type': 'application/fhir+json', 'x-tessera-requesting-institution': RIV.id },
-    body: JSON.stringify({ resourceType: 'Consent', status: 'active', patient: { reference: `Patient/${eid}` }, provision: { type: 'deny' } }),
+    headers: {
+      authorization: 'Bearer service-token',
+      'content-type': 'application/fhir+json',
+      'x-tessera-requesting-institution': RIV.id,
+    },
+    body: JSON.stringify({
+      resourceType: 'Consent',
+      status: 'active',
+      patient: { reference: `Patient/${eid}` },
+      provision: { type: 'deny' },
+    }),
   });
   const ackAt = Date.now();
   expect(revoke.status).toBe(201);
@@ -94,10 +117,12 @@ it('after the 201 of a revocation, no replica returns the other institution’s 
 
   expect(polls.every((p) => p.status === 200)).toBe(true);
   const before = polls.filter((p) => p.answeredAt < ackAt);
-  for (const replica of [0, 1]) expect(before.filter((p) => p.replica === replica && p.otherInstitution).length).toBeGreaterThan(0);
+  for (const replica of [0, 1])
+    expect(before.filter((p) => p.replica === replica && p.otherInstitution).length).toBeGreaterThan(0);
 
   const afterOneSecond = polls.filter((p) => p.startedAt >= ackAt + 1_000);
-  for (const replica of [0, 1]) expect(afterOneSecond.filter((p) => p.replica === replica).length).toBeGreaterThan(10);
+  for (const replica of [0, 1])
+    expect(afterOneSecond.filter((p) => p.replica === replica).length).toBeGreaterThan(10);
   expect(afterOneSecond.filter((p) => p.otherInstitution)).toEqual([]);
 
   // The design's stronger claim: nothing that started after the 201 was answered with the old policy.
@@ -121,12 +146,22 @@ it('backstop: a ConsentChanged on hie.consent raises the shared version key, so 
       id: randomUUID(),
       key: eid,
       source: '/tessera/exchange-int-spec',
-      data: { enterpriseId: eid, reason: 'directive', policyVersion: raised, changedAt: new Date().toISOString() },
+      data: {
+        enterpriseId: eid,
+        reason: 'directive',
+        policyVersion: raised,
+        changedAt: new Date().toISOString(),
+      },
     });
   } finally {
     await producer.disconnect();
   }
-  await waitFor('the version key raised by the hie.consent consumer', () => readPolicyVersion(fx.redis, eid), (v) => v >= raised, { timeoutMs: 30_000 });
+  await waitFor(
+    'the version key raised by the hie.consent consumer',
+    () => readPolicyVersion(fx.redis, eid),
+    (v) => v >= raised,
+    { timeoutMs: 30_000 },
+  );
   expect(Number(await fx.redis.get(policyVersionKey(eid)))).toBe(raised);
 
   // The cached policy is older than the key now: the next query asks the consent service again.
@@ -141,10 +176,34 @@ it('Redis unreachable: a replica asks the consent service for every decision, so
   try {
     const eid = randomUUID();
     const tag = `z-${fx.run}`;
-    fx.world.addPerson({ enterpriseId: eid, family: 'Redisless', identifiers: [{ system: STA.system, value: `STA-${tag}` }, { system: RIV.system, value: `RIV-${tag}` }] }, [STA.id, RIV.id]);
+    fx.world.addPerson(
+      {
+        enterpriseId: eid,
+        family: 'Redisless',
+        identifiers: [
+          { system: STA.system, value: `STA-${tag}` },
+          { system: RIV.system, value: `RIV-${tag}` },
+        ],
+      },
+      [STA.id, RIV.id],
+    );
     fx.world.items.push(
-      { resourceType: 'DocumentReference', id: `sta-${tag}`, enterpriseId: eid, institution: STA.id, labels: [], date: '2026-02-01' },
-      { resourceType: 'DocumentReference', id: `riv-${tag}`, enterpriseId: eid, institution: RIV.id, labels: [], date: '2026-02-02' },
+      {
+        resourceType: 'DocumentReference',
+        id: `sta-${tag}`,
+        enterpriseId: eid,
+        institution: STA.id,
+        labels: [],
+        date: '2026-02-01',
+      },
+      {
+        resourceType: 'DocumentReference',
+        id: `riv-${tag}`,
+        enterpriseId: eid,
+        institution: RIV.id,
+        labels: [],
+        date: '2026-02-02',
+      },
     );
     const token = await fx.token({});
     const path = `/fhir/DocumentReference?patient=${eid}`;

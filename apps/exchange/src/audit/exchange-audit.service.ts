@@ -37,8 +37,15 @@ export class ExchangeAudit {
     try {
       await this.writer.record(this.input(principal, context, facts));
     } catch (error) {
-      this.logger.error({ err: { name: (error as Error).name, message: (error as Error).message }, subtype: facts.subtype }, 'audit record not durable; request refused');
-      throw outcomeError(HttpStatus.SERVICE_UNAVAILABLE, 'transient', 'the audit trail is unavailable, so nothing was returned. Try again shortly.');
+      this.logger.error(
+        { err: { name: (error as Error).name, message: (error as Error).message }, subtype: facts.subtype },
+        'audit record not durable; request refused',
+      );
+      throw outcomeError(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'transient',
+        'the audit trail is unavailable, so nothing was returned. Try again shortly.',
+      );
     }
   }
 
@@ -48,7 +55,12 @@ export class ExchangeAudit {
   }
 
   /** A refused call (401/403/429): security-alert, detached (retried, never blocks the answer). */
-  securityAlert(rejection: AuthRejection | { reason: string; status: number; clientId?: string; path: string; method: string }, principal?: Principal, context?: RequestContext): void {
+  securityAlert(
+    rejection:
+      AuthRejection | { reason: string; status: number; clientId?: string; path: string; method: string },
+    principal?: Principal,
+    context?: RequestContext,
+  ): void {
     this.writer.recordDetached({
       type: 'security-alert',
       subtype: rejection.method === 'GET' ? 'read' : rejection.method === 'POST' ? 'create' : 'update',
@@ -66,7 +78,11 @@ export class ExchangeAudit {
     });
   }
 
-  private input(principal: Principal, context: RequestContext | undefined, facts: AuditFacts): AuditRecordInput {
+  private input(
+    principal: Principal,
+    context: RequestContext | undefined,
+    facts: AuditFacts,
+  ): AuditRecordInput {
     return {
       type: facts.type ?? 'rest',
       subtype: facts.subtype,

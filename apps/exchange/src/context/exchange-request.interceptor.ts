@@ -77,28 +77,51 @@ export class ExchangeRequestInterceptor implements NestInterceptor {
     return this.clients.clientPolicy(principal.clientId);
   }
 
-  private async rateLimit(principal: Principal, client: ClientPolicy | undefined, request: Request, response: Response): Promise<void> {
+  private async rateLimit(
+    principal: Principal,
+    client: ClientPolicy | undefined,
+    request: Request,
+    response: Response,
+  ): Promise<void> {
     const limit = client?.rateLimitPerSecond ?? this.settings.EXCHANGE_RATE_LIMIT_PER_SECOND;
     let decision;
     try {
       decision = await withinMs(hitRateLimit(this.redis, principal.clientId, limit), 250);
     } catch (error) {
       // Rate limiting protects capacity, not data: with Redis down requests go on (and are logged).
-      this.logger.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'rate limit unavailable');
+      this.logger.warn(
+        { err: { name: (error as Error).name, message: (error as Error).message } },
+        'rate limit unavailable',
+      );
       return;
     }
     if (decision.allowed) return;
-    this.audit.securityAlert({ reason: 'rate_limited', status: 429, path: request.path, method: request.method }, principal);
+    this.audit.securityAlert(
+      { reason: 'rate_limited', status: 429, path: request.path, method: request.method },
+      principal,
+    );
     response.setHeader('Retry-After', String(decision.retryAfterSeconds));
-    throw outcomeError(HttpStatus.TOO_MANY_REQUESTS, 'throttled', `more than ${limit} requests per second from this client; retry after ${decision.retryAfterSeconds} s`);
+    throw outcomeError(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'throttled',
+      `more than ${limit} requests per second from this client; retry after ${decision.retryAfterSeconds} s`,
+    );
   }
 
-  private readContext(route: RouteSpec, principal: Principal, client: ClientPolicy | undefined, request: Request): void {
+  private readContext(
+    route: RouteSpec,
+    principal: Principal,
+    client: ClientPolicy | undefined,
+    request: Request,
+  ): void {
     if (!route.purposeRequired && request.headers[PURPOSE_OF_USE_HEADER] === undefined) return;
     const result = parseRequestContext(request.headers, client?.allowedPurposes ?? null);
     if (!result.ok) {
       if (result.status === 403) {
-        this.audit.securityAlert({ reason: 'purpose_not_allowed', status: 403, path: request.path, method: request.method }, principal);
+        this.audit.securityAlert(
+          { reason: 'purpose_not_allowed', status: 403, path: request.path, method: request.method },
+          principal,
+        );
       }
       throw outcomeError(result.status, result.issue.code, result.issue.diagnostics, result.issue.expression);
     }

@@ -3,7 +3,11 @@ import { checkSearchParams, parsePatientRef } from './search-hygiene';
 
 describe('parseRequestContext', () => {
   it('accepts a known purpose the client is registered for, with an on-behalf-of user', () => {
-    expect(parseRequestContext({ 'x-tessera-purpose-of-use': 'TREAT', 'x-tessera-on-behalf-of': 'dr-7' }, ['TREAT'])).toEqual({
+    expect(
+      parseRequestContext({ 'x-tessera-purpose-of-use': 'TREAT', 'x-tessera-on-behalf-of': 'dr-7' }, [
+        'TREAT',
+      ]),
+    ).toEqual({
       ok: true,
       context: { purposeOfUse: 'TREAT', onBehalfOf: 'dr-7' },
     });
@@ -13,9 +17,19 @@ describe('parseRequestContext', () => {
     [{}, null, 400, 'required'],
     [{ 'x-tessera-purpose-of-use': 'FUN' }, null, 400, 'code-invalid'],
     [{ 'x-tessera-purpose-of-use': 'HRESCH' }, ['TREAT'], 403, 'forbidden'],
-    [{ 'x-tessera-purpose-of-use': 'TREAT', 'x-tessera-break-glass-reason': 'because' }, null, 400, 'business-rule'],
+    [
+      { 'x-tessera-purpose-of-use': 'TREAT', 'x-tessera-break-glass-reason': 'because' },
+      null,
+      400,
+      'business-rule',
+    ],
     [{ 'x-tessera-purpose-of-use': 'ETREAT', 'x-tessera-break-glass-reason': 'abc' }, null, 400, 'invalid'],
-    [{ 'x-tessera-purpose-of-use': 'ETREAT', 'x-tessera-break-glass-reason': 'bad\r\nreason' }, null, 400, 'invalid'],
+    [
+      { 'x-tessera-purpose-of-use': 'ETREAT', 'x-tessera-break-glass-reason': 'bad\r\nreason' },
+      null,
+      400,
+      'invalid',
+    ],
     [{ 'x-tessera-purpose-of-use': ['TREAT', 'ETREAT'] }, null, 400, 'invalid'],
   ] as const)('%j (allowed %j) → %i %s', (headers, allowed, status, code) => {
     const result = parseRequestContext(headers, allowed);
@@ -23,7 +37,12 @@ describe('parseRequestContext', () => {
   });
 
   it('break-the-glass: ETREAT with a 5-500 character reason', () => {
-    expect(parseRequestContext({ 'x-tessera-purpose-of-use': 'ETREAT', 'x-tessera-break-glass-reason': ' unconscious in ED ' }, ['ETREAT'])).toEqual({
+    expect(
+      parseRequestContext(
+        { 'x-tessera-purpose-of-use': 'ETREAT', 'x-tessera-break-glass-reason': ' unconscious in ED ' },
+        ['ETREAT'],
+      ),
+    ).toEqual({
       ok: true,
       context: { purposeOfUse: 'ETREAT', breakGlassReason: 'unconscious in ED' },
     });
@@ -40,7 +59,14 @@ describe('checkSearchParams', () => {
   ] as const);
 
   it('passes well-formed parameters', () => {
-    expect(checkSearchParams(new URLSearchParams('patient=urn:oid:1.2|A-1&date=ge2026-01-01T10:00:00+01:00&_count=10&family=O%27Brien&type=http://loinc.org|11506-3'), accepted)).toEqual([]);
+    expect(
+      checkSearchParams(
+        new URLSearchParams(
+          'patient=urn:oid:1.2|A-1&date=ge2026-01-01T10:00:00+01:00&_count=10&family=O%27Brien&type=http://loinc.org|11506-3',
+        ),
+        accepted,
+      ),
+    ).toEqual([]);
   });
 
   it.each([
@@ -60,12 +86,18 @@ describe('checkSearchParams', () => {
   });
 
   it('unknown parameters are refused (strict handling)', () => {
-    expect(checkSearchParams(new URLSearchParams('_include=*'), accepted)[0]).toMatchObject({ code: 'not-supported' });
+    expect(checkSearchParams(new URLSearchParams('_include=*'), accepted)[0]).toMatchObject({
+      code: 'not-supported',
+    });
   });
 
   it('patient references: enterprise id or system|value, never path tricks', () => {
     expect(parsePatientRef('Patient/abc-1')).toEqual({ kind: 'enterprise', enterpriseId: 'abc-1' });
-    expect(parsePatientRef('urn:oid:1.2|MRN-1')).toEqual({ kind: 'source', system: 'urn:oid:1.2', value: 'MRN-1' });
+    expect(parsePatientRef('urn:oid:1.2|MRN-1')).toEqual({
+      kind: 'source',
+      system: 'urn:oid:1.2',
+      value: 'MRN-1',
+    });
     expect(parsePatientRef('../../etc/passwd')).toBeNull();
     expect(parsePatientRef('a|b|c')).toBeNull();
   });

@@ -38,10 +38,17 @@ function one(headers: Headers, name: string): string | undefined | null {
  * `required`; unknown code → 400 `code-invalid`; a purpose the client may not use → 403 `forbidden`.
  * A break-the-glass reason is 5–500 printable characters and only meaningful with ETREAT. Pure.
  */
-export function parseRequestContext(headers: Headers, allowedPurposes: readonly string[] | null): ContextResult {
+export function parseRequestContext(
+  headers: Headers,
+  allowedPurposes: readonly string[] | null,
+): ContextResult {
   const purpose = one(headers, PURPOSE_OF_USE_HEADER);
   if (purpose === undefined || purpose === '') {
-    return fail(400, 'required', `send the purpose of use in X-Tessera-Purpose-Of-Use (${PURPOSES_OF_USE.join(', ')})`);
+    return fail(
+      400,
+      'required',
+      `send the purpose of use in X-Tessera-Purpose-Of-Use (${PURPOSES_OF_USE.join(', ')})`,
+    );
   }
   if (purpose === null) return fail(400, 'invalid', 'X-Tessera-Purpose-Of-Use must be sent once');
   if (!(PURPOSES_OF_USE as readonly string[]).includes(purpose)) {
@@ -54,7 +61,11 @@ export function parseRequestContext(headers: Headers, allowedPurposes: readonly 
   if (reason === null) return fail(400, 'invalid', 'X-Tessera-Break-Glass-Reason must be sent once');
   if (reason !== undefined) {
     if (purpose !== 'ETREAT') {
-      return fail(400, 'business-rule', 'X-Tessera-Break-Glass-Reason is only accepted with purpose of use ETREAT');
+      return fail(
+        400,
+        'business-rule',
+        'X-Tessera-Break-Glass-Reason is only accepted with purpose of use ETREAT',
+      );
     }
     if (reason.length < 5 || reason.length > 500 || !PRINTABLE.test(reason)) {
       return fail(400, 'invalid', 'X-Tessera-Break-Glass-Reason must be 5 to 500 printable characters');
@@ -76,7 +87,10 @@ export function parseRequestContext(headers: Headers, allowedPurposes: readonly 
 }
 
 function fail(status: 400 | 403, code: Issue['code'], diagnostics: string): ContextResult {
-  const expression =
-    diagnostics.includes('Break-Glass') ? 'X-Tessera-Break-Glass-Reason' : diagnostics.includes('On-Behalf-Of') ? 'X-Tessera-On-Behalf-Of' : 'X-Tessera-Purpose-Of-Use';
+  const expression = diagnostics.includes('Break-Glass')
+    ? 'X-Tessera-Break-Glass-Reason'
+    : diagnostics.includes('On-Behalf-Of')
+      ? 'X-Tessera-On-Behalf-Of'
+      : 'X-Tessera-Purpose-Of-Use';
   return { ok: false, status, issue: { code, diagnostics, expression } };
 }

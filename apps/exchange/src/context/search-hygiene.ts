@@ -16,7 +16,8 @@ export type ParamKind = 'token' | 'reference' | 'date' | 'string' | 'number';
 const VALUE_RULES: Partial<Record<ParamKind, { pattern: RegExp; expected: string }>> = {
   // FHIR R4 §3.1.1.4.2 prefixes and date/dateTime forms (semantic range checks stay with the registry).
   date: {
-    pattern: /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+ -]\d{2}:\d{2})?)?)?)?$/,
+    pattern:
+      /^(eq|ne|gt|lt|ge|le|sa|eb|ap)?\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+ -]\d{2}:\d{2})?)?)?)?$/,
     expected: 'must be [prefix]YYYY[-MM[-DD[Thh:mm[:ss][zone]]]]',
   },
   number: { pattern: /^\d{1,7}$/, expected: 'must be a non-negative integer' },
@@ -32,7 +33,10 @@ const VALUE_RULES: Partial<Record<ParamKind, { pattern: RegExp; expected: string
  * parameters, and only the names the route accepts (strict handling, FHIR §3.1.1.5.9). Returns the
  * issues (never echoing values) — empty when the query may be forwarded. Pure.
  */
-export function checkSearchParams(params: URLSearchParams, accepted: ReadonlyMap<string, ParamKind>): Issue[] {
+export function checkSearchParams(
+  params: URLSearchParams,
+  accepted: ReadonlyMap<string, ParamKind>,
+): Issue[] {
   const issues: Issue[] = [];
   let n = 0;
   for (const [name, value] of params) {
@@ -42,22 +46,35 @@ export function checkSearchParams(params: URLSearchParams, accepted: ReadonlyMap
       continue;
     }
     if (!accepted.has(name)) {
-      issues.push({ code: 'not-supported', diagnostics: `unknown or unsupported search parameter ${name}`, expression: name });
+      issues.push({
+        code: 'not-supported',
+        diagnostics: `unknown or unsupported search parameter ${name}`,
+        expression: name,
+      });
       continue;
     }
     if (CONTROL.test(value)) {
       issues.push({ code: 'invalid', diagnostics: `${name} contains control characters`, expression: name });
     } else if (value.length > MAX_PARAM_VALUE_LENGTH) {
-      issues.push({ code: 'too-costly', diagnostics: `${name} is longer than ${MAX_PARAM_VALUE_LENGTH} characters`, expression: name });
+      issues.push({
+        code: 'too-costly',
+        diagnostics: `${name} is longer than ${MAX_PARAM_VALUE_LENGTH} characters`,
+        expression: name,
+      });
     } else {
       const kind = accepted.get(name) ?? 'string';
       const rule = VALUE_RULES[kind];
       if ((rule !== undefined && !rule.pattern.test(value)) || (kind === 'date' && !calendarValid(value))) {
-        issues.push({ code: 'value', diagnostics: `${name} ${rule?.expected ?? 'is malformed'}`, expression: name });
+        issues.push({
+          code: 'value',
+          diagnostics: `${name} ${rule?.expected ?? 'is malformed'}`,
+          expression: name,
+        });
       }
     }
   }
-  if (n > MAX_PARAMS) issues.push({ code: 'too-costly', diagnostics: `at most ${MAX_PARAMS} search parameters` });
+  if (n > MAX_PARAMS)
+    issues.push({ code: 'too-costly', diagnostics: `at most ${MAX_PARAMS} search parameters` });
   return issues;
 }
 

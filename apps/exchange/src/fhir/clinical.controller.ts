@@ -90,19 +90,43 @@ export class ClinicalController {
   @RequireScopes('system/DocumentReference.read')
   @ExchangeRoute('timeline')
   @Header('content-type', FHIR_JSON)
-  async timeline(@Param('id') id: string, @Param('operation') operation: string, @Req() request: Request): Promise<Bundle> {
-    if (operation !== '$timeline') throw outcomeError(404, 'not-supported', 'this Patient operation is not supported (only $timeline)');
+  async timeline(
+    @Param('id') id: string,
+    @Param('operation') operation: string,
+    @Req() request: Request,
+  ): Promise<Bundle> {
+    if (operation !== '$timeline')
+      throw outcomeError(404, 'not-supported', 'this Patient operation is not supported (only $timeline)');
     const caller = callerOf(request);
     const missing = CLINICAL_TYPES.filter((t) => !scopeCovers(caller.principal.scopes, t, 'read'));
     if (missing.length > 0) {
-      this.audit.securityAlert({ reason: 'insufficient_scope', status: 403, path: request.path, method: 'GET' }, caller.principal, caller.context);
-      throw outcomeError(403, 'forbidden', `the timeline needs read scopes on ${CLINICAL_TYPES.join(', ')}; missing: ${missing.join(', ')}`);
+      this.audit.securityAlert(
+        { reason: 'insufficient_scope', status: 403, path: request.path, method: 'GET' },
+        caller.principal,
+        caller.context,
+      );
+      throw outcomeError(
+        403,
+        'forbidden',
+        `the timeline needs read scopes on ${CLINICAL_TYPES.join(', ')}; missing: ${missing.join(', ')}`,
+      );
     }
     const params = checkedQuery(request, 'timeline');
     if (!FHIR_ID.test(id)) throw outcomeError(400, 'value', 'the path must name an enterprise id', 'id');
-    const facts = { subtype: 'operation', action: 'E' as const, patients: [id], entities: [{ type: 'Patient', reference: `Patient/${id}`, query: '$timeline' }] };
+    const facts = {
+      subtype: 'operation',
+      action: 'E' as const,
+      patients: [id],
+      entities: [{ type: 'Patient', reference: `Patient/${id}`, query: '$timeline' }],
+    };
     return audited(this.audit, caller, facts, () =>
-      this.decideAndQuery(caller, { kind: 'enterprise', enterpriseId: id }, 'timeline', ['Patient', id, '$timeline'], params),
+      this.decideAndQuery(
+        caller,
+        { kind: 'enterprise', enterpriseId: id },
+        'timeline',
+        ['Patient', id, '$timeline'],
+        params,
+      ),
     );
   }
 
@@ -142,21 +166,48 @@ export class ClinicalController {
   @Get('DocumentReference/:id/:operation')
   @RequireScopes('system/DocumentReference.read')
   @ExchangeRoute('content')
-  async content(@Param('id') id: string, @Param('operation') operation: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    if (operation !== '$content') throw outcomeError(404, 'not-supported', 'this DocumentReference operation is not supported (only $content)');
+  async content(
+    @Param('id') id: string,
+    @Param('operation') operation: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (operation !== '$content')
+      throw outcomeError(
+        404,
+        'not-supported',
+        'this DocumentReference operation is not supported (only $content)',
+      );
     checkedQuery(request, 'content');
     if (!FHIR_ID.test(id)) throw outcomeError(400, 'value', 'the DocumentReference id is malformed', 'id');
-    await this.sendContent(['_facts', 'DocumentReference', id], ['DocumentReference', id, '$content'], `DocumentReference/${id}`, request, response);
+    await this.sendContent(
+      ['_facts', 'DocumentReference', id],
+      ['DocumentReference', id, '$content'],
+      `DocumentReference/${id}`,
+      request,
+      response,
+    );
   }
 
   /** ITI-68 by content address. */
   @Get('Binary/:sha256')
   @RequireScopes('system/Binary.read')
   @ExchangeRoute('binary')
-  async binary(@Param('sha256') sha256: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+  async binary(
+    @Param('sha256') sha256: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
     checkedQuery(request, 'binary');
-    if (!SHA256.test(sha256)) throw outcomeError(400, 'value', 'the Binary id is the lowercase hex SHA-256 of the content', 'id');
-    await this.sendContent(['_facts', 'Binary', sha256], ['Binary', sha256], `Binary/${sha256}`, request, response);
+    if (!SHA256.test(sha256))
+      throw outcomeError(400, 'value', 'the Binary id is the lowercase hex SHA-256 of the content', 'id');
+    await this.sendContent(
+      ['_facts', 'Binary', sha256],
+      ['Binary', sha256],
+      `Binary/${sha256}`,
+      request,
+      response,
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -167,9 +218,18 @@ export class ClinicalController {
     const patients = params.getAll('patient');
     const ref = patients.length === 1 ? parsePatientRef(patients[0] ?? '') : null;
     if (ref === null) {
-      throw outcomeError(400, patients.length === 0 ? 'required' : 'value', 'patient is required once: an enterprise id or system|value of a source identifier', 'patient');
+      throw outcomeError(
+        400,
+        patients.length === 0 ? 'required' : 'value',
+        'patient is required once: an enterprise id or system|value of a source identifier',
+        'patient',
+      );
     }
-    const facts = { subtype: 'search-type', action: 'E' as const, entities: [{ type, query: params.toString().slice(0, 4000) }] };
+    const facts = {
+      subtype: 'search-type',
+      action: 'E' as const,
+      entities: [{ type, query: params.toString().slice(0, 4000) }],
+    };
     return audited(this.audit, caller, facts, () => this.decideAndQuery(caller, ref, type, [type], params));
   }
 
@@ -177,7 +237,13 @@ export class ClinicalController {
    * Resolve → decide → registry with the visibility → re-check → audit. On 409 (the registry
    * resolved the patient to another enterprise id, e.g. a link changed meanwhile) resolves once more.
    */
-  private async decideAndQuery(caller: Caller, ref: PatientRef, what: string, path: readonly string[], params: URLSearchParams): Promise<Bundle> {
+  private async decideAndQuery(
+    caller: Caller,
+    ref: PatientRef,
+    what: string,
+    path: readonly string[],
+    params: URLSearchParams,
+  ): Promise<Bundle> {
     const context = clinicalContext(caller);
     let access: AccessDecision | undefined;
     let bundle: Bundle | undefined;
@@ -185,18 +251,37 @@ export class ClinicalController {
       const enterpriseId = await this.resolve(ref);
       access = await this.decisions.decide(caller.principal, context, enterpriseId);
       try {
-        bundle = (await this.registry.json<Bundle>({ path, query: params, headers: { [VISIBILITY_HEADER]: access.header } })).body;
+        bundle = (
+          await this.registry.json<Bundle>({
+            path,
+            query: params,
+            headers: { [VISIBILITY_HEADER]: access.header },
+          })
+        ).body;
       } catch (error) {
-        if (error instanceof UpstreamStatusError && error.status === 409 && attempt === 1 && ref.kind === 'source') continue;
+        if (
+          error instanceof UpstreamStatusError &&
+          error.status === 409 &&
+          attempt === 1 &&
+          ref.kind === 'source'
+        )
+          continue;
         throw upstreamError(error, 'the document registry');
       }
     }
     if (access === undefined) throw new Error('unreachable');
     const decided = access;
-    const filtered = filterBundle(bundle, (f) => this.decisions.permits(decided, f), `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir`);
+    const filtered = filterBundle(
+      bundle,
+      (f) => this.decisions.permits(decided, f),
+      `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir`,
+    );
     if (filtered.dropped > 0) {
       // The registry filtered with the same visibility: a drop here is a bug upstream (no PHI logged).
-      this.logger.error({ dropped: filtered.dropped, what, clientId: caller.principal.clientId }, 'consent re-check dropped items the registry returned');
+      this.logger.error(
+        { dropped: filtered.dropped, what, clientId: caller.principal.clientId },
+        'consent re-check dropped items the registry returned',
+      );
     }
     await this.audit.record(caller.principal, context, {
       type: access.decision.breakGlass === 'applied' ? 'break-glass' : 'rest',
@@ -225,17 +310,30 @@ export class ClinicalController {
     const context = clinicalContext(caller);
     checkedQuery(request, `history-${type}`);
     if (!FHIR_ID.test(id)) throw outcomeError(400, 'value', `the ${type} id is malformed`, 'id');
-    const facts = { subtype: 'history-instance', action: 'R' as const, entities: [{ type, reference: `${type}/${id}` }] };
+    const facts = {
+      subtype: 'history-instance',
+      action: 'R' as const,
+      entities: [{ type, reference: `${type}/${id}` }],
+    };
     return audited(this.audit, caller, facts, async () => {
       const permitted = await this.permittedFact(caller, await this.facts(['_facts', type, id]));
       if (permitted === null) throw outcomeError(404, 'not-found', `${type} not found`);
       let bundle: Bundle;
       try {
-        bundle = (await this.registry.json<Bundle>({ path: [type, id, '_history'], headers: { [VISIBILITY_HEADER]: permitted.access.header } })).body;
+        bundle = (
+          await this.registry.json<Bundle>({
+            path: [type, id, '_history'],
+            headers: { [VISIBILITY_HEADER]: permitted.access.header },
+          })
+        ).body;
       } catch (error) {
         throw upstreamError(error, 'the document registry');
       }
-      const filtered = filterBundle(bundle, (f) => this.decisions.permits(permitted.access, f), `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir`);
+      const filtered = filterBundle(
+        bundle,
+        (f) => this.decisions.permits(permitted.access, f),
+        `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir`,
+      );
       if (filtered.kept === 0) throw outcomeError(404, 'not-found', `${type} not found`);
       await this.audit.record(caller.principal, context, {
         ...facts,
@@ -248,13 +346,24 @@ export class ClinicalController {
     });
   }
 
-  private async sendContent(factsPath: readonly string[], contentPath: readonly string[], reference: string, request: Request, response: Response): Promise<void> {
+  private async sendContent(
+    factsPath: readonly string[],
+    contentPath: readonly string[],
+    reference: string,
+    request: Request,
+    response: Response,
+  ): Promise<void> {
     const caller = callerOf(request);
     const context = clinicalContext(caller);
-    const facts = { subtype: 'read', action: 'R' as const, entities: [{ type: reference.split('/')[0] ?? 'Binary', reference }] };
+    const facts = {
+      subtype: 'read',
+      action: 'R' as const,
+      entities: [{ type: reference.split('/')[0] ?? 'Binary', reference }],
+    };
     await audited(this.audit, caller, facts, async () => {
       const permitted = await this.permittedFact(caller, await this.facts(factsPath));
-      if (permitted === null) throw outcomeError(404, 'not-found', `${reference.split('/')[0] ?? 'content'} not found`);
+      if (permitted === null)
+        throw outcomeError(404, 'not-found', `${reference.split('/')[0] ?? 'content'} not found`);
       const headers: Record<string, string> = { [VISIBILITY_HEADER]: permitted.access.header };
       const inm = request.headers['if-none-match'];
       if (typeof inm === 'string' && inm.length <= 100) headers['if-none-match'] = inm;
@@ -266,7 +375,10 @@ export class ClinicalController {
       }
       if (upstream.status !== 200 && upstream.status !== 304) {
         await upstream.body?.cancel();
-        throw upstreamError(new UpstreamStatusError('registry', upstream.status, undefined), 'the document registry');
+        throw upstreamError(
+          new UpstreamStatusError('registry', upstream.status, undefined),
+          'the document registry',
+        );
       }
       await this.audit.record(caller.principal, context, {
         ...facts,
@@ -308,7 +420,10 @@ export class ClinicalController {
    * The first fact (copy of an item) the caller may see, with the decision that permits it; null
    * when none is visible (answered 404, so a hidden item is indistinguishable from a missing one).
    */
-  private async permittedFact(caller: Caller, facts: readonly Fact[]): Promise<{ access: AccessDecision } | null> {
+  private async permittedFact(
+    caller: Caller,
+    facts: readonly Fact[],
+  ): Promise<{ access: AccessDecision } | null> {
     const context = clinicalContext(caller);
     const byPerson = new Map<string | null, AccessDecision>();
     for (const fact of facts) {
@@ -317,9 +432,14 @@ export class ClinicalController {
         access = await this.decisions.decide(caller.principal, context, fact.enterpriseId);
         byPerson.set(fact.enterpriseId, access);
       }
-      if (this.decisions.permits(access, { sourceInstitution: fact.sourceInstitution, securityLabels: fact.securityLabels ?? [] })) return { access };
+      if (
+        this.decisions.permits(access, {
+          sourceInstitution: fact.sourceInstitution,
+          securityLabels: fact.securityLabels ?? [],
+        })
+      )
+        return { access };
     }
     return null;
   }
 }
-

@@ -48,7 +48,12 @@ export class ConsentController {
     const caller = callerOf(request);
     checkedQuery(request, 'consent-create');
     const body = jsonBody(request, 'Consent');
-    await this.forward(caller, response, { method: 'POST', path: ['Consent'], body }, { subtype: 'create', action: 'C', patient: patientOf(body) });
+    await this.forward(
+      caller,
+      response,
+      { method: 'POST', path: ['Consent'], body },
+      { subtype: 'create', action: 'C', patient: patientOf(body) },
+    );
   }
 
   @Put('Consent/:id')
@@ -60,8 +65,14 @@ export class ConsentController {
     if (!FHIR_ID.test(id)) throw outcomeError(400, 'value', 'the Consent id is malformed', 'id');
     const body = jsonBody(request, 'Consent');
     const ifMatch = request.headers['if-match'];
-    const headers: Record<string, string> = typeof ifMatch === 'string' && ifMatch.length <= 100 ? { 'if-match': ifMatch } : {};
-    await this.forward(caller, response, { method: 'PUT', path: ['Consent', id], body, headers }, { subtype: 'update', action: 'U', patient: patientOf(body), reference: `Consent/${id}` });
+    const headers: Record<string, string> =
+      typeof ifMatch === 'string' && ifMatch.length <= 100 ? { 'if-match': ifMatch } : {};
+    await this.forward(
+      caller,
+      response,
+      { method: 'PUT', path: ['Consent', id], body, headers },
+      { subtype: 'update', action: 'U', patient: patientOf(body), reference: `Consent/${id}` },
+    );
   }
 
   @Get('Consent')
@@ -72,13 +83,24 @@ export class ConsentController {
     const params = checkedQuery(request, 'consent-search');
     const patients = params.getAll('patient');
     const ref = patients.length === 1 ? parsePatientRef(patients[0] ?? '') : null;
-    if (ref === null) throw outcomeError(400, 'required', 'patient is required once: an enterprise id or system|value', 'patient');
-    await this.forward(caller, response, { method: 'GET', path: ['Consent'], query: params }, {
-      subtype: 'search-type',
-      action: 'E',
-      patient: ref.kind === 'enterprise' ? ref.enterpriseId : undefined,
-      query: params.toString(),
-    });
+    if (ref === null)
+      throw outcomeError(
+        400,
+        'required',
+        'patient is required once: an enterprise id or system|value',
+        'patient',
+      );
+    await this.forward(
+      caller,
+      response,
+      { method: 'GET', path: ['Consent'], query: params },
+      {
+        subtype: 'search-type',
+        action: 'E',
+        patient: ref.kind === 'enterprise' ? ref.enterpriseId : undefined,
+        query: params.toString(),
+      },
+    );
   }
 
   @Get('AuditEvent')
@@ -89,31 +111,66 @@ export class ConsentController {
     const params = checkedQuery(request, 'audit-search');
     const patients = params.getAll('patient');
     const raw = patients.length === 1 ? (patients[0] ?? '').replace(/^Patient\//, '') : '';
-    if (!FHIR_ID.test(raw)) throw outcomeError(400, 'required', 'patient is required once: an enterprise id', 'patient');
-    const facts = { subtype: 'search-type', action: 'E' as const, patients: [raw], entities: [{ type: 'AuditEvent', query: params.toString().slice(0, 4000) }] };
+    if (!FHIR_ID.test(raw))
+      throw outcomeError(400, 'required', 'patient is required once: an enterprise id', 'patient');
+    const facts = {
+      subtype: 'search-type',
+      action: 'E' as const,
+      patients: [raw],
+      entities: [{ type: 'AuditEvent', query: params.toString().slice(0, 4000) }],
+    };
     await audited(this.audit, caller, facts, async () => {
       const policy = await this.decisions.policyOrUnavailable(raw);
       if (policy === null || !policy.holdingInstitutions.includes(institutionOf(caller.principal))) {
-        throw outcomeError(403, 'forbidden', "the audit trail of a patient is shown only to institutions holding a record of that patient");
+        throw outcomeError(
+          403,
+          'forbidden',
+          'the audit trail of a patient is shown only to institutions holding a record of that patient',
+        );
       }
       const query = new URLSearchParams(params);
       query.set('patient', raw);
-      await this.forward(caller, response, { method: 'GET', path: ['AuditEvent'], query }, { subtype: 'search-type', action: 'E', patient: raw, query: params.toString(), type: 'AuditEvent' }, false);
+      await this.forward(
+        caller,
+        response,
+        { method: 'GET', path: ['AuditEvent'], query },
+        { subtype: 'search-type', action: 'E', patient: raw, query: params.toString(), type: 'AuditEvent' },
+        false,
+      );
     });
   }
 
   private async forward(
     caller: Caller,
     response: Response,
-    call: { method: 'GET' | 'POST' | 'PUT'; path: string[]; body?: unknown; query?: URLSearchParams; headers?: Record<string, string> },
-    audit: { subtype: string; action: 'C' | 'U' | 'E'; patient: string | undefined; reference?: string; query?: string; type?: string },
+    call: {
+      method: 'GET' | 'POST' | 'PUT';
+      path: string[];
+      body?: unknown;
+      query?: URLSearchParams;
+      headers?: Record<string, string>;
+    },
+    audit: {
+      subtype: string;
+      action: 'C' | 'U' | 'E';
+      patient: string | undefined;
+      reference?: string;
+      query?: string;
+      type?: string;
+    },
     wrap = true,
   ): Promise<void> {
     const facts = {
       subtype: audit.subtype,
       action: audit.action,
       patients: audit.patient === undefined ? [] : [audit.patient],
-      entities: [{ type: audit.type ?? 'Consent', ...(audit.reference === undefined ? {} : { reference: audit.reference }), ...(audit.query === undefined ? {} : { query: audit.query.slice(0, 4000) }) }],
+      entities: [
+        {
+          type: audit.type ?? 'Consent',
+          ...(audit.reference === undefined ? {} : { reference: audit.reference }),
+          ...(audit.query === undefined ? {} : { query: audit.query.slice(0, 4000) }),
+        },
+      ],
     };
     const work = async (): Promise<void> => {
       let upstream: globalThis.Response;
@@ -129,12 +186,17 @@ export class ConsentController {
         throw upstreamError(error, 'the consent service');
       }
       const text = await upstream.text();
-      if (upstream.status >= 500) throw upstreamError(new Error('consent service error'), 'the consent service');
+      if (upstream.status >= 500)
+        throw upstreamError(new Error('consent service error'), 'the consent service');
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
       } catch {
-        throw outcomeError(503, 'transient', 'the consent service answered something that is not JSON; nothing was changed on this side');
+        throw outcomeError(
+          503,
+          'transient',
+          'the consent service answered something that is not JSON; nothing was changed on this side',
+        );
       }
       const patient = audit.patient ?? patientOf(parsed);
       await this.audit.record(caller.principal, caller.context, {
@@ -146,7 +208,12 @@ export class ConsentController {
       for (const name of PASSED_HEADERS) {
         const value = upstream.headers.get(name);
         if (value === null) continue;
-        response.setHeader(name, name === 'location' || name === 'content-location' ? rebase(value, `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir`) : value);
+        response.setHeader(
+          name,
+          name === 'location' || name === 'content-location'
+            ? rebase(value, `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir`)
+            : value,
+        );
       }
       response.status(upstream.status).type(FHIR_JSON).send(JSON.stringify(parsed));
     };
@@ -158,7 +225,11 @@ export class ConsentController {
 function jsonBody(request: Request, resourceType: string): unknown {
   const body = (request as { body?: unknown }).body;
   if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length === 0) {
-    throw outcomeError(400, 'structure', `the body must be a ${resourceType} resource as JSON (application/fhir+json)`);
+    throw outcomeError(
+      400,
+      'structure',
+      `the body must be a ${resourceType} resource as JSON (application/fhir+json)`,
+    );
   }
   if ((body as { resourceType?: unknown }).resourceType !== resourceType) {
     throw outcomeError(400, 'invalid', `the body must be a ${resourceType} resource`, 'resourceType');

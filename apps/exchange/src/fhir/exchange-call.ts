@@ -42,13 +42,25 @@ export function upstreamError(error: unknown, what: string): Error {
   if (error instanceof UpstreamUnavailable) return unavailable(what);
   if (error instanceof UpstreamStatusError) {
     const body = error.body as { resourceType?: string } | undefined;
-    if ((error.status === 400 || error.status === 404 || error.status === 409 || error.status === 412 || error.status === 422) && body?.resourceType === 'OperationOutcome') {
+    if (
+      (error.status === 400 ||
+        error.status === 404 ||
+        error.status === 409 ||
+        error.status === 412 ||
+        error.status === 422) &&
+      body?.resourceType === 'OperationOutcome'
+    ) {
       // The data services' OperationOutcomes name parameters, never values (no PHI): pass them on.
-      return new OperationOutcomeException(error.status, (body as { issue: never[] }).issue.map((i: { code: never; diagnostics?: string; expression?: string[] }) => ({
-        code: i.code,
-        diagnostics: i.diagnostics ?? '',
-        ...(i.expression?.[0] === undefined ? {} : { expression: i.expression[0] }),
-      })));
+      return new OperationOutcomeException(
+        error.status,
+        (body as { issue: never[] }).issue.map(
+          (i: { code: never; diagnostics?: string; expression?: string[] }) => ({
+            code: i.code,
+            diagnostics: i.diagnostics ?? '',
+            ...(i.expression?.[0] === undefined ? {} : { expression: i.expression[0] }),
+          }),
+        ),
+      );
     }
     if (error.status === 404) return outcomeError(404, 'not-found', `${what}: not found`);
     return unavailable(what);
@@ -61,14 +73,26 @@ export function upstreamError(error: unknown, what: string): Error {
  * guard: a failure is recorded (detached: the caller gets the error anyway) with outcome 4 (4xx) or
  * 8 (5xx); success records are written by the handler itself, awaited before answering.
  */
-export async function audited<T>(audit: ExchangeAudit, caller: Caller, facts: AuditFacts, work: () => Promise<T>): Promise<T> {
+export async function audited<T>(
+  audit: ExchangeAudit,
+  caller: Caller,
+  facts: AuditFacts,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
     const status = error instanceof OperationOutcomeException ? error.getStatus() : 500;
-    const auditDown = status === 503 && error instanceof OperationOutcomeException && JSON.stringify(error.outcome).includes('audit trail');
+    const auditDown =
+      status === 503 &&
+      error instanceof OperationOutcomeException &&
+      JSON.stringify(error.outcome).includes('audit trail');
     if (!auditDown) {
-      audit.detached(caller.principal, caller.context, { ...facts, outcome: status >= 500 ? '8' : '4', outcomeDesc: `${status}` });
+      audit.detached(caller.principal, caller.context, {
+        ...facts,
+        outcome: status >= 500 ? '8' : '4',
+        outcomeDesc: `${status}`,
+      });
     }
     throw error;
   }

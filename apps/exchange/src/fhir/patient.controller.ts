@@ -59,11 +59,24 @@ export class PatientController {
     const raw = sources.length === 1 ? (sources[0] ?? '') : '';
     const bar = raw.indexOf('|');
     if (bar <= 0 || bar === raw.length - 1) {
-      throw outcomeError(400, 'required', 'sourceIdentifier is required once, as system|value', 'sourceIdentifier');
+      throw outcomeError(
+        400,
+        'required',
+        'sourceIdentifier is required once, as system|value',
+        'sourceIdentifier',
+      );
     }
     const source = { system: raw.slice(0, bar), value: raw.slice(bar + 1) };
-    const targets = params.getAll('targetSystem').flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-    const facts = { subtype: 'operation', action: 'E' as const, entities: [{ type: 'Patient', query: '$ihe-pix' }] };
+    const targets = params
+      .getAll('targetSystem')
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+    const facts = {
+      subtype: 'operation',
+      action: 'E' as const,
+      entities: [{ type: 'Patient', query: '$ihe-pix' }],
+    };
     return audited(this.audit, caller, facts, async () => {
       let identifiers: Identifier[] | null;
       try {
@@ -72,9 +85,13 @@ export class PatientController {
         throw upstreamError(error, 'the MPI');
       }
       const enterpriseId =
-        source.system === ENTERPRISE_ID_SYSTEM ? source.value : (identifiers?.find((i) => i.system === ENTERPRISE_ID_SYSTEM)?.value ?? null);
+        source.system === ENTERPRISE_ID_SYSTEM
+          ? source.value
+          : (identifiers?.find((i) => i.system === ENTERPRISE_ID_SYSTEM)?.value ?? null);
       if (identifiers === null || enterpriseId === null) throw notKnown();
-      const access = (await this.decisions.decideMany(caller.principal, clinicalContext(caller), [enterpriseId])).get(enterpriseId);
+      const access = (
+        await this.decisions.decideMany(caller.principal, clinicalContext(caller), [enterpriseId])
+      ).get(enterpriseId);
       let visible = identifiers;
       if (access?.decision.discoverable !== true) {
         const own = this.systems.get(institutionOf(caller.principal)) ?? [];
@@ -87,9 +104,13 @@ export class PatientController {
         ...facts,
         patients: [enterpriseId],
         hiddenCount: identifiers.length - visible.length,
-        detail: access?.decision.discoverable === true ? 'discoverable' : 'not discoverable: own identifiers only',
+        detail:
+          access?.decision.discoverable === true ? 'discoverable' : 'not discoverable: own identifiers only',
       });
-      return { resourceType: 'Parameters', parameter: wanted.map((valueIdentifier) => ({ name: 'targetIdentifier', valueIdentifier })) };
+      return {
+        resourceType: 'Parameters',
+        parameter: wanted.map((valueIdentifier) => ({ name: 'targetIdentifier', valueIdentifier })),
+      };
     });
   }
 
@@ -104,7 +125,11 @@ export class PatientController {
     const count = intParam(params, '_count', DEFAULT_COUNT, 1, MAX_COUNT);
     const offset = intParam(params, '_offset', 0, 0, MAX_CANDIDATES);
     const criteria = without(params, ['_count', '_offset', '_format', '_pretty']);
-    const facts = { subtype: 'search-type', action: 'E' as const, entities: [{ type: 'Patient', query: criteria.toString().slice(0, 4000) }] };
+    const facts = {
+      subtype: 'search-type',
+      action: 'E' as const,
+      entities: [{ type: 'Patient', query: criteria.toString().slice(0, 4000) }],
+    };
     return audited(this.audit, caller, facts, async () => {
       const candidates: BundleEntry<Patient>[] = [];
       for (let page = 0; page * MPI_PAGE < MAX_CANDIDATES; page += 1) {
@@ -124,7 +149,8 @@ export class PatientController {
       const pageEntries = discoverable.slice(offset, offset + count);
       const base = `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir/Patient`;
       const link: BundleLink[] = [{ relation: 'self', url: pagedUrl(base, criteria, count, offset) }];
-      if (offset + count < discoverable.length) link.push({ relation: 'next', url: pagedUrl(base, criteria, count, offset + count) });
+      if (offset + count < discoverable.length)
+        link.push({ relation: 'next', url: pagedUrl(base, criteria, count, offset + count) });
       await this.audit.record(caller.principal, caller.context, {
         ...facts,
         patients: pageEntries.map((e) => e.resource?.id ?? '').filter((id) => id !== ''),
@@ -150,10 +176,23 @@ export class PatientController {
     const caller = callerOf(request);
     checkedQuery(request, 'match');
     const body = (request as { body?: unknown }).body;
-    if (typeof body !== 'object' || body === null || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
-      throw outcomeError(400, 'invalid', 'the body must be a Parameters resource (application/fhir+json)', 'resourceType');
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      (body as { resourceType?: unknown }).resourceType !== 'Parameters'
+    ) {
+      throw outcomeError(
+        400,
+        'invalid',
+        'the body must be a Parameters resource (application/fhir+json)',
+        'resourceType',
+      );
     }
-    const facts = { subtype: 'operation', action: 'E' as const, entities: [{ type: 'Patient', query: '$match' }] };
+    const facts = {
+      subtype: 'operation',
+      action: 'E' as const,
+      entities: [{ type: 'Patient', query: '$match' }],
+    };
     return audited(this.audit, caller, facts, async () => {
       let bundle: Bundle<Patient>;
       try {
@@ -178,10 +217,15 @@ export class PatientController {
     });
   }
 
-  private async discoverable(caller: Caller, entries: readonly BundleEntry<Patient>[]): Promise<BundleEntry<Patient>[]> {
+  private async discoverable(
+    caller: Caller,
+    entries: readonly BundleEntry<Patient>[],
+  ): Promise<BundleEntry<Patient>[]> {
     const ids = entries.map((e) => e.resource?.id).filter((id): id is string => typeof id === 'string');
     const decisions = await this.decisions.decideMany(caller.principal, clinicalContext(caller), ids);
-    return entries.filter((e) => e.resource?.id !== undefined && decisions.get(e.resource.id)?.decision.discoverable === true);
+    return entries.filter(
+      (e) => e.resource?.id !== undefined && decisions.get(e.resource.id)?.decision.discoverable === true,
+    );
   }
 }
 

@@ -14,18 +14,29 @@ export function capabilityStatement(publicBase: string, now = new Date()): Capab
   }
   const resource: CapabilityStatementRestResource[] = [...byType.entries()].map(([type, routes]) => {
     const interactions = [
-      ...new Set(routes.map((r) => r.interaction).filter((i): i is NonNullable<RouteSpec['interaction']> => i !== undefined && i !== 'operation')),
+      ...new Set(
+        routes
+          .map((r) => r.interaction)
+          .filter((i): i is NonNullable<RouteSpec['interaction']> => i !== undefined && i !== 'operation'),
+      ),
     ];
     const params = new Map<string, { name: string; type: string; documentation: string }>();
     for (const r of routes) {
       if (r.interaction !== 'search-type') continue;
-      for (const p of r.searchParams ?? []) params.set(p.name, { name: p.name, type: p.type === 'number' ? 'number' : p.type, documentation: p.documentation });
+      for (const p of r.searchParams ?? [])
+        params.set(p.name, {
+          name: p.name,
+          type: p.type === 'number' ? 'number' : p.type,
+          documentation: p.documentation,
+        });
     }
     const operations = routes.filter((r) => r.operation !== undefined);
     return {
       type,
       interaction: interactions.map((code) => ({ code })),
-      ...(params.size === 0 ? {} : { searchParam: [...params.values()] as CapabilityStatementRestResource['searchParam'] }),
+      ...(params.size === 0
+        ? {}
+        : { searchParam: [...params.values()] as CapabilityStatementRestResource['searchParam'] }),
       ...(operations.length === 0
         ? {}
         : {
@@ -43,7 +54,10 @@ export function capabilityStatement(publicBase: string, now = new Date()): Capab
     date: now.toISOString(),
     kind: 'instance',
     software: { name: 'Tessera exchange' },
-    implementation: { description: 'Tessera regional health-information exchange', url: `${publicBase}/fhir` },
+    implementation: {
+      description: 'Tessera regional health-information exchange',
+      url: `${publicBase}/fhir`,
+    },
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     rest: [
@@ -54,7 +68,12 @@ export function capabilityStatement(publicBase: string, now = new Date()): Capab
           cors: false,
           service: [
             {
-              coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }],
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/restful-security-service',
+                  code: 'SMART-on-FHIR',
+                },
+              ],
               text: 'OAuth2 client credentials with a signed JWT assertion (SMART Backend Services)',
             },
           ],
@@ -76,7 +95,10 @@ function openApiPath(route: RouteSpec): Record<string, unknown> {
     name: m[1],
     in: 'path',
     required: true,
-    schema: m[1] === 'sha256' ? { type: 'string', pattern: '^[0-9a-f]{64}$' } : { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' },
+    schema:
+      m[1] === 'sha256'
+        ? { type: 'string', pattern: '^[0-9a-f]{64}$' }
+        : { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' },
   }));
   const queryParams = (route.searchParams ?? []).map((p) => ({
     name: p.name,
@@ -85,20 +107,43 @@ function openApiPath(route: RouteSpec): Record<string, unknown> {
     description: p.documentation,
     schema: p.type === 'number' ? { type: 'integer', minimum: 0 } : { type: 'string', maxLength: 512 },
   }));
-  const headers =
-    route.purposeRequired
-      ? [
-          { name: 'X-Tessera-Purpose-Of-Use', in: 'header', required: true, schema: { type: 'string', enum: [...PURPOSES_OF_USE] } },
-          { name: 'X-Tessera-Break-Glass-Reason', in: 'header', required: false, schema: { type: 'string', minLength: 5, maxLength: 500 } },
-          { name: 'X-Tessera-On-Behalf-Of', in: 'header', required: false, schema: { type: 'string', maxLength: 200 } },
-        ]
-      : [];
+  const headers = route.purposeRequired
+    ? [
+        {
+          name: 'X-Tessera-Purpose-Of-Use',
+          in: 'header',
+          required: true,
+          schema: { type: 'string', enum: [...PURPOSES_OF_USE] },
+        },
+        {
+          name: 'X-Tessera-Break-Glass-Reason',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', minLength: 5, maxLength: 500 },
+        },
+        {
+          name: 'X-Tessera-On-Behalf-Of',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', maxLength: 200 },
+        },
+      ]
+    : [];
   const media =
-    route.produces === 'fhir' ? 'application/fhir+json' : route.produces === 'json' ? 'application/json' : route.produces === 'html' ? 'text/html' : 'application/octet-stream';
+    route.produces === 'fhir'
+      ? 'application/fhir+json'
+      : route.produces === 'json'
+        ? 'application/json'
+        : route.produces === 'html'
+          ? 'text/html'
+          : 'application/octet-stream';
   const errors = Object.fromEntries(
     (route.access === 'public' ? ['404'] : ['400', '401', '403', '404', '413', '429', '503']).map((code) => [
       code,
-      { description: ERROR_TEXT[code] ?? code, content: { 'application/fhir+json': { schema: { $ref: '#/components/schemas/OperationOutcome' } } } },
+      {
+        description: ERROR_TEXT[code] ?? code,
+        content: { 'application/fhir+json': { schema: { $ref: '#/components/schemas/OperationOutcome' } } },
+      },
     ]),
   );
   return {
@@ -108,8 +153,16 @@ function openApiPath(route: RouteSpec): Record<string, unknown> {
     parameters: [...pathParams, ...queryParams, ...headers],
     ...(route.method === 'GET'
       ? {}
-      : { requestBody: { required: true, content: { 'application/fhir+json': { schema: { type: 'object' } } } } }),
-    responses: { [route.interaction === 'create' ? '201' : '200']: { description: 'success', content: { [media]: {} } }, ...errors },
+      : {
+          requestBody: {
+            required: true,
+            content: { 'application/fhir+json': { schema: { type: 'object' } } },
+          },
+        }),
+    responses: {
+      [route.interaction === 'create' ? '201' : '200']: { description: 'success', content: { [media]: {} } },
+      ...errors,
+    },
   };
 }
 
@@ -132,26 +185,51 @@ export function openApiDocument(publicBase: string): Record<string, unknown> {
   paths['/auth/token'] = {
     post: {
       operationId: 'token',
-      summary: 'OAuth2 client credentials with a JWT client assertion (SMART Backend Services); see the Authentication section of the README',
+      summary:
+        'OAuth2 client credentials with a JWT client assertion (SMART Backend Services); see the Authentication section of the README',
       security: [],
-      requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } },
-      responses: { '200': { description: 'access token' }, '400': { description: 'RFC 6749 §5.2 error' }, '401': { description: 'invalid_client' } },
+      requestBody: {
+        required: true,
+        content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } },
+      },
+      responses: {
+        '200': { description: 'access token' },
+        '400': { description: 'RFC 6749 §5.2 error' },
+        '401': { description: 'invalid_client' },
+      },
     },
   };
   paths['/.well-known/jwks.json'] = {
-    get: { operationId: 'jwks', summary: 'public keys of the token issuer (ES256)', security: [], responses: { '200': { description: 'JWK set' } } },
+    get: {
+      operationId: 'jwks',
+      summary: 'public keys of the token issuer (ES256)',
+      security: [],
+      responses: { '200': { description: 'JWK set' } },
+    },
   };
   paths['/fhir/.well-known/smart-configuration'] = {
-    get: { operationId: 'smartConfiguration', summary: 'SMART configuration (token endpoint, auth methods, scopes)', security: [], responses: { '200': { description: 'SMART configuration' } } },
+    get: {
+      operationId: 'smartConfiguration',
+      summary: 'SMART configuration (token endpoint, auth methods, scopes)',
+      security: [],
+      responses: { '200': { description: 'SMART configuration' } },
+    },
   };
   return {
     openapi: '3.1.0',
-    info: { title: 'Tessera exchange API', version: '1.0.0', description: 'The one FHIR R4 base URL of the region for institutions.' },
+    info: {
+      title: 'Tessera exchange API',
+      version: '1.0.0',
+      description: 'The one FHIR R4 base URL of the region for institutions.',
+    },
     servers: [{ url: publicBase }],
     paths,
     components: {
       securitySchemes: {
-        smartBackend: { type: 'oauth2', flows: { clientCredentials: { tokenUrl: `${publicBase}/auth/token`, scopes: scopesOf() } } },
+        smartBackend: {
+          type: 'oauth2',
+          flows: { clientCredentials: { tokenUrl: `${publicBase}/auth/token`, scopes: scopesOf() } },
+        },
       },
       schemas: {
         OperationOutcome: {
@@ -163,7 +241,12 @@ export function openApiDocument(publicBase: string): Record<string, unknown> {
               type: 'array',
               items: {
                 type: 'object',
-                properties: { severity: { type: 'string' }, code: { type: 'string' }, diagnostics: { type: 'string' }, expression: { type: 'array', items: { type: 'string' } } },
+                properties: {
+                  severity: { type: 'string' },
+                  code: { type: 'string' },
+                  diagnostics: { type: 'string' },
+                  expression: { type: 'array', items: { type: 'string' } },
+                },
               },
             },
           },
@@ -175,7 +258,8 @@ export function openApiDocument(publicBase: string): Record<string, unknown> {
 
 function scopesOf(): Record<string, string> {
   const scopes: Record<string, string> = {};
-  for (const r of ROUTES) if (r.access !== 'public') for (const s of r.access) scopes[s] = `needed by ${r.path}`;
+  for (const r of ROUTES)
+    if (r.access !== 'public') for (const s of r.access) scopes[s] = `needed by ${r.path}`;
   return scopes;
 }
 
@@ -185,12 +269,25 @@ function escape(text: string): string {
 
 /** A self-contained HTML page listing the routes of the OpenAPI document (no scripts, no CDN). */
 export function docsPage(openApi: Record<string, unknown>): string {
-  const paths = openApi['paths'] as Record<string, Record<string, { summary?: string; security?: { smartBackend?: string[] }[]; parameters?: { name: string; in: string; required?: boolean }[] }>>;
+  const paths = openApi['paths'] as Record<
+    string,
+    Record<
+      string,
+      {
+        summary?: string;
+        security?: { smartBackend?: string[] }[];
+        parameters?: { name: string; in: string; required?: boolean }[];
+      }
+    >
+  >;
   const rows = Object.entries(paths)
     .flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => {
         const scopes = op.security?.[0]?.smartBackend?.join(' ') ?? 'public';
-        const params = (op.parameters ?? []).filter((p) => p.in !== 'header').map((p) => (p.required === true ? `<b>${escape(p.name)}</b>` : escape(p.name))).join(', ');
+        const params = (op.parameters ?? [])
+          .filter((p) => p.in !== 'header')
+          .map((p) => (p.required === true ? `<b>${escape(p.name)}</b>` : escape(p.name)))
+          .join(', ');
         return `<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escape(path)}</code></td><td>${escape(op.summary ?? '')}</td><td><code>${escape(scopes)}</code></td><td>${params}</td></tr>`;
       }),
     )

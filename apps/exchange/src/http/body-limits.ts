@@ -26,7 +26,10 @@ interface BodyParserError {
 export class BodyLimits {
   constructor(adapterHost: HttpAdapterHost, @Inject(LOGGER) logger: Logger) {
     const app = adapterHost.httpAdapter.getInstance<express.Express>();
-    const json = express.json({ limit: MAX_BODY_BYTES, type: ['application/json', 'application/fhir+json', 'application/*+json'] });
+    const json = express.json({
+      limit: MAX_BODY_BYTES,
+      type: ['application/json', 'application/fhir+json', 'application/*+json'],
+    });
     const form = express.urlencoded({ limit: MAX_BODY_BYTES, extended: true });
     app.use(function jsonParser(req: Request, res: Response, next: NextFunction) {
       json(req, res, next);

@@ -1,6 +1,12 @@
 import { Catch, Inject, NotFoundException } from '@nestjs/common';
 import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
-import { FHIR_JSON, LOGGER, operationOutcome, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
+import {
+  FHIR_JSON,
+  LOGGER,
+  operationOutcome,
+  OperationOutcomeException,
+  OperationOutcomeFilter,
+} from '@tessera/platform-service';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 
@@ -26,7 +32,12 @@ export class ExchangeExceptionFilter implements ExceptionFilter {
         .type(FHIR_JSON)
         .send(
           JSON.stringify(
-            operationOutcome([{ code: 'not-found', diagnostics: 'no such route on the exchange; see /openapi.json or /fhir/metadata' }]),
+            operationOutcome([
+              {
+                code: 'not-found',
+                diagnostics: 'no such route on the exchange; see /openapi.json or /fhir/metadata',
+              },
+            ]),
           ),
         );
       return;

@@ -5,7 +5,12 @@ import type { Issue, IssueCode } from '@tessera/platform-service';
 export type ExchangeIssueCode = IssueCode | 'throttled' | 'transient' | 'suppressed';
 
 /** An OperationOutcome error with one issue. */
-export function outcomeError(status: number, code: ExchangeIssueCode, diagnostics: string, expression?: string): OperationOutcomeException {
+export function outcomeError(
+  status: number,
+  code: ExchangeIssueCode,
+  diagnostics: string,
+  expression?: string,
+): OperationOutcomeException {
   const issue = { code, diagnostics, ...(expression === undefined ? {} : { expression }) } as Issue;
   return new OperationOutcomeException(status, [issue]);
 }

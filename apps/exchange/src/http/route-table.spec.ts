@@ -33,11 +33,26 @@ describe('route table: one source of truth', () => {
   it('every controller route is documented (operations are matched by their {operation} segment)', () => {
     const documented = ROUTES.map((r) => `${r.method} ${r.path}`);
     const routes = controllerRoutes();
-    expect(routes).toEqual(expect.arrayContaining(['GET /fhir/DocumentReference', 'GET /fhir/Patient/$ihe-pix', 'POST /fhir/Consent', 'GET /fhir/Binary/{sha256}']));
+    expect(routes).toEqual(
+      expect.arrayContaining([
+        'GET /fhir/DocumentReference',
+        'GET /fhir/Patient/$ihe-pix',
+        'POST /fhir/Consent',
+        'GET /fhir/Binary/{sha256}',
+      ]),
+    );
     expect(routes.length).toBe(ROUTES.length);
     for (const route of routes) {
-      const pattern = new RegExp(`^${route.replace(/[$.]/g, '\\$&').replace(/\\{operation\\}|\{operation\}/g, '\\$[a-z-]+').replace(/\{\w+\}/g, '\\{\\w+\\}')}$`);
-      expect({ route, documented: documented.some((d) => pattern.test(d)) }).toEqual({ route, documented: true });
+      const pattern = new RegExp(
+        `^${route
+          .replace(/[$.]/g, '\\$&')
+          .replace(/\\{operation\\}|\{operation\}/g, '\\$[a-z-]+')
+          .replace(/\{\w+\}/g, '\\{\\w+\\}')}$`,
+      );
+      expect({ route, documented: documented.some((d) => pattern.test(d)) }).toEqual({
+        route,
+        documented: true,
+      });
     }
   });
 
@@ -45,6 +60,11 @@ describe('route table: one source of truth', () => {
     const openapi = openApiDocument('https://hie.example') as { paths: Record<string, unknown> };
     for (const r of ROUTES) expect(Object.keys(openapi.paths)).toContain(r.path);
     const cs = capabilityStatement('https://hie.example');
-    expect(cs.rest?.[0]?.resource?.find((r) => r.type === 'Patient')?.operation?.map((o) => o.name).sort()).toEqual(['ihe-pix', 'match', 'timeline']);
+    expect(
+      cs.rest?.[0]?.resource
+        ?.find((r) => r.type === 'Patient')
+        ?.operation?.map((o) => o.name)
+        .sort(),
+    ).toEqual(['ihe-pix', 'match', 'timeline']);
   });
 });

@@ -34,7 +34,11 @@ function unknownPerson(institutionId: string): PatientDecision {
 
 export function institutionOf(principal: Principal): string {
   if (principal.institutionId === null) {
-    throw outcomeError(HttpStatus.FORBIDDEN, 'forbidden', 'this client belongs to no institution; clinical data is served to institution clients only');
+    throw outcomeError(
+      HttpStatus.FORBIDDEN,
+      'forbidden',
+      'this client belongs to no institution; clinical data is served to institution clients only',
+    );
   }
   return principal.institutionId;
 }
@@ -54,7 +58,11 @@ export class AccessDecisionService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async decide(principal: Principal, context: RequestContext, enterpriseId: string | null): Promise<AccessDecision> {
+  async decide(
+    principal: Principal,
+    context: RequestContext,
+    enterpriseId: string | null,
+  ): Promise<AccessDecision> {
     const institutionId = institutionOf(principal);
     if (enterpriseId === null) return this.wrap(null, unknownPerson(institutionId), null);
     const policy = await this.policyOrUnavailable(enterpriseId);
@@ -62,7 +70,11 @@ export class AccessDecisionService {
   }
 
   /** Decisions for several persons (PDQm / $match): one batched policy read; no break-the-glass side effects. */
-  async decideMany(principal: Principal, context: RequestContext, enterpriseIds: readonly string[]): Promise<Map<string, AccessDecision>> {
+  async decideMany(
+    principal: Principal,
+    context: RequestContext,
+    enterpriseIds: readonly string[],
+  ): Promise<Map<string, AccessDecision>> {
     const institutionId = institutionOf(principal);
     let policies: Map<string, PatientPolicy | null>;
     try {
@@ -74,13 +86,21 @@ export class AccessDecisionService {
     const discovery: RequestContext = { purposeOfUse: context.purposeOfUse };
     for (const id of enterpriseIds) {
       const policy = policies.get(id) ?? null;
-      const decision = policy === null ? unknownPerson(institutionId) : decidePatient(this.region, policy, request(institutionId, discovery), new Date());
+      const decision =
+        policy === null
+          ? unknownPerson(institutionId)
+          : decidePatient(this.region, policy, request(institutionId, discovery), new Date());
       out.set(id, this.wrap(id, decision, policy));
     }
     return out;
   }
 
-  async decideWith(principal: Principal, context: RequestContext, enterpriseId: string, policy: PatientPolicy | null): Promise<AccessDecision> {
+  async decideWith(
+    principal: Principal,
+    context: RequestContext,
+    enterpriseId: string,
+    policy: PatientPolicy | null,
+  ): Promise<AccessDecision> {
     const institutionId = institutionOf(principal);
     if (policy === null) return this.wrap(enterpriseId, unknownPerson(institutionId), null);
     const decision = decidePatient(this.region, policy, request(institutionId, context), new Date());
@@ -102,7 +122,13 @@ export class AccessDecisionService {
           [200, 201],
         );
       } catch (error) {
-        this.logger.error({ err: { name: (error as Error).name, message: (error as Error).message }, clientId: principal.clientId }, 'break-the-glass grant could not be recorded');
+        this.logger.error(
+          {
+            err: { name: (error as Error).name, message: (error as Error).message },
+            clientId: principal.clientId,
+          },
+          'break-the-glass grant could not be recorded',
+        );
         throw unavailable('the break-the-glass review service');
       }
     }
@@ -130,7 +156,11 @@ export class AccessDecisionService {
     return error as Error;
   }
 
-  private wrap(enterpriseId: string | null, decision: PatientDecision, policy: PatientPolicy | null): AccessDecision {
+  private wrap(
+    enterpriseId: string | null,
+    decision: PatientDecision,
+    policy: PatientPolicy | null,
+  ): AccessDecision {
     return {
       enterpriseId,
       decision,

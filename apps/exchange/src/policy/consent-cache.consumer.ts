@@ -22,8 +22,10 @@ export class ConsentCacheConsumer {
     @Inject(REDIS_CLIENT) redis: RedisClient,
     @Inject(EXCHANGE_SETTINGS) settings: ExchangeSettings,
   ) {
-    this.runner = messaging.consumer(settings.EXCHANGE_CONSENT_CACHE_GROUP).on(ConsentChanged, async (event) => {
-      await raisePolicyVersion(redis, event.data.enterpriseId, event.data.policyVersion);
-    });
+    this.runner = messaging
+      .consumer(settings.EXCHANGE_CONSENT_CACHE_GROUP)
+      .on(ConsentChanged, async (event) => {
+        await raisePolicyVersion(redis, event.data.enterpriseId, event.data.policyVersion);
+      });
   }
 }

@@ -12,7 +12,10 @@ function item(id: string, institution: string | null, labels: string[]) {
       id,
       meta: {
         ...(institution === null ? {} : { source: `urn:tessera:institution:${institution}` }),
-        security: labels.map((code) => ({ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code })),
+        security: labels.map((code) => ({
+          system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+          code,
+        })),
       },
       content: [{ attachment: { url: `Binary/${'a'.repeat(64)}` } }],
     },
@@ -28,7 +31,12 @@ describe('filterBundle (the re-check of every returned item)', () => {
       { relation: 'self', url: '/DocumentReference?patient=E1&_count=4' },
       { relation: 'next', url: '/DocumentReference?patient=E1&_count=4&_offset=4' },
     ],
-    entry: [item('own', 'a', ['PSY']), item('other', 'b', []), item('psy', 'b', ['PSY']), item('nosource', null, [])],
+    entry: [
+      item('own', 'a', ['PSY']),
+      item('other', 'b', []),
+      item('psy', 'b', ['PSY']),
+      item('nosource', null, []),
+    ],
   } as unknown as Bundle;
 
   it('keeps what decideItem permits, drops the rest and what names no source, corrects total, rebases links', () => {
@@ -42,11 +50,18 @@ describe('filterBundle (the re-check of every returned item)', () => {
       `${BASE}/DocumentReference?patient=E1&_count=4&_offset=4`,
     ]);
     expect(result.bundle.entry?.[0]?.fullUrl).toBe(`${BASE}/DocumentReference/own`);
-    expect((result.bundle.entry?.[0]?.resource as { content: { attachment: { url: string } }[] }).content[0]?.attachment.url).toBe(`${BASE}/Binary/${'a'.repeat(64)}`);
+    expect(
+      (result.bundle.entry?.[0]?.resource as { content: { attachment: { url: string } }[] }).content[0]
+        ?.attachment.url,
+    ).toBe(`${BASE}/Binary/${'a'.repeat(64)}`);
   });
 
   it('others none: only the own institution', () => {
-    const result = filterBundle(bundle, (f) => decideItem({ ownInstitution: 'b', others: 'none', deniedLabels: [] }, f).permit, BASE);
+    const result = filterBundle(
+      bundle,
+      (f) => decideItem({ ownInstitution: 'b', others: 'none', deniedLabels: [] }, f).permit,
+      BASE,
+    );
     expect(result.bundle.entry?.map((e) => e.resource?.id)).toEqual(['other', 'psy']);
   });
 });
@@ -55,7 +70,12 @@ describe('itemFactsOf / rebase', () => {
   it('reads the institution from the registry-source extension when meta.source is absent', () => {
     expect(
       itemFactsOf({
-        extension: [{ url: 'https://tessera.example/fhir/StructureDefinition/registry-source', extension: [{ url: 'institution', valueString: 'x' }] }],
+        extension: [
+          {
+            url: 'https://tessera.example/fhir/StructureDefinition/registry-source',
+            extension: [{ url: 'institution', valueString: 'x' }],
+          },
+        ],
       }),
     ).toEqual({ sourceInstitution: 'x', securityLabels: [] });
   });

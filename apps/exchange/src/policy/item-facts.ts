@@ -65,20 +65,25 @@ export function filterBundle(
   const out: Bundle = {
     ...bundle,
     ...(bundle.total === undefined ? {} : { total: Math.max(0, bundle.total - dropped) }),
-    ...(bundle.link === undefined ? {} : { link: bundle.link.map((l): BundleLink => ({ ...l, url: rebase(l.url ?? '', fhirBase) })) }),
+    ...(bundle.link === undefined
+      ? {}
+      : { link: bundle.link.map((l): BundleLink => ({ ...l, url: rebase(l.url ?? '', fhirBase) })) }),
     entry: kept,
   };
   return { bundle: out, dropped, kept: kept.length };
 }
 
 function rebaseEntry(entry: BundleEntry, fhirBase: string): BundleEntry {
-  const resource = entry.resource as (Resource & { content?: { attachment?: { url?: string } }[] }) | undefined;
+  const resource = entry.resource as
+    (Resource & { content?: { attachment?: { url?: string } }[] }) | undefined;
   let rebased: Resource | undefined = resource;
   if (resource?.resourceType === 'DocumentReference' && Array.isArray(resource.content)) {
     rebased = {
       ...resource,
       content: resource.content.map((c) =>
-        c.attachment?.url === undefined ? c : { ...c, attachment: { ...c.attachment, url: rebase(c.attachment.url, fhirBase) } },
+        c.attachment?.url === undefined
+          ? c
+          : { ...c, attachment: { ...c.attachment, url: rebase(c.attachment.url, fhirBase) } },
       ),
     };
   }
@@ -100,6 +105,7 @@ export function rebase(url: string, fhirBase: string): string {
     const parsed = new URL(url);
     pathAndQuery = `${parsed.pathname}${parsed.search}`;
   }
-  if (pathAndQuery.startsWith(`${new URL(fhirBase).pathname}/`)) return `${new URL(fhirBase).origin}${pathAndQuery}`;
+  if (pathAndQuery.startsWith(`${new URL(fhirBase).pathname}/`))
+    return `${new URL(fhirBase).origin}${pathAndQuery}`;
   return `${fhirBase}/${pathAndQuery.replace(/^\/+/, '')}`;
 }

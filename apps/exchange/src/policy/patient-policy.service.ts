@@ -40,9 +40,14 @@ export class PatientPolicyService {
     let cached: (string | null)[] | null = null;
     try {
       const keys = ids.flatMap((id) => [policyVersionKey(id), policyKey(id)]);
-      cached = (await withBudget(this.redis.mGet(keys))).map((v) => (v === null || v === undefined ? null : String(v)));
+      cached = (await withBudget(this.redis.mGet(keys))).map((v) =>
+        v === null || v === undefined ? null : String(v),
+      );
     } catch (error) {
-      this.logger.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, 'policy cache unavailable; asking the consent service');
+      this.logger.warn(
+        { err: { name: (error as Error).name, message: (error as Error).message } },
+        'policy cache unavailable; asking the consent service',
+      );
     }
     const misses: string[] = [];
     ids.forEach((id, i) => {
@@ -55,7 +60,9 @@ export class PatientPolicyService {
         const policy = await this.fetch(id);
         result.set(id, policy);
         if (policy !== null && cached !== null) {
-          await withBudget(writeCachedPolicy(this.redis, policy, this.settings.EXCHANGE_POLICY_CACHE_TTL_SECONDS)).catch(() => false);
+          await withBudget(
+            writeCachedPolicy(this.redis, policy, this.settings.EXCHANGE_POLICY_CACHE_TTL_SECONDS),
+          ).catch(() => false);
         }
       }),
     );
@@ -66,7 +73,8 @@ export class PatientPolicyService {
     try {
       const { body } = await this.consent.json<unknown>({ path: ['internal', 'policy', enterpriseId] });
       const policy = asPolicy(body);
-      if (policy === null || policy.enterpriseId !== enterpriseId) throw new Error('the consent service answered a malformed policy');
+      if (policy === null || policy.enterpriseId !== enterpriseId)
+        throw new Error('the consent service answered a malformed policy');
       return policy;
     } catch (error) {
       if (error instanceof UpstreamStatusError && error.status === 404) return null;
@@ -75,7 +83,11 @@ export class PatientPolicyService {
   }
 }
 
-function usable(enterpriseId: string, versionText: string | null, policyText: string | null): PatientPolicy | null {
+function usable(
+  enterpriseId: string,
+  versionText: string | null,
+  policyText: string | null,
+): PatientPolicy | null {
   if (policyText === null) return null;
   const minVersion = versionText === null ? 0 : Number(versionText);
   let policy: PatientPolicy | null;
@@ -93,7 +105,8 @@ export function asPolicy(value: unknown): PatientPolicy | null {
   if (typeof value !== 'object' || value === null) return null;
   const p = value as Partial<PatientPolicy>;
   if (typeof p.enterpriseId !== 'string' || typeof p.version !== 'number') return null;
-  if (!Array.isArray(p.directives) || !Array.isArray(p.breakGlass) || !Array.isArray(p.holdingInstitutions)) return null;
+  if (!Array.isArray(p.directives) || !Array.isArray(p.breakGlass) || !Array.isArray(p.holdingInstitutions))
+    return null;
   return p as PatientPolicy;
 }
 

@@ -27,7 +27,8 @@ export async function call(base: string, path: string, options: CallOptions = {}
   if (options.reason !== undefined) headers['x-tessera-break-glass-reason'] = options.reason;
   let body: string | Buffer | undefined = options.rawBody;
   if (body === undefined && options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/fhir+json';
+  if (body !== undefined && headers['content-type'] === undefined)
+    headers['content-type'] = 'application/fhir+json';
   const response = await fetch(`${base}${path}`, {
     method: options.method ?? 'GET',
     headers,

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { connectRedis } from '@tessera/platform-redis';
 import type { RedisClient } from '@tessera/platform-redis';
 import { loadConfig, redisConfig } from '@tessera/platform-config';
+import { exportJWK, generateKeyPair } from 'jose';
+import type { KeyLike } from 'jose';
 import { FakeWorld, startFakeUpstreams } from './fake-upstreams';
 import type { FakeServers } from './fake-upstreams';
 import { createTestKeys, exchangeEnv, PLACEHOLDER_CLIENT_JWK } from './exchange-harness';
@@ -26,8 +28,14 @@ export const ALL_READ = [
   'system/AuditEvent.read',
 ];
 
-export function clientsYaml(run: string): string {
-  const client = (id: string, institution: string, purposes: string[], rate: number) => `  - client_id: ${id}
+export function clientsYaml(run: string, tokenClientJwk: object = PLACEHOLDER_CLIENT_JWK): string {
+  const client = (
+    id: string,
+    institution: string,
+    purposes: string[],
+    rate: number,
+    jwk: object = PLACEHOLDER_CLIENT_JWK,
+  ) => `  - client_id: ${id}
     kind: institution
     institution_id: ${institution}
     allowed_scopes: [${ALL_READ.join(', ')}]
@@ -35,9 +43,9 @@ export function clientsYaml(run: string): string {
     rate_limit_per_second: ${rate}
     jwks:
       keys:
-        - ${JSON.stringify(PLACEHOLDER_CLIENT_JWK)}
+        - ${JSON.stringify(jwk)}
 `;
-  return `clients:\n${client(`sta-${run}`, STA.id, ['TREAT', 'ETREAT'], 1000)}${client(`riv-${run}`, RIV.id, ['TREAT'], 1000)}${client(`rl-${run}`, RIV.id, ['TREAT'], 3)}`;
+  return `clients:\n${client(`sta-${run}`, STA.id, ['TREAT', 'ETREAT'], 1000)}${client(`riv-${run}`, RIV.id, ['TREAT'], 1000)}${client(`rl-${run}`, RIV.id, ['TREAT'], 3)}${client(`tok-${run}`, STA.id, ['TREAT'], 1000, tokenClientJwk)}`;
 }
 
 export interface Region {
@@ -68,13 +76,34 @@ export async function seedRegion(world: FakeWorld, run: string): Promise<Region>
     [other, 'x'],
   ] as const) {
     world.addPerson(
-      { enterpriseId: eid, family: FAMILY, identifiers: [{ system: STA.system, value: `STA-${tag}-${run}` }, { system: RIV.system, value: `RIV-${tag}-${run}` }] },
+      {
+        enterpriseId: eid,
+        family: FAMILY,
+        identifiers: [
+          { system: STA.system, value: `STA-${tag}-${run}` },
+          { system: RIV.system, value: `RIV-${tag}-${run}` },
+        ],
+      },
       [STA.id, RIV.id],
     );
-    const add = (key: string, resourceType: 'DocumentReference' | 'Encounter' | 'DiagnosticReport' | 'Observation', institution: string, labels: string[], day: number) => {
+    const add = (
+      key: string,
+      resourceType: 'DocumentReference' | 'Encounter' | 'DiagnosticReport' | 'Observation',
+      institution: string,
+      labels: string[],
+      day: number,
+    ) => {
       const id = `${tag}-${key}-${run}`.slice(0, 64);
       const content = resourceType === 'DocumentReference' ? `content of ${id}` : undefined;
-      world.items.push({ resourceType, id, enterpriseId: eid, institution, labels, date: `2026-01-${String(day).padStart(2, '0')}`, ...(content === undefined ? {} : { content }) });
+      world.items.push({
+        resourceType,
+        id,
+        enterpriseId: eid,
+        institution,
+        labels,
+        date: `2026-01-${String(day).padStart(2, '0')}`,
+        ...(content === undefined ? {} : { content }),
+      });
       docs[`${tag}.${key}`] = id;
       if (content !== undefined) contents[`${tag}.${key}`] = content;
     };
@@ -89,8 +118,19 @@ export async function seedRegion(world: FakeWorld, run: string): Promise<Region>
   }
   await world.optOut(optedOut, RIV.id);
   const riverOnly = randomUUID();
-  world.addPerson({ enterpriseId: riverOnly, family: FAMILY, identifiers: [{ system: RIV.system, value: `RIV-r-${run}` }] }, [RIV.id]);
-  world.items.push({ resourceType: 'DocumentReference', id: `r-riv-doc-${run}`.slice(0, 64), enterpriseId: riverOnly, institution: RIV.id, labels: [], date: '2026-01-09', content: `river only ${run}` });
+  world.addPerson(
+    { enterpriseId: riverOnly, family: FAMILY, identifiers: [{ system: RIV.system, value: `RIV-r-${run}` }] },
+    [RIV.id],
+  );
+  world.items.push({
+    resourceType: 'DocumentReference',
+    id: `r-riv-doc-${run}`.slice(0, 64),
+    enterpriseId: riverOnly,
+    institution: RIV.id,
+    labels: [],
+    date: '2026-01-09',
+    content: `river only ${run}`,
+  });
   await world.optOut(riverOnly, RIV.id);
   return { shared, optedOut, other, riverOnly, docs, contents };
 }
@@ -112,9 +152,22 @@ interface CollectedRecord {
 export interface TestingKit {
   uniqueTestId(prefix: string): string;
   freePort(): Promise<number>;
-  startServiceProcess(name: string, port: number, env: Readonly<Record<string, string>>, timeoutMs?: number): Promise<{ url: string; output(): string; terminate(): Promise<unknown> }>;
+  startServiceProcess(
+    name: string,
+    port: number,
+    env: Readonly<Record<string, string>>,
+    timeoutMs?: number,
+  ): Promise<{ url: string; output(): string; terminate(): Promise<unknown> }>;
   /** A TopicWatcher on hie.audit opened now. */
-  openAuditWatcher(): Promise<{ readonly records: readonly CollectedRecord[]; waitFor(p: (r: CollectedRecord) => boolean, count?: number, o?: { timeoutMs?: number }): Promise<CollectedRecord[]>; close(): Promise<void> }>;
+  openAuditWatcher(): Promise<{
+    readonly records: readonly CollectedRecord[];
+    waitFor(
+      p: (r: CollectedRecord) => boolean,
+      count?: number,
+      o?: { timeoutMs?: number },
+    ): Promise<CollectedRecord[]>;
+    close(): Promise<void>;
+  }>;
   dropTestDatabase(database: string): Promise<void>;
 }
 
@@ -127,6 +180,8 @@ export class ExchangeFixture {
   keys!: TestKeys;
   audit!: Awaited<ReturnType<TestingKit['openAuditWatcher']>>;
   region!: Region;
+  /** Private key of the registered client `tok-<run>` (ES256), for the token endpoint. */
+  tokenClientKey!: KeyLike;
   readonly exchanges: ExchangeUnderTest[] = [];
 
   constructor(private readonly kit: TestingKit) {
@@ -138,7 +193,10 @@ export class ExchangeFixture {
     this.redis = await connectRedis(loadConfig(redisConfig), () => undefined, 'exchange-test');
     this.world = new FakeWorld(this.redis);
     this.servers = await startFakeUpstreams(this.world);
-    this.keys = await createTestKeys(clientsYaml(this.run));
+    const client = await generateKeyPair('ES256', { extractable: true });
+    this.tokenClientKey = client.privateKey;
+    const publicJwk = { ...(await exportJWK(client.publicKey)), kid: `tok-${this.run}`, alg: 'ES256' };
+    this.keys = await createTestKeys(clientsYaml(this.run, publicJwk));
     this.audit = await this.kit.openAuditWatcher();
     this.region = await seedRegion(this.world, this.run);
   }
@@ -148,15 +206,29 @@ export class ExchangeFixture {
     const port = await this.kit.freePort();
     // Every replica of a fixture signs and verifies with the same key and names the same issuer.
     const issuer = this.exchanges[0]?.url ?? `http://127.0.0.1:${port}`;
-    const env = exchangeEnv({ port, database: this.database, keys: this.keys, ...this.upstreamUrls(), extra: { AUTH_ISSUER: issuer, ...extra } });
+    const env = exchangeEnv({
+      port,
+      database: this.database,
+      keys: this.keys,
+      ...this.upstreamUrls(),
+      extra: { AUTH_ISSUER: issuer, ...extra },
+    });
     const service = await this.kit.startServiceProcess('exchange', port, env, 90_000);
-    const running: ExchangeUnderTest = { url: service.url, output: () => service.output(), stop: async () => void (await service.terminate()) };
+    const running: ExchangeUnderTest = {
+      url: service.url,
+      output: () => service.output(),
+      stop: async () => void (await service.terminate()),
+    };
     this.exchanges.push(running);
     return running;
   }
 
   upstreamUrls() {
-    return { mpiUrl: this.servers.mpiUrl, registryUrl: this.servers.registryUrl, consentUrl: this.servers.consentUrl };
+    return {
+      mpiUrl: this.servers.mpiUrl,
+      registryUrl: this.servers.registryUrl,
+      consentUrl: this.servers.consentUrl,
+    };
   }
 
   /** The issuer every exchange of this fixture uses: the first one's URL (they share the key). */
@@ -167,7 +239,13 @@ export class ExchangeFixture {
   }
 
   token(claims: Partial<TokenClaims> & { institutionId?: string }): Promise<string> {
-    return this.keys.mint(this.issuer(), { kind: 'institution', clientId: `sta-${this.run}`, institutionId: STA.id, scopes: ALL_READ, ...claims });
+    return this.keys.mint(this.issuer(), {
+      kind: 'institution',
+      clientId: `sta-${this.run}`,
+      institutionId: STA.id,
+      scopes: ALL_READ,
+      ...claims,
+    });
   }
 
   auditOf(predicate: (data: AuditData) => boolean, timeoutMs = 15_000): Promise<AuditData[]> {

@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { KeyLike } from 'jose';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, audienceForKind, SERVICE_ROLE_EXCHANGE } from '@tessera/platform-auth';
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_TYPE,
+  audienceForKind,
+  SERVICE_ROLE_EXCHANGE,
+} from '@tessera/platform-auth';
 import type { PrincipalKind } from '@tessera/platform-auth';
 
 export interface TokenClaims {

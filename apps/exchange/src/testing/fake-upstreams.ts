@@ -66,7 +66,10 @@ export class FakeWorld {
   }
 
   /** A change of the person's policy, committed and its version key raised before returning. */
-  async change(enterpriseId: string, update: (p: PatientPolicy) => Omit<PatientPolicy, 'version' | 'enterpriseId'>): Promise<PatientPolicy> {
+  async change(
+    enterpriseId: string,
+    update: (p: PatientPolicy) => Omit<PatientPolicy, 'version' | 'enterpriseId'>,
+  ): Promise<PatientPolicy> {
     const current = this.policies.get(enterpriseId);
     if (current === undefined) throw new Error('unknown person');
     const next: PatientPolicy = { ...update(current), enterpriseId, version: current.version + 1 };
@@ -103,7 +106,12 @@ export interface FakeServers {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
   res.end(JSON.stringify(body));
 }
@@ -131,13 +139,20 @@ function present(item: FakeItem): Record<string, unknown> {
     subject: { reference: `Patient/${item.enterpriseId}` },
     meta: {
       source: `urn:tessera:institution:${item.institution}`,
-      security: item.labels.map((code) => ({ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code })),
+      security: item.labels.map((code) => ({
+        system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+        code,
+      })),
     },
-    ...(item.content === undefined ? {} : { content: [{ attachment: { contentType: 'text/plain', url: `Binary/${sha256(item.content)}` } }] }),
+    ...(item.content === undefined
+      ? {}
+      : { content: [{ attachment: { contentType: 'text/plain', url: `Binary/${sha256(item.content)}` } }] }),
   };
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     handler(req, res).catch((error: unknown) => send(res, 500, outcome('exception', String(error))));
   });
@@ -146,9 +161,20 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => Pr
 }
 
 export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers> {
-  const guard = (service: UpstreamCall['service'], req: IncomingMessage, res: ServerResponse, body?: unknown): boolean => {
+  const guard = (
+    service: UpstreamCall['service'],
+    req: IncomingMessage,
+    res: ServerResponse,
+    body?: unknown,
+  ): boolean => {
     const url = new URL(req.url ?? '/', 'http://fake');
-    world.calls.push({ service, method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, headers: req.headers, ...(body === undefined ? {} : { body }) });
+    world.calls.push({
+      service,
+      method: req.method ?? 'GET',
+      path: `${url.pathname}${url.search}`,
+      headers: req.headers,
+      ...(body === undefined ? {} : { body }),
+    });
     if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
       send(res, 401, outcome('login', 'service token required'));
       return false;
@@ -168,7 +194,8 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
     }
     const system = raw.slice(0, bar);
     const value = raw.slice(bar + 1);
-    for (const p of world.persons.values()) if (p.identifiers.some((i) => i.system === system && i.value === value)) return p.enterpriseId;
+    for (const p of world.persons.values())
+      if (p.identifiers.some((i) => i.system === system && i.value === value)) return p.enterpriseId;
     return null;
   };
 
@@ -180,25 +207,58 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
       const source = url.searchParams.get('sourceIdentifier') ?? '';
       const eid = source.includes('|') ? resolveParam(source) : null;
       const person = eid === null ? undefined : world.persons.get(eid);
-      if (person === undefined) return send(res, 404, outcome('not-found', 'sourceIdentifier is not known to the MPI'));
+      if (person === undefined)
+        return send(res, 404, outcome('not-found', 'sourceIdentifier is not known to the MPI'));
       const ids = person.identifiers.filter((i) => `${i.system}|${i.value}` !== source);
       return send(res, 200, {
         resourceType: 'Parameters',
-        parameter: [...ids, { system: ENTERPRISE_ID_SYSTEM, value: person.enterpriseId }].map((valueIdentifier) => ({ name: 'targetIdentifier', valueIdentifier })),
+        parameter: [...ids, { system: ENTERPRISE_ID_SYSTEM, value: person.enterpriseId }].map(
+          (valueIdentifier) => ({ name: 'targetIdentifier', valueIdentifier }),
+        ),
       });
     }
-    const golden = (p: FakePerson) => ({ resourceType: 'Patient', id: p.enterpriseId, name: [{ family: p.family }], identifier: p.identifiers });
+    const golden = (p: FakePerson) => ({
+      resourceType: 'Patient',
+      id: p.enterpriseId,
+      name: [{ family: p.family }],
+      identifier: p.identifiers,
+    });
     if (url.pathname === '/Patient' && req.method === 'GET') {
       const family = (url.searchParams.get('family') ?? '').toLowerCase();
-      const all = [...world.persons.values()].filter((p) => p.family.toLowerCase().startsWith(family)).sort((a, b) => a.enterpriseId.localeCompare(b.enterpriseId));
+      const all = [...world.persons.values()]
+        .filter((p) => p.family.toLowerCase().startsWith(family))
+        .sort((a, b) => a.enterpriseId.localeCompare(b.enterpriseId));
       const count = Number(url.searchParams.get('_count') ?? '20');
       const offset = Number(url.searchParams.get('_offset') ?? '0');
-      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: all.length, entry: all.slice(offset, offset + count).map((p) => ({ fullUrl: `Patient/${p.enterpriseId}`, resource: golden(p), search: { mode: 'match' } })) });
+      return send(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: all.length,
+        entry: all
+          .slice(offset, offset + count)
+          .map((p) => ({
+            fullUrl: `Patient/${p.enterpriseId}`,
+            resource: golden(p),
+            search: { mode: 'match' },
+          })),
+      });
     }
     if (url.pathname === '/Patient/$match' && req.method === 'POST') {
-      const family = String(((body as { parameter?: { resource?: { name?: { family?: string }[] } }[] }).parameter?.[0]?.resource?.name?.[0]?.family) ?? '').toLowerCase();
+      const family = String(
+        (body as { parameter?: { resource?: { name?: { family?: string }[] } }[] }).parameter?.[0]?.resource
+          ?.name?.[0]?.family ?? '',
+      ).toLowerCase();
       const all = [...world.persons.values()].filter((p) => p.family.toLowerCase() === family);
-      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: all.length, entry: all.map((p) => ({ fullUrl: `Patient/${p.enterpriseId}`, resource: golden(p), search: { mode: 'match', score: 0.99 } })) });
+      return send(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: all.length,
+        entry: all.map((p) => ({
+          fullUrl: `Patient/${p.enterpriseId}`,
+          resource: golden(p),
+          search: { mode: 'match', score: 0.99 },
+        })),
+      });
     }
     return send(res, 404, outcome('not-found', 'no route'));
   });
@@ -206,7 +266,10 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
   const registry = await listen(async (req, res) => {
     if (!guard('registry', req, res)) return;
     const url = new URL(req.url ?? '/', 'http://fake');
-    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const segments = url.pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
     if (segments[0] === '_facts') {
       const [, type, id] = segments;
       const matches =
@@ -220,7 +283,10 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
           id: i.id,
           enterpriseId: i.enterpriseId,
           sourceInstitution: i.institution,
-          securityLabels: i.labels.map((code) => ({ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code })),
+          securityLabels: i.labels.map((code) => ({
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+            code,
+          })),
         })),
       });
     }
@@ -228,21 +294,44 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
     if (visibility.value === undefined) return send(res, 400, outcome('required', visibility.error));
     const v = visibility.value;
     const visible = (i: FakeItem) =>
-      world.leakyRegistry || decideItem(v, { sourceInstitution: i.institution, securityLabels: i.labels.map((code) => ({ system: 'x', code })) }).permit;
-    if (segments.length === 2 && segments[0] === 'Binary' || (segments.length === 3 && segments[2] === '$content')) {
+      world.leakyRegistry ||
+      decideItem(v, {
+        sourceInstitution: i.institution,
+        securityLabels: i.labels.map((code) => ({ system: 'x', code })),
+      }).permit;
+    if (
+      (segments.length === 2 && segments[0] === 'Binary') ||
+      (segments.length === 3 && segments[2] === '$content')
+    ) {
       const item =
         segments[0] === 'Binary'
-          ? world.items.find((i) => i.content !== undefined && sha256(i.content) === segments[1] && visible(i))
-          : world.items.find((i) => i.resourceType === 'DocumentReference' && i.id === segments[1] && visible(i));
+          ? world.items.find(
+              (i) => i.content !== undefined && sha256(i.content) === segments[1] && visible(i),
+            )
+          : world.items.find(
+              (i) => i.resourceType === 'DocumentReference' && i.id === segments[1] && visible(i),
+            );
       if (item?.content === undefined) return send(res, 404, outcome('not-found', 'Binary not found'));
       const sha = sha256(item.content);
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(item.content)), etag: `"${sha}"`, 'x-internal': 'secret' });
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'content-length': String(Buffer.byteLength(item.content)),
+        etag: `"${sha}"`,
+        'x-internal': 'secret',
+      });
       res.end(item.content);
       return;
     }
     if (segments.length === 3 && segments[2] === '_history') {
-      const versions = world.items.filter((i) => i.resourceType === segments[0] && i.id === segments[1] && visible(i));
-      return send(res, 200, { resourceType: 'Bundle', type: 'history', total: versions.length, entry: versions.map((i) => ({ fullUrl: `${i.resourceType}/${i.id}`, resource: present(i) })) });
+      const versions = world.items.filter(
+        (i) => i.resourceType === segments[0] && i.id === segments[1] && visible(i),
+      );
+      return send(res, 200, {
+        resourceType: 'Bundle',
+        type: 'history',
+        total: versions.length,
+        entry: versions.map((i) => ({ fullUrl: `${i.resourceType}/${i.id}`, resource: present(i) })),
+      });
     }
     let eid: string | null;
     let types: string[];
@@ -256,9 +345,15 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
     // The registry's rule (visibility.header.ts requireSamePerson): the decision must name exactly the person it resolves.
     if (world.conflicts > 0 || eid !== v.enterpriseId) {
       world.conflicts = Math.max(0, world.conflicts - 1);
-      return send(res, 409, outcome('conflict', 'the patient resolves to another enterprise id than the visibility names'));
+      return send(
+        res,
+        409,
+        outcome('conflict', 'the patient resolves to another enterprise id than the visibility names'),
+      );
     }
-    const all = world.items.filter((i) => i.enterpriseId === eid && types.includes(i.resourceType) && visible(i)).sort((a, b) => b.date.localeCompare(a.date));
+    const all = world.items
+      .filter((i) => i.enterpriseId === eid && types.includes(i.resourceType) && visible(i))
+      .sort((a, b) => b.date.localeCompare(a.date));
     const count = Number(url.searchParams.get('_count') ?? '50');
     const offset = Number(url.searchParams.get('_offset') ?? '0');
     const link = [{ relation: 'self', url: `${url.pathname}${url.search}` }];
@@ -267,7 +362,19 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
       next.searchParams.set('_offset', String(offset + count));
       link.push({ relation: 'next', url: `${next.pathname}${next.search}` });
     }
-    return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: all.length, link, entry: all.slice(offset, offset + count).map((i) => ({ fullUrl: `${i.resourceType}/${i.id}`, resource: present(i), search: { mode: 'match' } })) });
+    return send(res, 200, {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: all.length,
+      link,
+      entry: all
+        .slice(offset, offset + count)
+        .map((i) => ({
+          fullUrl: `${i.resourceType}/${i.id}`,
+          resource: present(i),
+          search: { mode: 'match' },
+        })),
+    });
   });
 
   const consentAudit: { patient: string; institution: string }[] = [];
@@ -276,37 +383,72 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
     const url = new URL(req.url ?? '/', 'http://fake');
     const isBreakGlass = url.pathname === '/internal/break-glass';
     if (!guard('consent', req, res, body)) return;
-    if (isBreakGlass && world.failing['break-glass'] === true) return send(res, 503, outcome('transient', 'down'));
-    const segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    if (isBreakGlass && world.failing['break-glass'] === true)
+      return send(res, 503, outcome('transient', 'down'));
+    const segments = url.pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
     if (segments[0] === 'internal' && segments[1] === 'policy') {
       const policy = world.policies.get(segments[2] ?? '');
-      return policy === undefined ? send(res, 404, outcome('not-found', 'unknown person')) : send(res, 200, policy);
+      return policy === undefined
+        ? send(res, 404, outcome('not-found', 'unknown person'))
+        : send(res, 200, policy);
     }
     if (isBreakGlass) {
       const b = body as { enterpriseId: string; institutionId: string; reason: string };
       const now = Date.now();
       await world.change(b.enterpriseId, (p) => ({
         ...p,
-        breakGlass: [...p.breakGlass, { id: randomUUID(), institutionId: b.institutionId, reason: b.reason, grantedAt: new Date(now).toISOString(), expiresAt: new Date(now + 3_600_000).toISOString() }],
+        breakGlass: [
+          ...p.breakGlass,
+          {
+            id: randomUUID(),
+            institutionId: b.institutionId,
+            reason: b.reason,
+            grantedAt: new Date(now).toISOString(),
+            expiresAt: new Date(now + 3_600_000).toISOString(),
+          },
+        ],
       }));
       return send(res, 201, { id: randomUUID() });
     }
     const institution = req.headers['x-tessera-requesting-institution'];
-    if (typeof institution !== 'string') return send(res, 403, outcome('forbidden', 'requesting institution missing'));
+    if (typeof institution !== 'string')
+      return send(res, 403, outcome('forbidden', 'requesting institution missing'));
     if (segments[0] === 'Consent' && req.method === 'POST') {
-      const ref = String((body as { patient?: { reference?: string } }).patient?.reference ?? '').replace(/^Patient\//, '');
+      const ref = String((body as { patient?: { reference?: string } }).patient?.reference ?? '').replace(
+        /^Patient\//,
+        '',
+      );
       const policy = world.policies.get(ref);
       if (policy === undefined) return send(res, 422, outcome('processing', 'unknown patient'));
-      if (!policy.holdingInstitutions.includes(institution)) return send(res, 403, outcome('forbidden', 'the institution holds no record of this patient'));
+      if (!policy.holdingInstitutions.includes(institution))
+        return send(res, 403, outcome('forbidden', 'the institution holds no record of this patient'));
       const directive = await world.optOut(ref, institution);
-      return send(res, 201, { resourceType: 'Consent', id: directive.id, status: 'active', patient: { reference: `Patient/${ref}` } }, { location: `/Consent/${directive.id}`, etag: 'W/"1"' });
+      return send(
+        res,
+        201,
+        {
+          resourceType: 'Consent',
+          id: directive.id,
+          status: 'active',
+          patient: { reference: `Patient/${ref}` },
+        },
+        { location: `/Consent/${directive.id}`, etag: 'W/"1"' },
+      );
     }
     if (segments[0] === 'Consent' && req.method === 'GET') {
       return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
     }
     if (segments[0] === 'AuditEvent') {
       consentAudit.push({ patient: url.searchParams.get('patient') ?? '', institution });
-      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: 1, entry: [{ resource: { resourceType: 'AuditEvent', id: 'a1' } }] });
+      return send(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: 1,
+        entry: [{ resource: { resourceType: 'AuditEvent', id: 'a1' } }],
+      });
     }
     return send(res, 404, outcome('not-found', 'no route'));
   });

@@ -40,7 +40,9 @@ export class MpiGateway {
   }
 
   async match(parameters: unknown): Promise<Bundle<Patient>> {
-    return (await this.mpi.json<Bundle<Patient>>({ method: 'POST', path: ['Patient', '$match'], body: parameters })).body;
+    return (
+      await this.mpi.json<Bundle<Patient>>({ method: 'POST', path: ['Patient', '$match'], body: parameters })
+    ).body;
   }
 }
 

@@ -35,7 +35,8 @@ export class UpstreamClient {
   url(request: Pick<UpstreamRequest, 'path' | 'query'>): string {
     // `$` stays literal: FHIR operations ($ihe-pix, $content) are matched on the raw path.
     const path = request.path.map((s) => encodeURIComponent(s).replace(/%24/g, '$')).join('/');
-    const query = request.query === undefined || request.query.size === 0 ? '' : `?${request.query.toString()}`;
+    const query =
+      request.query === undefined || request.query.size === 0 ? '' : `?${request.query.toString()}`;
     return `${this.baseUrl}/${path}${query}`;
   }
 
@@ -65,7 +66,10 @@ export class UpstreamClient {
   }
 
   /** `send` and parse JSON; any status outside `accept` becomes UpstreamStatusError. */
-  async json<T>(request: UpstreamRequest, accept: readonly number[] = [200]): Promise<{ status: number; body: T; headers: Headers }> {
+  async json<T>(
+    request: UpstreamRequest,
+    accept: readonly number[] = [200],
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const response = await this.send(request);
     let parsed: unknown;
     try {
@@ -104,5 +108,9 @@ export class UpstreamStatusError extends Error {
 
 /** 503 OperationOutcome for a dependency that failed: nothing is served that was not decided and audited. */
 export function unavailable(what: string): OperationOutcomeException {
-  return outcomeError(HttpStatus.SERVICE_UNAVAILABLE, 'transient', `${what} is unavailable; nothing was returned. Try again shortly.`);
+  return outcomeError(
+    HttpStatus.SERVICE_UNAVAILABLE,
+    'transient',
+    `${what} is unavailable; nothing was returned. Try again shortly.`,
+  );
 }
