@@ -1,8 +1,8 @@
 import { OperationOutcomeException } from '@tessera/platform-service';
 import type { Issue, IssueCode } from '@tessera/platform-service';
 
-/** IssueType codes (FHIR R4 valueset-issue-type) the exchange uses beyond the platform's list. */
-export type ExchangeIssueCode = IssueCode | 'throttled' | 'transient' | 'suppressed';
+/** IssueType codes (FHIR R4 valueset-issue-type) the exchange reports. */
+export type ExchangeIssueCode = IssueCode;
 
 /** An OperationOutcome error with one issue. */
 export function outcomeError(
@@ -11,6 +11,6 @@ export function outcomeError(
   diagnostics: string,
   expression?: string,
 ): OperationOutcomeException {
-  const issue = { code, diagnostics, ...(expression === undefined ? {} : { expression }) } as Issue;
+  const issue: Issue = { code, diagnostics, ...(expression === undefined ? {} : { expression }) };
   return new OperationOutcomeException(status, [issue]);
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { LOGGER } from './tokens';
 
-/** FHIR R4 IssueSeverity and the IssueType codes the gateway reports (http://hl7.org/fhir/R4/valueset-issue-type.html). */
+/** FHIR R4 IssueSeverity and the IssueType codes the services report (http://hl7.org/fhir/R4/valueset-issue-type.html). */
 export type IssueSeverity = 'fatal' | 'error' | 'warning' | 'information';
 export type IssueCode =
   | 'invalid'
@@ -26,6 +26,9 @@ export type IssueCode =
   | 'business-rule'
   | 'processing'
   | 'exception'
+  | 'throttled'
+  | 'transient'
+  | 'suppressed'
   | 'informational';
 
 export interface Issue {
