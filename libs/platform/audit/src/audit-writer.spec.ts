@@ -82,6 +82,36 @@ describe('AuditWriter group commit', () => {
     expect(calls.map((c) => c.state)).toEqual(['ok', 'ok', 'ok']);
   });
 
+  it('adaptive by default: an idle writer sends at once (records of one turn together), no timer', async () => {
+    const sink = new ManualSink();
+    const w = writer(sink);
+    const first = [1, 2].map((n) => track(w.record(rec(n))));
+    expect(sink.sends).toHaveLength(0); // the rest of this turn may add records
+    const t0 = Date.now();
+    await tick(); // no time passes: only what is due now (the setImmediate) runs
+    expect(Date.now()).toBe(t0);
+    expect(sink.sends).toHaveLength(1);
+    expect(sink.sends[0]?.inputs.map((i) => i.key)).toEqual(['E1', 'E2']);
+    // While that produce is in flight, records only queue; its acknowledgement sends them as one group.
+    const second = [3, 4, 5].map((n) => track(w.record(rec(n))));
+    await tick(100);
+    expect(sink.sends).toHaveLength(1);
+    sink.sends[0]?.resolve();
+    await tick();
+    expect(first.map((c) => c.state)).toEqual(['ok', 'ok']);
+    expect(sink.sends).toHaveLength(2);
+    expect(sink.sends[1]?.inputs.map((i) => i.key)).toEqual(['E3', 'E4', 'E5']);
+    expect(second.map((c) => c.state)).toEqual(['pending', 'pending', 'pending']);
+    sink.sends[1]?.resolve();
+    await tick();
+    expect(second.map((c) => c.state)).toEqual(['ok', 'ok', 'ok']);
+    // Idle again: the next record goes out at once.
+    void w.record(rec(6));
+    await tick();
+    expect(sink.sends).toHaveLength(3);
+    sink.sends[2]?.resolve();
+  });
+
   it('keys each record by its first patient, else its client id, else the observer; fills the defaults', async () => {
     const sink = new ManualSink();
     const w = writer(sink);

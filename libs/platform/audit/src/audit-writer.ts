@@ -43,7 +43,12 @@ export interface AuditWriterOptions {
   readonly source: string;
   /** Default AuditEvent.source.observer (the service name). */
   readonly observer: string;
-  /** How long a group commit waits for more records after the first (default 2 ms). */
+  /**
+   * 0 (default): adaptive group commit — a record handed over while no produce is in flight goes out
+   * at once (after the current event-loop turn, so records of the same turn share the request);
+   * records arriving while a produce is in flight wait for it and form the next group. No fixed timer.
+   * > 0: a group waits this many ms for more records after its first (the former fixed linger).
+   */
   readonly lingerMs?: number;
   /** Records per produce request; a full batch goes out at once (default 500). */
   readonly maxBatch?: number;
@@ -80,7 +85,7 @@ interface Pending {
 }
 
 const DEFAULTS = {
-  lingerMs: 2,
+  lingerMs: 0,
   maxBatch: 500,
   timeoutMs: 5_000,
   detachedAttempts: 4,
@@ -88,9 +93,11 @@ const DEFAULTS = {
 };
 
 /**
- * Writes audit records to hie.audit with group commit (design "Audit"): records arriving within
- * `lingerMs` of each other — or while the previous produce is in flight — go out as ONE produce
- * request (acks=all, idempotent producer), and every caller is answered when that request is
+ * Writes audit records to hie.audit with group commit (design "Audit"): a record handed over while
+ * no produce is in flight goes out at once (end of the event-loop turn); records arriving while the
+ * previous produce is in flight go out together as the next ONE produce request (acks=all,
+ * idempotent producer) as soon as it is acknowledged — batches grow with load, an idle writer adds
+ * no wait (`lingerMs` > 0 brings back a fixed linger), and every caller is answered when that request is
  * acknowledged, or rejected when it fails. So a response is never sent before its audit record is
  * durable, and concurrent requests share one round trip. At most one produce is in flight: records
  * that arrive meanwhile form the next batch.
@@ -103,6 +110,7 @@ export class AuditWriter {
   private readonly settings: Required<AuditWriterOptions>;
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private sending: Promise<void> | undefined;
   private readonly detached = new Set<Promise<void>>();
   private closed = false;
@@ -266,7 +274,10 @@ export class AuditWriter {
       };
       this.queue.push(pending);
       if (this.queue.length >= this.settings.maxBatch) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.settings.lingerMs);
+      // In flight: the completion of that produce flushes this group (nothing to schedule).
+      else if (this.sending !== undefined) return;
+      else if (this.settings.lingerMs > 0) this.timer ??= setTimeout(() => this.flush(), this.settings.lingerMs);
+      else this.immediate ??= setImmediate(() => this.flush());
     });
   }
 
@@ -274,6 +285,8 @@ export class AuditWriter {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearImmediate(this.immediate);
+    this.immediate = undefined;
     if (this.sending !== undefined || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.settings.maxBatch);
     this.sending = this.send(batch).finally(() => {

@@ -145,6 +145,96 @@ describe('AccessTokenVerifier', () => {
       scopes: [],
     });
   });
+  describe('verified-token cache', () => {
+    /** A verifier whose key lookups are counted (one lookup = one signature verification). */
+    function counting(options: { size?: number; maxAgeMs?: number; tolerance?: number } = {}) {
+      let lookups = 0;
+      const v = new AccessTokenVerifier({
+        issuer: ISSUER,
+        audience: [Audiences.exchange],
+        keys: () => {
+          lookups += 1;
+          return Promise.resolve(publicKey);
+        },
+        ...(options.size === undefined ? {} : { verifiedCacheSize: options.size }),
+        ...(options.maxAgeMs === undefined ? {} : { verifiedCacheMaxAgeMs: options.maxAgeMs }),
+        ...(options.tolerance === undefined ? {} : { clockToleranceSeconds: options.tolerance }),
+      });
+      return { v, lookups: () => lookups };
+    }
+
+    afterEach(() => jest.restoreAllMocks());
+
+    it('verifies a token once and answers later calls from the cache', async () => {
+      const { v, lookups } = counting();
+      const token = await mint();
+      const first = await v.verify(token);
+      const second = await v.verify(token);
+      expect(second).toEqual(first);
+      expect(lookups()).toBe(1);
+      expect(v.cachedTokens).toBe(1);
+    });
+
+    it('never serves an entry past the token exp: the token is verified again', async () => {
+      // (jose reads its own clock, so only the cache sees the moved clock here; jose's refusal of an
+      // expired token is the test above.)
+      const { v, lookups } = counting({ tolerance: 0 });
+      const exp = now() + 60;
+      const token = await mint({ exp });
+      await v.verify(token);
+      const realNow = Date.now.bind(Date);
+      jest.spyOn(Date, 'now').mockImplementation(() => Math.max(realNow(), exp * 1000 + 1));
+      await v.verify(token);
+      expect(lookups()).toBe(2);
+      // Not remembered again: its exp has passed.
+      expect(v.cachedTokens).toBe(0);
+    });
+
+    it('bounds an entry by the max age too', async () => {
+      const { v, lookups } = counting({ maxAgeMs: 1_000 });
+      const token = await mint({ exp: now() + 300 });
+      await v.verify(token);
+      const realNow = Date.now.bind(Date);
+      jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 2_000);
+      await v.verify(token);
+      expect(lookups()).toBe(2);
+    });
+
+    it('does not remember failures, nor a token another one only resembles', async () => {
+      const { v, lookups } = counting();
+      const forged = await mint({ key: otherKey });
+      expect(await reason(forged, v)).toBe('bad_signature');
+      expect(await reason(forged, v)).toBe('bad_signature');
+      expect(v.cachedTokens).toBe(0);
+      const token = await mint();
+      await v.verify(token);
+      // Same signature, other payload: not a cache hit, and the signature check refuses it.
+      const [header, , signature] = token.split('.');
+      const other = Buffer.from(JSON.stringify({ ...institution, sub: 'intruder' })).toString('base64url');
+      expect(await reason(`${header ?? ''}.${other}.${signature ?? ''}`, v)).toBe('bad_signature');
+      expect(lookups()).toBe(4);
+    });
+
+    it('is a bounded LRU (and can be turned off)', async () => {
+      const { v, lookups } = counting({ size: 2 });
+      const [a, b, c] = [await mint(), await mint(), await mint()];
+      await v.verify(a);
+      await v.verify(b);
+      await v.verify(a); // a is now the most recent
+      await v.verify(c); // evicts b
+      expect(v.cachedTokens).toBe(2);
+      expect(lookups()).toBe(3);
+      await v.verify(a);
+      expect(lookups()).toBe(3);
+      await v.verify(b);
+      expect(lookups()).toBe(4);
+      const off = counting({ size: 0 });
+      await off.v.verify(a);
+      await off.v.verify(a);
+      expect(off.lookups()).toBe(2);
+      expect(off.v.cachedTokens).toBe(0);
+    });
+  });
 });
 
 describe('principalFromClaims', () => {

@@ -20,6 +20,21 @@ export interface AccessTokenVerifierOptions {
   readonly clockToleranceSeconds?: number;
   /** Extra audiences an institution token may carry (the exchange's FHIR base URL). */
   readonly extraInstitutionAudiences?: readonly string[];
+  /**
+   * Verified tokens remembered (bounded LRU, default 10,000; 0 turns the cache off), so the ES256
+   * check runs once per token instead of once per request. Keyed by the whole token (an exact match:
+   * a different header, payload or signature is verified anew); an entry lives until the token's
+   * `exp` and at most `verifiedCacheMaxAgeMs` — never longer. Failures are never remembered.
+   */
+  readonly verifiedCacheSize?: number;
+  /** Upper bound of a cached entry's life, ms (default 5 minutes; bounds a key rotation's reach). */
+  readonly verifiedCacheMaxAgeMs?: number;
+}
+
+interface CachedPrincipal {
+  readonly principal: Principal;
+  /** Epoch ms after which the entry is not used (min of the token's exp and the max age). */
+  readonly until: number;
 }
 
 /**
@@ -31,6 +46,9 @@ export interface AccessTokenVerifierOptions {
 export class AccessTokenVerifier {
   private readonly getKey: JWTVerifyGetKey | KeyLike | Uint8Array;
   private readonly audiences: string[];
+  private readonly verified = new Map<string, CachedPrincipal>();
+  private readonly cacheSize: number;
+  private readonly cacheMaxAgeMs: number;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     const keys = options.keys;
@@ -45,9 +63,46 @@ export class AccessTokenVerifier {
     const audience = typeof options.audience === 'string' ? [options.audience] : [...options.audience];
     this.audiences = [...audience, ...(options.extraInstitutionAudiences ?? [])];
     if (audience.length === 0) throw new Error('AccessTokenVerifier: at least one audience is required');
+    this.cacheSize = Math.max(0, Math.floor(options.verifiedCacheSize ?? 10_000));
+    this.cacheMaxAgeMs = Math.max(0, options.verifiedCacheMaxAgeMs ?? 5 * 60_000);
   }
 
   async verify(token: string): Promise<Principal> {
+    if (this.cacheSize > 0) {
+      const hit = this.verified.get(token);
+      if (hit !== undefined) {
+        if (Date.now() < hit.until) {
+          // Most recently used last: the first key of the Map is the one evicted.
+          this.verified.delete(token);
+          this.verified.set(token, hit);
+          return hit.principal;
+        }
+        this.verified.delete(token);
+      }
+    }
+    const principal = await this.verifyUncached(token);
+    if (this.cacheSize > 0) this.remember(token, principal);
+    return principal;
+  }
+
+  /** Entries currently remembered (for tests and metrics). */
+  get cachedTokens(): number {
+    return this.verified.size;
+  }
+
+  private remember(token: string, principal: Principal): void {
+    const until = Math.min(principal.expiresAt * 1000, Date.now() + this.cacheMaxAgeMs);
+    // Only a token valid now (exp not reached, tolerance not counted) is remembered.
+    if (until <= Date.now()) return;
+    this.verified.set(token, { principal: Object.freeze(principal), until });
+    while (this.verified.size > this.cacheSize) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest === undefined) break;
+      this.verified.delete(oldest);
+    }
+  }
+
+  private async verifyUncached(token: string): Promise<Principal> {
     if (token === '' || token.split('.').length !== 3) throw new AuthFailure('malformed_token', 401);
     let payload;
     try {
