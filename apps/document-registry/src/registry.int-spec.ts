@@ -138,6 +138,7 @@ async function publishLink(
   enterpriseId: string | null,
   decidedAt: string,
   origin: 'AUTO' | 'MANUAL' = 'AUTO',
+  state: 'MATCH' | 'POSSIBLE_MATCH' = 'MATCH',
 ): Promise<string> {
   const attributes = await producer.publish(MpiLinkChanged, {
     key: `${h.system}|${h.mrn}`,
@@ -147,7 +148,7 @@ async function publishLink(
       localPatientId: h.mrn,
       enterpriseId,
       previousEnterpriseId: null,
-      state: 'MATCH',
+      state,
       origin,
       score: origin === 'AUTO' ? 24.5 : null,
       ruleSetVersion: 'test',
@@ -723,6 +724,40 @@ describe('document registry enforcement (consent pushdown, service token, visibi
       visibility: { ownInstitution: C.institutionId, others: 'none', deniedLabels: ['PSY'] },
     });
     expect(own.total).toBe(5);
+  });
+
+  it("_includeProbable never shows another institution's possibly-matched record (not covered by the person's decision)", async () => {
+    // Hospital G's record is only a POSSIBLE_MATCH to E3: maybe another person, with its own consent.
+    const G = {
+      institutionId: `hosp-g-${RUN}`,
+      system: `urn:oid:2.999.${Date.now()}.7`,
+      mrn: `MRN-G-${RUN}`,
+    };
+    await publishLink(G, E3, '2024-07-01T00:00:00Z', 'AUTO', 'POSSIBLE_MATCH');
+    await producer.publish(EncounterUpserted, {
+      key: `${G.institutionId}|${G.mrn}`,
+      source: SOURCE,
+      data: { ...provenance(G, `msg-${RUN}-g-enc`), encounter: encounter(30, 'finished') },
+    });
+    const gEnc = `Encounter/${id('enc', 30)}`;
+    // G itself sees its own record through the probable link.
+    const asG = { as: E3, visibility: { ownInstitution: G.institutionId, others: 'all' as const } };
+    await waitFor(
+      "G's encounter to be indexed",
+      async () => ids(await search(`/Encounter?patient=${E3}&_includeProbable=true`, E3, asG)),
+      (found) => found.includes(gEnc),
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    // D, allowed everything of E3, must not get G's possibly-matched record (search and timeline).
+    const forD = await search(`/Encounter?patient=${E3}&_includeProbable=true`, E3, asD({ others: 'all' }));
+    expect(ids(forD)).not.toContain(gEnc);
+    expect(forD.total).toBe(2);
+    const timeline = await search(
+      `/Patient/${E3}/$timeline?_includeProbable=true`,
+      E3,
+      asD({ others: 'all' }),
+    );
+    expect(ids(timeline)).not.toContain(gEnc);
   });
 
   it('requires the service token and the visibility header', async () => {

@@ -213,6 +213,11 @@ export class RegistryQueryService {
       return `$${params.length}`;
     };
     const where: string[] = [visibleFilter('t', visibility, bind)];
+    // A record joined only by a possible match (_includeProbable) may be another person, whose
+    // consent the visibility was not decided on: only the requester's own records of it.
+    where.push(
+      `(src.confidence IS DISTINCT FROM 'probable' OR t.institution_id = ${bind(visibility.ownInstitution)})`,
+    );
     if (table.name === 'results') where.push(`t.resource_type = ${bind(resourceType)}`);
     const status = query.tokens['status'];
     // Without `status`, only current results (cancelled, superseded, deleted stay in history).
