@@ -6,6 +6,7 @@ import { CurrentPrincipal, RequireRoles, RequireRolesOrService } from '@tessera/
 import type { Principal } from '@tessera/platform-auth';
 import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { auditSearchBundle, presentAuditEvent } from './audit-event.presenter';
+import type { StoredAuditEvent } from './audit-event.presenter';
 import { AuditQueryService } from './audit-query.service';
 import type { AuditSearchScope } from './audit-query.service';
 import { parseAuditSearch } from './audit-search.params';
@@ -60,7 +61,15 @@ export class AuditEventController {
         query: url.search.slice(1).slice(0, 4000),
       });
     }
-    return auditSearchBundle(page.rows, page.total, url, query.count, query.offset);
+    // The exchange relays this to an institution holding the patient: that patient's part of each
+    // record only (other persons found by the same search, query strings, details and hidden counts
+    // are other people's data or consent). Operators with audit.read see whole records.
+    const patient = query.patient;
+    const rows =
+      principal?.kind === 'service' && patient !== null
+        ? page.rows.map((row) => forOnePatient(row, patient))
+        : page.rows;
+    return auditSearchBundle(rows, page.total, url, query.count, query.offset);
   }
 
   @Get('AuditEvent/:id')
@@ -119,6 +128,18 @@ export class AuditEventController {
       ]);
     }
   }
+}
+
+function forOnePatient(row: StoredAuditEvent, patient: string): StoredAuditEvent {
+  const { hiddenCount: _hidden, detail: _detail, ...record } = row.record;
+  return {
+    ...row,
+    record: {
+      ...record,
+      patients: record.patients.filter((p) => p === patient),
+      entities: record.entities.map(({ query: _query, ...entity }) => entity),
+    },
+  };
 }
 
 function scopeOf(principal: Principal | undefined): AuditSearchScope {

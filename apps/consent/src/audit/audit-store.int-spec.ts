@@ -264,6 +264,49 @@ describe('audit store', () => {
     expect(JSON.stringify(bad.body)).toContain('"date"');
   }, 60_000);
 
+  it("gives the exchange (an institution's \"who accessed my record\") one patient's trail without other persons' ids, queries, details or hidden counts", async () => {
+    const writer = app.get(AuditWriter, { strict: false });
+    const mine = `E-${RUN}-p`;
+    const other = `E-${RUN}-q`;
+    // Another institution's PDQm: it found both persons; its query carries the demographics searched.
+    await writer.record({
+      type: 'rest',
+      subtype: 'search-type',
+      action: 'E',
+      outcome: '0',
+      agent: { clientId: `other-${RUN}`, institutionId: `hosp-o-${RUN}` },
+      purposeOfUse: 'TREAT',
+      patients: [mine, other],
+      entities: [{ type: 'Patient', query: `family=Synthetic${RUN}&birthdate=1970-01-01` }],
+      hiddenCount: 2,
+      detail: 'reasons label-deny:HIV',
+    });
+    await waitFor(
+      'the record to be stored',
+      () => storedFor([mine]),
+      (n) => n === 1,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
+    const service = await issuer.mint({ kind: 'service', clientId: 'exchange' });
+    const { status, body } = await get(`/AuditEvent?patient=${mine}`, service);
+    expect(status).toBe(200);
+    const event = (body as unknown as Bundle<AuditEvent>).entry?.[0]?.resource;
+    expect(event?.agent[0]?.who?.identifier?.value).toBe(`other-${RUN}`);
+    expect(event?.entity?.map((e) => e.what?.reference).filter((r) => r !== undefined)).toEqual([
+      `Patient/${mine}`,
+    ]);
+    expect(JSON.stringify(body)).not.toContain(other);
+    expect(event?.entity?.some((e) => e.query !== undefined)).toBe(false);
+    expect(JSON.stringify(event?.extension ?? [])).not.toMatch(/audit-hidden-count|audit-detail/);
+    // A regional operator (audit.read) still reads the whole record.
+    const full = JSON.stringify((await get(`/AuditEvent?patient=${mine}`, operatorToken)).body);
+    expect(full).toContain(other);
+    expect(full).toContain('audit-hidden-count');
+  }, 60_000);
+
   it('refuses UPDATE, DELETE and TRUNCATE, also under session_replication_role = replica', async () => {
     for (const sql of [
       `UPDATE audit_events SET outcome = '8' WHERE seq = (SELECT min(seq) FROM audit_events)`,
