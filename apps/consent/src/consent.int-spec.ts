@@ -369,6 +369,24 @@ describe('links from hie.mpi.link', () => {
   });
 });
 
+describe('holdings after a link change (policy cache)', () => {
+  it("a record without directives leaves a person: that person's version rises, so a cached policy naming its institution is not used", async () => {
+    const from = uniqueTestId('E');
+    const to = uniqueTestId('E');
+    const record = sourceRecord();
+    const t0 = Date.now();
+    await holdRecord(record, from, new Date(t0));
+    // What an exchange would have cached: the institution holds the person (audit trail, discovery).
+    const cached = await policyOf(from);
+    expect(cached.holdingInstitutions).toEqual([record.institutionId]);
+
+    await sendLink(record, to, new Date(t0 + 1_000), from);
+    await waitFor('the record to move', () => linkOf(record), (l) => l?.enterprise_id === to);
+    await waitFor('the version key of the person left behind to pass the cached version', () => readPolicyVersion(redis, from), (v) => v > cached.version, { timeoutMs: 15_000, intervalMs: 200 });
+    expect((await policyOf(from)).holdingInstitutions).toEqual([]);
+  });
+});
+
 describe('PD1-12 from hie.patient', () => {
   it('Y opens a feed-managed opt-out on the source record, N makes it inactive', async () => {
     const eid = uniqueTestId('E');

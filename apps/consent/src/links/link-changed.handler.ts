@@ -21,8 +21,9 @@ export interface LinkChange {
  * (libs/contracts linkDecisionSupersedes: any arrival order ends on the same row). When the record
  * moves between enterprise ids, both persons' policies may change: directives anchored on the
  * record move with it, and the institutions holding each person change. Both versions are raised
- * (ConsentChanged reason 'link') if the record carries directives; otherwise only the versions of
- * persons that have consent state at all (a policy version row), so plain registrations stay quiet.
+ * (ConsentChanged reason 'link') if the record carries directives; otherwise the person the record
+ * leaves and persons that have consent state at all (a policy version row), so plain registrations
+ * stay quiet.
  *
  * Returns the enterprise ids whose version was raised (the caller raises Redis after commit).
  */
@@ -56,11 +57,14 @@ export class LinkChangedHandler {
     if (before === after) return [];
     const affected = [before, after].filter((eid): eid is string => eid !== null);
     const carriesDirectives = await this.directives.sourceHasDirectives(tx, system, value);
+    // The person a held record leaves always gets a new version: a policy cached before (without a
+    // version row, version 0) would otherwise keep naming that institution as holding the person
+    // (audit trail, discovery) until its TTL.
     const bumped = carriesDirectives
       ? affected
       : current?.institutionId === null || current?.institutionId === undefined
         ? []
-        : await this.versions.known(tx, affected);
+        : [...new Set([...(before === null ? [] : [before]), ...(await this.versions.known(tx, affected))])];
     if (bumped.length === 0) return [];
     await this.changes.record(tx, bumped, 'link');
     return bumped;
