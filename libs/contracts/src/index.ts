@@ -4,3 +4,4 @@ export * from './fhir';
 export * from './topics';
 export * from './fhir-value-sets';
 export * from './link-order';
+export * from './access-token';

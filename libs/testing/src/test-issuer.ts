@@ -8,8 +8,8 @@ import {
   ACCESS_TOKEN_TYPE,
   audienceForKind,
   SERVICE_ROLE_EXCHANGE,
-} from '@tessera/platform-auth';
-import type { PrincipalKind } from '@tessera/platform-auth';
+} from '@tessera/contracts';
+import type { PrincipalKind } from '@tessera/contracts';
 
 export interface TestTokenClaims {
   readonly kind: PrincipalKind;

@@ -1,12 +1,15 @@
 import type { JWTPayload } from 'jose';
-import { Audiences, OPERATOR_ROLES, SERVICE_ROLE_EXCHANGE } from './principal';
+import { audienceForKind } from '@tessera/contracts';
+import { OPERATOR_ROLES, SERVICE_ROLE_EXCHANGE } from './principal';
 import type { Principal, PrincipalKind } from './principal';
 import { splitScopes } from './scope';
 
-/** Access tokens are JWTs (RFC 9068) signed ES256 by the exchange, valid 5 minutes. */
-export const ACCESS_TOKEN_ALGORITHM = 'ES256';
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
-export const ACCESS_TOKEN_LIFETIME_SECONDS = 300;
+export {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_LIFETIME_SECONDS,
+  ACCESS_TOKEN_TYPE,
+  audienceForKind,
+} from '@tessera/contracts';
 
 /** Tessera's own claims next to the registered ones (`iss sub aud exp iat jti scope`). */
 export interface TesseraAccessTokenClaims extends JWTPayload {
@@ -14,18 +17,6 @@ export interface TesseraAccessTokenClaims extends JWTPayload {
   readonly tessera_kind: PrincipalKind;
   readonly tessera_institution?: string;
   readonly tessera_roles: readonly string[];
-}
-
-/** The audience a token of each principal kind is issued for. */
-export function audienceForKind(kind: PrincipalKind): string {
-  switch (kind) {
-    case 'institution':
-      return Audiences.exchange;
-    case 'operator':
-      return Audiences.operator;
-    case 'service':
-      return Audiences.internal;
-  }
 }
 
 /** Short, non-sensitive reasons a token or a call is refused (what the 401/403 and the audit say). */

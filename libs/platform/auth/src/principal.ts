@@ -16,20 +16,9 @@ export const OPERATOR_ROLES = [
 ] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
-/** The exchange calling the MPI / registry / consent service on a request's behalf. */
-export const SERVICE_ROLE_EXCHANGE = 'service.exchange';
-
-export type PrincipalKind = 'institution' | 'operator' | 'service';
-
-/** Token audiences: which API family a token is for. */
-export const Audiences = {
-  /** Institutions' FHIR API (the exchange); the configured FHIR base URL is also accepted. */
-  exchange: 'tessera:exchange',
-  /** Operator APIs of every service. */
-  operator: 'tessera:operator',
-  /** Service-to-service calls inside the platform. */
-  internal: 'tessera:internal',
-} as const;
+export { Audiences, SERVICE_ROLE_EXCHANGE } from '@tessera/contracts';
+export type { PrincipalKind } from '@tessera/contracts';
+import type { PrincipalKind } from '@tessera/contracts';
 
 export interface Principal {
   readonly kind: PrincipalKind;
