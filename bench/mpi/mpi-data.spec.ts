@@ -1,4 +1,4 @@
-import { pairwiseQuality, patientOf } from './mpi-data';
+import { errorBreakdown, pairwiseQuality, patientOf } from './mpi-data';
 
 describe('pairwiseQuality', () => {
   it('counts pairs within enterprise ids against pairs within persons', () => {
@@ -49,5 +49,31 @@ describe('patientOf', () => {
       birthDate: '1980-01-02',
       telecom: [{ system: 'phone', use: 'home', value: '555-0101' }],
     });
+  });
+});
+
+describe('errorBreakdown', () => {
+  it('classifies wrongly linked pairs by relation and missed pairs by corruption', () => {
+    const r = (cluster: string, person: string, extra: Partial<{ household: string; twinOf: string; placeholder: boolean; corruptions: string[] }> = {}) => ({
+      cluster,
+      person,
+      household: extra.household ?? `h-${person}`,
+      ...(extra.twinOf === undefined ? {} : { twinOf: extra.twinOf }),
+      placeholder: extra.placeholder ?? false,
+      corruptions: extra.corruptions ?? [],
+    });
+    const b = errorBreakdown([
+      r('E1', 'A', { household: 'H', twinOf: 'B' }),
+      r('E1', 'B', { household: 'H', twinOf: 'A' }), // twin wrongly linked
+      r('E2', 'C', { household: 'H2' }),
+      r('E2', 'D', { household: 'H2' }), // household member wrongly linked
+      r('E3', 'A', { corruptions: ['typo-given', 'moved'] }), // A's second record split off
+      r('E4', 'C'),
+      r('E5', 'C', { corruptions: ['typo-given'] }),
+    ]);
+    expect(b.falsePositives).toEqual({ twin: 1, household: 1 });
+    // A: E1×E3 (typo-given, moved); C: E2×E4 (none), E2×E5 (typo-given), E4×E5 (typo-given)
+    expect(b.falseNegativePairs).toBe(4);
+    expect(b.falseNegatives).toEqual({ 'typo-given': 3, moved: 1, none: 1 });
   });
 });

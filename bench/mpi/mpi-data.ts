@@ -69,3 +69,72 @@ export function pairwiseQuality(records: readonly { readonly cluster: string; re
   const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
   return { truePairs, predictedPairs, truePositives, precision, recall, f1 };
 }
+
+/** One indexed record with its enterprise id and the generator's truth, for `errorBreakdown`. */
+export interface TruthRecord {
+  readonly cluster: string;
+  readonly person: string;
+  readonly household: string;
+  /** The truth person's twin, if any. */
+  readonly twinOf?: string;
+  readonly placeholder: boolean;
+  readonly corruptions: readonly string[];
+}
+
+export interface ErrorBreakdown {
+  /** Wrongly linked pairs (two persons in one enterprise id) by relation: twin, household, placeholder, unrelated. */
+  readonly falsePositives: Readonly<Record<string, number>>;
+  /** Missed pairs (one person in several enterprise ids), counted once under each corruption of either record ("none" if neither has one). */
+  readonly falseNegatives: Readonly<Record<string, number>>;
+  readonly falseNegativePairs: number;
+}
+
+function forPairs<T>(items: readonly T[], each: (a: T, b: T) => void): void {
+  for (let i = 0; i < items.length; i++) for (let j = i + 1; j < items.length; j++) each(items[i], items[j]);
+}
+
+function group<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
+}
+
+/** Why pairs were wrongly linked or missed, from the generator's truth (bench diagnostics). Pure. */
+export function errorBreakdown(records: readonly TruthRecord[]): ErrorBreakdown {
+  const falsePositives: Record<string, number> = {};
+  const falseNegatives: Record<string, number> = {};
+  const add = (m: Record<string, number>, k: string): void => {
+    m[k] = (m[k] ?? 0) + 1;
+  };
+  for (const members of group(records, (r) => r.cluster).values()) {
+    forPairs(members, (a, b) => {
+      if (a.person === b.person) return;
+      const relation =
+        a.twinOf === b.person || b.twinOf === a.person
+          ? 'twin'
+          : a.placeholder || b.placeholder
+            ? 'placeholder'
+            : a.household === b.household
+              ? 'household'
+              : 'unrelated';
+      add(falsePositives, relation);
+    });
+  }
+  let falseNegativePairs = 0;
+  for (const copies of group(records, (r) => r.person).values()) {
+    forPairs(copies, (a, b) => {
+      if (a.cluster === b.cluster) return;
+      falseNegativePairs++;
+      const causes = new Set([...a.corruptions, ...b.corruptions]);
+      if (a.placeholder || b.placeholder) causes.add('placeholder');
+      if (causes.size === 0) causes.add('none');
+      for (const cause of causes) add(falseNegatives, cause);
+    });
+  }
+  return { falsePositives, falseNegatives, falseNegativePairs };
+}

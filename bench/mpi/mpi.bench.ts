@@ -8,7 +8,7 @@ import { OutboxWriter } from '@tessera/platform-outbox';
 import { createDataSource, migrate } from '@tessera/platform-persistence';
 import type { PostgresSettings } from '@tessera/platform-persistence';
 import { generatePopulation, SeededRandom } from '@tessera/synthetic-population';
-import type { SourceRecord } from '@tessera/synthetic-population';
+import type { SourceRecord, TruthPerson } from '@tessera/synthetic-population';
 import { serviceOptions } from '../../apps/mpi/src/app.module';
 import { IdentityQueryService } from '../../apps/mpi/src/identity/identity-query.service';
 import { IdentityRepository } from '../../apps/mpi/src/identity/identity.repository';
@@ -19,7 +19,9 @@ import { PatientMatchHandler } from '../../apps/mpi/src/pdq/patient-match.handle
 import { percentile, table } from '../../tools/report/text-report';
 import { intArg } from '../bench-support';
 import { machineInfo } from '../gateway/gateway.bench';
-import { pairwiseQuality, patientOf, systemOf } from './mpi-data';
+import { matchingProfileOf } from '../../apps/mpi/src/matching/rule-sets';
+import { errorBreakdown, pairwiseQuality, patientOf, systemOf } from './mpi-data';
+import type { TruthRecord } from './mpi-data';
 
 /*
  * MPI quality and speed benchmark (issue 4): `npm run bench -- mpi [options]`.
@@ -28,6 +30,10 @@ import { pairwiseQuality, patientOf, systemOf } from './mpi-data';
  *   --seed 2026        population seed (the matcher's m/u were estimated on seed 777)
  *   --window 5000      latency "at N" = the last `window` records indexed (index ≥ N − window)
  *   --queries 2000     PDQm searches and $match calls after indexing
+ *   --id-profile synthetic   national id validation (MPI_NATIONAL_ID_PROFILE): synthetic accepts the
+ *                      generator's 9xx SSNs as plausible; strict = real-world rules (they are invalid)
+ *   --rule-set v1      rule-set version (MPI_RULE_SET_VERSION)
+ *   --breakdown        also print false positives / negatives by cause (twin, household, corruption)
  *
  * Every record goes through the MPI's own MatchRecordHandler.upsert in its own transaction, exactly
  * as the hie.patient consumer runs it (advisory locks, version row, blocking keys, candidates,
@@ -50,18 +56,34 @@ interface Options {
   readonly seed: number;
   readonly window: number;
   readonly queries: number;
+  readonly idProfile: 'strict' | 'synthetic';
+  readonly ruleSet: string | undefined;
+  readonly breakdown: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
   const { values } = parseArgs({
     args: [...argv],
-    options: { records: { type: 'string' }, seed: { type: 'string' }, window: { type: 'string' }, queries: { type: 'string' } },
+    options: {
+      records: { type: 'string' },
+      seed: { type: 'string' },
+      window: { type: 'string' },
+      queries: { type: 'string' },
+      'id-profile': { type: 'string' },
+      'rule-set': { type: 'string' },
+      breakdown: { type: 'boolean' },
+    },
   });
+  const idProfile = values['id-profile'] ?? 'synthetic';
+  if (idProfile !== 'strict' && idProfile !== 'synthetic') throw new Error('--id-profile must be strict or synthetic');
   return {
     records: intArg(values.records, 'records', 100_000, 100, 10_000_000),
     seed: intArg(values.seed, 'seed', 2026, 0, 2 ** 31 - 1),
     window: intArg(values.window, 'window', 5_000, 10, 1_000_000),
     queries: intArg(values.queries, 'queries', 2_000, 0, 100_000),
+    idProfile,
+    ruleSet: values['rule-set'],
+    breakdown: values.breakdown === true,
   };
 }
 
@@ -88,22 +110,34 @@ async function recreateDatabase(settings: PostgresSettings): Promise<void> {
 }
 
 /** Persons of the seeded population until `n` source records (the generator is prefix-stable). */
-function sourceRecords(n: number, seed: number): SourceRecord[] {
+function sourceRecords(n: number, seed: number): { records: SourceRecord[]; persons: Map<string, TruthPerson> } {
   const population = generatePopulation({ seed, persons: Math.ceil(n * 1.2), region: 'us', institutions: INSTITUTIONS });
-  const out: SourceRecord[] = [];
-  for (const record of population.records()) {
-    if (out.length >= n) break;
-    out.push(record);
+  const records: SourceRecord[] = [];
+  const persons = new Map<string, TruthPerson>();
+  outer: for (const p of population.persons()) {
+    persons.set(p.person.personId, p.person);
+    for (const record of p.records) {
+      if (records.length >= n) break outer;
+      records.push(record);
+    }
   }
-  return out;
+  return { records, persons };
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const machine = machineInfo();
   const postgres = loadConfig(postgresConfig);
-  console.log(`mpi bench: ${options.records.toLocaleString('en')} source records, seed ${options.seed}; ${machine.cpu}, ${machine.cores} cores`);
-  const records = sourceRecords(options.records, options.seed);
+  const profile = matchingProfileOf({
+    MPI_REGION: 'us',
+    MPI_NATIONAL_ID_PROFILE: options.idProfile,
+    MPI_RULE_SET_VERSION: options.ruleSet ?? 'v1',
+  });
+  console.log(
+    `mpi bench: ${options.records.toLocaleString('en')} source records, seed ${options.seed}, rule set ${profile.ruleSet.version}, ` +
+      `national id profile ${options.idProfile}; ${machine.cpu}, ${machine.cores} cores`,
+  );
+  const { records, persons: truth } = sourceRecords(options.records, options.seed);
   console.log(`generated ${records.length.toLocaleString('en')} records of ${new Set(records.map((r) => r.personId)).size.toLocaleString('en')} persons`);
 
   await recreateDatabase(postgres);
@@ -112,7 +146,7 @@ async function main(): Promise<void> {
   await dataSource.initialize();
   try {
     const repository = new IdentityRepository();
-    const matcher = new MatchRecordHandler(repository, new LinkWriter(repository, new OutboxWriter()));
+    const matcher = new MatchRecordHandler(repository, new LinkWriter(repository, new OutboxWriter()), profile);
     const identities = new IdentityQueryService(dataSource);
     const matches = new PatientMatchHandler(dataSource, repository, identities, matcher);
 
@@ -154,6 +188,31 @@ async function main(): Promise<void> {
     const [tasks] = await dataSource.query<{ tasks: number; records: number }[]>(
       `SELECT count(*)::int AS tasks, count(DISTINCT source_record_id)::int AS records FROM review_tasks WHERE status = 'OPEN'`,
     );
+    if (options.breakdown) {
+      const recordOf = new Map(records.map((r) => [`${systemOf(r)}|${r.mrn}`, r]));
+      const rows: TruthRecord[] = [];
+      for (const l of links) {
+        const r = recordOf.get(l.key);
+        const person = r === undefined ? undefined : truth.get(r.personId);
+        if (r === undefined || person === undefined) continue;
+        rows.push({
+          cluster: l.enterpriseId,
+          person: r.personId,
+          household: person.householdId,
+          ...(person.twinOf === undefined ? {} : { twinOf: person.twinOf }),
+          placeholder: r.placeholder,
+          corruptions: r.corruptions,
+        });
+      }
+      const b = errorBreakdown(rows);
+      const sorted = (m: Readonly<Record<string, number>>): string =>
+        Object.entries(m)
+          .sort((x, y) => y[1] - x[1])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+      console.log(`false positive pairs: ${quality.predictedPairs - quality.truePositives} (${sorted(b.falsePositives)})`);
+      console.log(`false negative pairs: ${b.falseNegativePairs} (by corruption of either record: ${sorted(b.falseNegatives)})`);
+    }
     const [ids] = await dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM enterprise_ids');
     const persons = new Set(records.map((r) => r.personId)).size;
 

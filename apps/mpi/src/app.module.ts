@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Audiences, AuthModule } from '@tessera/platform-auth';
+import { loadConfig } from '@tessera/platform-config';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
 import { IdentityQueryService } from './identity/identity-query.service';
@@ -8,10 +9,12 @@ import { LinksController } from './links/links.controller';
 import { LinkWriter } from './links/link-writer.service';
 import { DEFAULT_MATCH_CONSUMER_OPTIONS, MATCH_CONSUMER_OPTIONS, MatchRecordConsumer } from './matching/match-record.consumer';
 import { MatchRecordHandler } from './matching/match-record.handler';
+import { MATCHING_PROFILE, matchingProfileOf } from './matching/rule-sets';
 import { EnterpriseMergeHandler } from './merge/enterprise-merge.handler';
 import { EnterpriseMergeRepository } from './merge/enterprise-merge.repository';
 import { MergeController } from './merge/merge.controller';
 import { migrations } from './migrations';
+import { mpiConfig } from './mpi.config';
 import { OperatorLinkHandler } from './operator/operator-link.handler';
 import { OperatorController } from './operator/operator.controller';
 import { PatientMatchHandler } from './pdq/patient-match.handler';
@@ -50,6 +53,8 @@ export const serviceOptions: ServiceOptions = {
     ReviewTaskDetailHandler,
     RematchJobRepository,
     RematchJobRunner,
+    // Region and rule set (MPI_* settings), validated at boot: a bad rule-set file stops the process.
+    { provide: MATCHING_PROFILE, useFactory: () => matchingProfileOf(loadConfig(mpiConfig)) },
     MatchRecordHandler,
     { provide: MATCH_CONSUMER_OPTIONS, useValue: DEFAULT_MATCH_CONSUMER_OPTIONS },
     MatchRecordConsumer,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Patient } from '@medplum/fhirtypes';
 import type { EntityManager } from 'typeorm';
-import { blockingKeys, normalizeRecord, REGION_US, RULE_SET_V1, scorePair } from '@tessera/matching';
+import { blockingKeys, normalizeRecord, scorePair } from '@tessera/matching';
 import type { Decision, NormalizedRecord, RegionConfig, RuleSet } from '@tessera/matching';
 import { IdentityRepository } from '../identity/identity.repository';
 import type { LinkRow } from '../identity/identity.repository';
@@ -11,13 +11,13 @@ import { ENTERPRISE_ID_SYSTEM } from '../pdq/golden-record.projection';
 import { decideLink } from './link-decision.policy';
 import type { LinkDecision, ScoredCandidate } from './link-decision.policy';
 import { demographicsOf, searchPhones } from './patient-demographics';
+import { MATCHING_PROFILE } from './rule-sets';
+import type { MatchingProfile } from './rule-sets';
 
 /** Candidates compared per record (issue 4 "Blocking": a cap keeps a common name from exploding). */
 export const CANDIDATE_CAP = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Normalization region of the demo exchange (phones, date order, national id scheme). */
-export const MPI_REGION: RegionConfig = REGION_US;
 
 /** A source record as an institution sent it (PatientUpserted / the surviving side of PatientMerged). */
 export interface SourceRecordInput {
@@ -65,16 +65,23 @@ export function recordLockKey(system: string, localId: string): string {
  */
 @Injectable()
 export class MatchRecordHandler {
-  readonly ruleSet: RuleSet = RULE_SET_V1;
+  /** The rule set new records and updates are decided with (MPI_RULE_SET_VERSION). */
+  readonly ruleSet: RuleSet;
+  /** Normalization region (MPI_REGION, MPI_NATIONAL_ID_PROFILE). */
+  readonly region: RegionConfig;
 
   constructor(
     private readonly repository: IdentityRepository,
     private readonly links: LinkWriter,
-  ) {}
+    @Inject(MATCHING_PROFILE) readonly profile: MatchingProfile,
+  ) {
+    this.ruleSet = profile.ruleSet;
+    this.region = profile.region;
+  }
 
   async upsert(input: SourceRecordInput, tx: EntityManager, extraLocks: readonly string[] = []): Promise<MatchOutcome> {
     const at = new Date();
-    const normalized = normalizeRecord(demographicsOf(input.patient), MPI_REGION, this.ruleSet);
+    const normalized = normalizeRecord(demographicsOf(input.patient), this.region, this.ruleSet);
     const keys = blockingKeys(normalized);
     // Concurrency (issue 4): two records of one new person sharing a blocking key are decided one
     // after the other, each seeing the other's committed link, whatever partition or replica they use.
@@ -82,7 +89,7 @@ export class MatchRecordHandler {
 
     const existing = await this.repository.findSourceRecord(tx, input.system, input.localId);
     const id = existing?.id ?? randomUUID();
-    await this.repository.appendVersion(tx, id, existing, { ...input, normalized, phones: searchPhones(input.patient, MPI_REGION), at });
+    await this.repository.appendVersion(tx, id, existing, { ...input, normalized, phones: searchPhones(input.patient, this.region), at });
     const link = await this.repository.findLink(tx, id);
     if (existing !== null && existing.retiredInto !== null && link !== null) {
       // A record its source merged away (A40) keeps its redirect: the new version is kept, not matched.
@@ -108,7 +115,7 @@ export class MatchRecordHandler {
   ): Promise<RematchOutcome | null> {
     const record = await this.repository.currentRecord(tx, sourceRecordId);
     if (record === null || record.retiredInto !== null) return null;
-    const normalized = normalizeRecord(demographicsOf(record.patient), MPI_REGION, ruleSet);
+    const normalized = normalizeRecord(demographicsOf(record.patient), this.region, ruleSet);
     const keys = blockingKeys(normalized);
     if (mode === 'apply') await this.repository.lockKeys(tx, [recordLockKey(record.system, record.localId), ...keys]);
     const link = await this.repository.findLink(tx, sourceRecordId);
@@ -187,7 +194,7 @@ export class MatchRecordHandler {
   ): Promise<{ readonly surviving: MatchOutcome; readonly priorSourceRecordId: string }> {
     const outcome = await this.upsert(surviving, tx, [recordLockKey(prior.system, prior.localId)]);
     const at = new Date();
-    const normalized = normalizeRecord(demographicsOf(prior.patient), MPI_REGION, this.ruleSet);
+    const normalized = normalizeRecord(demographicsOf(prior.patient), this.region, this.ruleSet);
     const existing = await this.repository.findSourceRecord(tx, prior.system, prior.localId);
     const priorId = existing?.id ?? randomUUID();
     await this.repository.appendVersion(tx, priorId, existing, {
@@ -197,7 +204,7 @@ export class MatchRecordHandler {
       patient: prior.patient,
       sourceMessageId: surviving.sourceMessageId,
       normalized,
-      phones: searchPhones(prior.patient, MPI_REGION),
+      phones: searchPhones(prior.patient, this.region),
       at,
     });
     await this.repository.retire(tx, priorId, outcome.sourceRecordId);

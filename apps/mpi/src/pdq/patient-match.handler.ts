@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { blockingKeys, normalizeRecord, scorePair } from '@tessera/matching';
 import { IdentityQueryService } from '../identity/identity-query.service';
 import { IdentityRepository } from '../identity/identity.repository';
-import { CANDIDATE_CAP, MatchRecordHandler, MPI_REGION } from '../matching/match-record.handler';
+import { CANDIDATE_CAP, MatchRecordHandler } from '../matching/match-record.handler';
 import { demographicsOf } from '../matching/patient-demographics';
 import { goldenRecord } from './golden-record.projection';
 import { MATCH_GRADE_URL, matchGrade } from './match-grade';
@@ -30,7 +30,7 @@ export class PatientMatchHandler {
 
   async match(patient: Patient, options: { readonly count: number; readonly onlyCertain: boolean }): Promise<Bundle<Patient>> {
     const ruleSet = this.matcher.ruleSet;
-    const normalized = normalizeRecord(demographicsOf(patient), MPI_REGION, ruleSet);
+    const normalized = normalizeRecord(demographicsOf(patient), this.matcher.region, ruleSet);
     const rows = await this.repository.candidates(this.dataSource.manager, NO_RECORD, blockingKeys(normalized), null, CANDIDATE_CAP);
     const best = new Map<string, { readonly grade: MatchGrade; readonly score: number }>();
     for (const row of rows) {

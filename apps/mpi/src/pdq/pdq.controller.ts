@@ -1,14 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import { Controller, Get, Header, HttpCode, HttpStatus, Post, Query, Req, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, HttpStatus, Inject, Post, Query, Req, UseFilters } from '@nestjs/common';
 import { RequireService } from '@tessera/platform-auth';
 import type { Bundle, Parameters, Patient } from '@medplum/fhirtypes';
-import { normalizeName, normalizePhone, normalizePostalCode } from '@tessera/matching';
+import { normalizeName, normalizePhone, normalizePostalCode, REGION_US } from '@tessera/matching';
+import type { RegionConfig } from '@tessera/matching';
 import { readFhirJson } from '../fhir/fhir-json-body';
 import { FHIR_JSON, OperationOutcomeException } from '@tessera/platform-service';
 import type { Issue } from '@tessera/platform-service';
 import { OperationOutcomeFilter } from '@tessera/platform-service';
 import { IdentityQueryService } from '../identity/identity-query.service';
-import { MPI_REGION } from '../matching/match-record.handler';
+import { MATCHING_PROFILE } from '../matching/rule-sets';
+import type { MatchingProfile } from '../matching/rule-sets';
 import type { PatientSearch } from '../identity/identity-query.service';
 import { ENTERPRISE_ID_SYSTEM, goldenRecord } from './golden-record.projection';
 import { PatientMatchHandler } from './patient-match.handler';
@@ -40,7 +42,7 @@ function single(query: Query, name: string, issues: Issue[]): string | undefined
  * (case and spaces/hyphens ignored); _id: an enterprise id;
  * _count (1–100, default 20) and _offset page through the results. Pure.
  */
-export function parsePatientSearch(query: Query): { readonly search?: PatientSearch; readonly issues: Issue[] } {
+export function parsePatientSearch(query: Query, region: RegionConfig = REGION_US): { readonly search?: PatientSearch; readonly issues: Issue[] } {
   const issues: Issue[] = [];
   const family = single(query, 'family', issues);
   const given = single(query, 'given', issues);
@@ -85,7 +87,7 @@ export function parsePatientSearch(query: Query): { readonly search?: PatientSea
       if (/^[^@\s]+@[^@\s]+$/.test(value)) search.telecom = { kind: 'email', value };
       else issues.push({ code: 'invalid', diagnostics: 'telecom email must be an e-mail address', expression: 'telecom' });
     } else {
-      const phone = normalizePhone(value, MPI_REGION);
+      const phone = normalizePhone(value, region);
       if (phone !== undefined && phone.length >= 4) search.telecom = { kind: 'phone', value: phone };
       else issues.push({ code: 'invalid', diagnostics: 'telecom phone must hold at least 4 digits', expression: 'telecom' });
     }
@@ -154,6 +156,7 @@ export class PdqController {
   constructor(
     private readonly identities: IdentityQueryService,
     private readonly matches: PatientMatchHandler,
+    @Inject(MATCHING_PROFILE) private readonly profile: MatchingProfile,
   ) {}
 
   @Post('$match')
@@ -168,7 +171,7 @@ export class PdqController {
   @Get()
   @Header('Content-Type', FHIR_JSON)
   async search(@Query() query: Record<string, unknown>): Promise<Bundle<Patient>> {
-    const { search, issues } = parsePatientSearch(query);
+    const { search, issues } = parsePatientSearch(query, this.profile.region);
     if (search === undefined) throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issues);
     const { ids, total } = await this.identities.search(search);
     const entry = await Promise.all(

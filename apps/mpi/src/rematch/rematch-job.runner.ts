@@ -3,7 +3,6 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MatchRecordHandler } from '../matching/match-record.handler';
-import { RULE_SETS } from '../matching/rule-sets';
 import type { OperatorContext } from '../operator/operator-link.handler';
 import { progressOf } from './rematch-progress';
 import type { Progress } from './rematch-progress';
@@ -71,8 +70,8 @@ export class RematchJobRunner implements OnApplicationShutdown {
     ctx: OperatorContext,
   ): Promise<RematchResult<RematchJobView>> {
     const ruleSetVersion = cmd.ruleSetVersion ?? this.matcher.ruleSet.version;
-    if (!RULE_SETS.has(ruleSetVersion)) {
-      return { status: 'invalid', diagnostics: `unknown rule set version; known: ${[...RULE_SETS.keys()].join(', ')}` };
+    if (!this.matcher.profile.ruleSets.has(ruleSetVersion)) {
+      return { status: 'invalid', diagnostics: `unknown rule set version; known: ${[...this.matcher.profile.ruleSets.keys()].join(', ')}` };
     }
     const id = randomUUID();
     await this.jobs.insert(
@@ -176,7 +175,7 @@ export class RematchJobRunner implements OnApplicationShutdown {
   }
 
   private ruleSetOf(job: Pick<RematchJobRow, 'ruleSetVersion'>) {
-    const ruleSet = RULE_SETS.get(job.ruleSetVersion);
+    const ruleSet = this.matcher.profile.ruleSets.get(job.ruleSetVersion);
     if (ruleSet === undefined) throw new Error(`rule set ${job.ruleSetVersion} is no longer known`);
     return ruleSet;
   }
