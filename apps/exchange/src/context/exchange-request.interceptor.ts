@@ -67,6 +67,20 @@ export class ExchangeRequestInterceptor implements NestInterceptor {
     if (id === undefined || principal === undefined) return next.handle();
     const route = routeById(id);
     const client = await this.clientPolicy(principal);
+    if (this.clients !== undefined && client === undefined) {
+      // Disabled or removed since its token was issued: its token dies with it (and a missing
+      // registration must never read as "no purpose restriction").
+      this.audit.securityAlert(
+        { reason: 'client_disabled', status: 401, path: request.path, method: request.method },
+        principal,
+      );
+      http.getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw outcomeError(
+        HttpStatus.UNAUTHORIZED,
+        'login',
+        'this client is disabled or no longer registered; its tokens are refused',
+      );
+    }
     await this.rateLimit(principal, client, request, http.getResponse<Response>());
     this.readContext(route, principal, client, request);
     return next.handle();

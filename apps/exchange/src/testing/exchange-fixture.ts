@@ -45,7 +45,7 @@ export function clientsYaml(run: string, tokenClientJwk: object = PLACEHOLDER_CL
       keys:
         - ${JSON.stringify(jwk)}
 `;
-  return `clients:\n${client(`sta-${run}`, STA.id, ['TREAT', 'ETREAT'], 1000)}${client(`riv-${run}`, RIV.id, ['TREAT'], 1000)}${client(`rl-${run}`, RIV.id, ['TREAT'], 3)}${client(`tok-${run}`, STA.id, ['TREAT'], 1000, tokenClientJwk)}`;
+  return `clients:\n${client(`sta-${run}`, STA.id, ['TREAT', 'ETREAT'], 1000)}${client(`riv-${run}`, RIV.id, ['TREAT'], 1000)}${client(`rl-${run}`, RIV.id, ['TREAT'], 3)}${client(`tok-${run}`, STA.id, ['TREAT'], 1000, tokenClientJwk)}${client(`tl-${run}`, STA.id, ['TREAT'], 1000)}`;
 }
 
 export interface Region {
