@@ -276,7 +276,8 @@ export class AuditWriter {
       if (this.queue.length >= this.settings.maxBatch) this.flush();
       // In flight: the completion of that produce flushes this group (nothing to schedule).
       else if (this.sending !== undefined) return;
-      else if (this.settings.lingerMs > 0) this.timer ??= setTimeout(() => this.flush(), this.settings.lingerMs);
+      else if (this.settings.lingerMs > 0)
+        this.timer ??= setTimeout(() => this.flush(), this.settings.lingerMs);
       else this.immediate ??= setImmediate(() => this.flush());
     });
   }
