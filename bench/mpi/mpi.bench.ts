@@ -32,7 +32,7 @@ import type { TruthRecord } from './mpi-data';
  *   --queries 2000     PDQm searches and $match calls after indexing
  *   --id-profile synthetic   national id validation (MPI_NATIONAL_ID_PROFILE): synthetic accepts the
  *                      generator's 9xx SSNs as plausible; strict = real-world rules (they are invalid)
- *   --rule-set v1      rule-set version (MPI_RULE_SET_VERSION)
+ *   --rule-set v2      rule-set version (MPI_RULE_SET_VERSION; v1 for the earlier runs)
  *   --breakdown        also print false positives / negatives by cause (twin, household, corruption)
  *
  * Every record goes through the MPI's own MatchRecordHandler.upsert in its own transaction, exactly
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const profile = matchingProfileOf({
     MPI_REGION: 'us',
     MPI_NATIONAL_ID_PROFILE: options.idProfile,
-    MPI_RULE_SET_VERSION: options.ruleSet ?? 'v1',
+    MPI_RULE_SET_VERSION: options.ruleSet ?? 'v2',
   });
   console.log(
     `mpi bench: ${options.records.toLocaleString('en')} source records, seed ${options.seed}, rule set ${profile.ruleSet.version}, ` +

@@ -22,8 +22,8 @@ export const mpiConfig = defineConfig(
     MPI_RULE_SET_VERSION: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,40}$/)
-      .default('v1')
-      .describe('version of the rule set the engine decides with: a built-in one (v1) or the one in MPI_RULE_SET_FILE'),
+      .default('v2')
+      .describe('version of the rule set the engine decides with: a built-in one (v1, v2) or the one in MPI_RULE_SET_FILE'),
     MPI_RULE_SET_FILE: z
       .string()
       .min(1)

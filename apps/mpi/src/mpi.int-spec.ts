@@ -739,7 +739,7 @@ describe('re-matching after a rule change', () => {
     for (const scope of [{ institution: h11.id }, { institution: h10.id }]) {
       const started = await http('/mpi/rematch-jobs', { method: 'POST', operator: 'ops-1', body: { scope, dryRun: true, reason: 'rule set v1 review' } });
       expect(started.status).toBe(202);
-      expect(started.json).toMatchObject({ dryRun: true, ruleSetVersion: 'v1', scope, requestedBy: 'ops-1', phase: 'dry-run' });
+      expect(started.json).toMatchObject({ dryRun: true, ruleSetVersion: 'v2', scope, requestedBy: 'ops-1', phase: 'dry-run' });
       const jobId = started.json['id'] as string;
       const done = await waitFor('the dry run', async () => (await http(`/mpi/rematch-jobs/${jobId}`)).json, (j) => j['status'] === 'DONE' || j['status'] === 'FAILED');
       // Scope: the institution's two records (R-x and T-1 / U-2); the only change is its R record leaving R's id.

@@ -1,7 +1,7 @@
 import { levelWeight, scorePair, scoreVector } from './fellegi-sunter.scorer';
 import { REGION_CN, REGION_US, type ComparisonVector, type MatchInput, type RuleSet } from './matching.types';
 import { normalizeRecord } from './record-normalization.util';
-import { RULE_SET_V1 } from './rule-set.loader';
+import { RULE_SET_V1, RULE_SET_V2 } from './rule-set.loader';
 
 const RULES: RuleSet = {
   version: 'test-1',
@@ -159,5 +159,31 @@ describe('Fellegi–Sunter scoring', () => {
       'exact-invalid',
     );
     expect(scorePair(cn1, cn2, RULE_SET_V1).decision).toBe('MATCH');
+  });
+
+  it('a veto level "missing" matches a field missing on either side', () => {
+    const rules: RuleSet = { ...RULES, autoLinkVetoes: [{ field: 'given', levels: ['different', 'missing'], unless: [{ field: 'nationalId', levels: ['exact-valid'] }] }] };
+    const noGiven = scoreVector(vector({ family: 'exact', given: null, birthDate: 'exact', nationalId: null }), rules);
+    expect(noGiven.score).toBeGreaterThan(10);
+    expect(noGiven.capped).toBe('veto');
+    expect(scoreVector(vector({ family: 'exact', given: null, birthDate: 'exact', nationalId: 'exact-valid' }), rules).decision).toBe('MATCH');
+    // without "missing" in the levels a missing field never triggers the veto (v1 behaviour)
+    expect(scoreVector(vector({ family: 'exact', given: null, birthDate: 'exact', nationalId: null }), RULES).decision).toBe('MATCH');
+  });
+
+  it('with rule set v2: a twin whose given name is missing or only similar does not auto-link without a common id', () => {
+    const region = { ...REGION_US, allowSyntheticSsn: true };
+    const household = { family: 'Nguyen', sex: 'F', birthDate: '2001-06-30', phone: '(217) 555-0199', address: { line: '4 Elm St', postalCode: '62702' } };
+    const twinA = normalizeRecord({ ...household, given: 'Aubrey', insuranceId: 'INS-1' }, region, RULE_SET_V2);
+    const noGiven = normalizeRecord({ ...household, insuranceId: 'INS-2' }, region, RULE_SET_V2);
+    const similar = normalizeRecord({ ...household, given: 'Audrey', insuranceId: 'INS-2' }, region, RULE_SET_V2);
+    // v1 links the record without a given name to twin A (surname, birth date, address and phone agree)
+    expect(scorePair(twinA, noGiven, RULE_SET_V1).decision).toBe('MATCH');
+    const v2 = scorePair(twinA, noGiven, RULE_SET_V2);
+    expect(v2).toMatchObject({ decision: 'POSSIBLE_MATCH', capped: 'veto', ruleSetVersion: 'v2' });
+    expect(scorePair(twinA, similar, RULE_SET_V2).decision).not.toBe('MATCH');
+    // the same valid national id is enough evidence
+    const withId = (m: MatchInput) => normalizeRecord({ ...m, nationalId: '912-34-5678' }, region, RULE_SET_V2);
+    expect(scorePair(withId({ ...household, given: 'Aubrey' }), withId(household), RULE_SET_V2).decision).toBe('MATCH');
   });
 });

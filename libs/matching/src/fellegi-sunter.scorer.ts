@@ -65,9 +65,13 @@ export function scoreVector(vector: ComparisonVector, ruleSet: RuleSet, placehol
   };
 }
 
+/** Veto/unless level matching a field missing on either side (comparison level null). */
+export const MISSING = 'missing';
+
 function at(vector: ComparisonVector, condition: FieldLevels): boolean {
   const level = vector[condition.field];
-  return level !== null && condition.levels.includes(level);
+  // "missing": the field is missing on either side (a veto may demand evidence, not just no conflict).
+  return condition.levels.includes(level ?? MISSING);
 }
 
 /** Compares and scores two normalized records. */

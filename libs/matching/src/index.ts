@@ -39,7 +39,7 @@ export {
 } from './field-comparison.util';
 export { blockingKeys } from './blocking.util';
 export { isPlaceholderName } from './placeholder.util';
-export { levelWeight, scorePair, scoreVector, weighVector } from './fellegi-sunter.scorer';
+export { levelWeight, MISSING, scorePair, scoreVector, weighVector } from './fellegi-sunter.scorer';
 export {
   estimateUProbabilities,
   estimateWeights,
@@ -47,4 +47,4 @@ export {
   type EstimateOptions,
   type EstimateResult,
 } from './weight.estimator';
-export { parseRuleSet, RULE_SET_V1 } from './rule-set.loader';
+export { parseRuleSet, RULE_SET_V1, RULE_SET_V2 } from './rule-set.loader';

@@ -1,4 +1,5 @@
 import ruleSetV1 from './data/rule-set.v1.json';
+import ruleSetV2 from './data/rule-set.v2.json';
 import type { ComparisonField, RuleSet } from './matching.types';
 
 const FIELDS: readonly ComparisonField[] = [
@@ -60,3 +61,10 @@ export function parseRuleSet(data: unknown): RuleSet {
 
 /** The committed rule set (data/rule-set.v1.json): m/u estimated by EM on synthetic data. */
 export const RULE_SET_V1: RuleSet = parseRuleSet(ruleSetV1);
+
+/**
+ * v1's weights and thresholds with a stricter given-name veto (data/rule-set.v2.json): a missing,
+ * jw-medium or initial-only given name no longer auto-links (twins and household members share
+ * surname, birth date, address and phone) unless the same valid national id or insurance id.
+ */
+export const RULE_SET_V2: RuleSet = parseRuleSet(ruleSetV2);

@@ -1,16 +1,16 @@
-import { RULE_SET_V1 } from '@tessera/matching';
+import { RULE_SET_V1, RULE_SET_V2 } from '@tessera/matching';
 import { loadConfig } from '@tessera/platform-config';
 import { mpiConfig } from '../mpi.config';
 import { matchingProfileOf } from './rule-sets';
 
 describe('matchingProfileOf (MPI_* settings → region and rule set)', () => {
-  it('defaults: US region, strict national ids (a 9xx SSN is invalid), rule set v1', () => {
+  it('defaults: US region, strict national ids (a 9xx SSN is invalid), rule set v2', () => {
     const profile = matchingProfileOf(loadConfig(mpiConfig, {}));
-    expect(profile.ruleSet).toBe(RULE_SET_V1);
+    expect(profile.ruleSet).toBe(RULE_SET_V2);
     expect(profile.region.nationalIdScheme).toBe('us-ssn');
     expect(profile.region.allowSyntheticSsn).toBe(false);
     expect(profile.nationalIdProfile).toBe('strict');
-    expect([...profile.ruleSets.keys()]).toEqual(['v1']);
+    expect([...profile.ruleSets.keys()]).toEqual(['v1', 'v2']);
   });
 
   it('synthetic profile accepts the 9xx test range; region cn uses the resident id scheme', () => {
@@ -34,11 +34,11 @@ describe('matchingProfileOf (MPI_* settings → region and rule set)', () => {
     });
     expect(profile.ruleSet.version).toBe('v1-local');
     expect(profile.ruleSet.thresholds).toEqual({ autoLink: 14, review: 6 });
-    expect([...profile.ruleSets.keys()]).toEqual(['v1', 'v1-local']);
+    expect([...profile.ruleSets.keys()]).toEqual(['v1', 'v2', 'v1-local']);
   });
 
   it('fails at boot on an unknown version, an unreadable or invalid file, or a file reusing a built-in version', () => {
-    expect(() => matchingProfileOf(loadConfig(mpiConfig, { MPI_RULE_SET_VERSION: 'v9' }))).toThrow(/MPI_RULE_SET_VERSION: unknown rule set; known: v1/);
+    expect(() => matchingProfileOf(loadConfig(mpiConfig, { MPI_RULE_SET_VERSION: 'v9' }))).toThrow(/MPI_RULE_SET_VERSION: unknown rule set; known: v1, v2/);
     const withFile = (text: string): (() => unknown) => () =>
       matchingProfileOf(loadConfig(mpiConfig, { MPI_RULE_SET_FILE: 'x.json' }), () => text);
     expect(withFile('{not json')).toThrow(/MPI_RULE_SET_FILE: cannot read a JSON rule set/);

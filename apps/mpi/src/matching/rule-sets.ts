@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { parseRuleSet, REGION_CN, REGION_EU, REGION_US, RULE_SET_V1 } from '@tessera/matching';
+import { parseRuleSet, REGION_CN, REGION_EU, REGION_US, RULE_SET_V1, RULE_SET_V2 } from '@tessera/matching';
 import type { RegionConfig, RuleSet } from '@tessera/matching';
 import type { MpiSettings } from '../mpi.config';
 
 /** Rule sets shipped with libs/matching (by `version`). */
-export const BUILT_IN_RULE_SETS: readonly RuleSet[] = [RULE_SET_V1];
+export const BUILT_IN_RULE_SETS: readonly RuleSet[] = [RULE_SET_V1, RULE_SET_V2];
 
 const REGIONS: Readonly<Record<MpiSettings['MPI_REGION'], RegionConfig>> = { us: REGION_US, cn: REGION_CN, eu: REGION_EU };
 
