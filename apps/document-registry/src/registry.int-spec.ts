@@ -843,6 +843,52 @@ describe('document registry enforcement (consent pushdown, service token, visibi
     expect(facts.body).toMatchObject({ items: [{ securityLabels: [] }] });
   });
 
+  it("does not show a hidden encounter's class and type on the visible documents of that encounter", async () => {
+    const H = {
+      institutionId: `hosp-h-${RUN}`,
+      system: `urn:oid:2.999.${Date.now()}.8`,
+      mrn: `MRN-H-${RUN}`,
+    };
+    const E4 = `E4-${RUN}`;
+    await publishLink(H, E4, '2024-07-01T00:00:00Z');
+    // An encounter labelled SUD/ETH (absolute) by its service type; a plain note of that encounter.
+    const hEncounter: Encounter = {
+      ...encounter(40, 'finished'),
+      serviceType: { coding: [{ system: 'http://snomed.info/sct', code: '7200002' }] },
+    };
+    await producer.publish(EncounterUpserted, {
+      key: `${H.institutionId}|${H.mrn}`,
+      source: SOURCE,
+      data: { ...provenance(H, `msg-${RUN}-h-enc`), encounter: hEncounter },
+    });
+    const note = documentOf(41, `Synthetic note of H ${RUN}`, {
+      date: '2024-07-20T10:00:00Z',
+      securityLabel: [],
+      context: { encounter: [{ reference: `Encounter/${id('enc', 40)}` }] },
+    });
+    await producer.publish(DocumentPublished, {
+      key: `${H.institutionId}|${H.mrn}`,
+      source: SOURCE,
+      data: { ...provenance(H, `msg-${RUN}-h-doc`), ...note },
+    });
+    await waitForIds(`/DocumentReference?patient=${E4}`, [`DocumentReference/${id('doc', 41)}`], E4);
+    await waitForIds(`/Encounter?patient=${E4}`, [`Encounter/${id('enc', 40)}`], E4);
+    // H's own view carries the encounter's details.
+    const own = await search(`/DocumentReference?patient=${E4}`, E4, {
+      visibility: { ownInstitution: H.institutionId, others: 'none' },
+    });
+    expect(registryExtension(own.entry?.[0]?.resource, 'encounterType').length).toBeGreaterThan(0);
+
+    const denied = { as: E4, visibility: { ownInstitution: D.institutionId, deniedLabels: ['ETH', 'SUD'] } };
+    expect((await search(`/Encounter?patient=${E4}`, E4, denied)).total).toBe(0);
+    const docs = await search(`/DocumentReference?patient=${E4}`, E4, denied);
+    expect(ids(docs)).toEqual([`DocumentReference/${id('doc', 41)}`]);
+    const resource = docs.entry?.[0]?.resource;
+    expect(registryExtension(resource, 'encounterType')).toEqual([]);
+    expect(registryExtension(resource, 'encounterClass')).toEqual([]);
+    expect(JSON.stringify(resource)).not.toContain('7200002');
+  });
+
   it('serves the facts the exchange decides content on', async () => {
     const facts = await get(`/_facts/${cDocId(1)}`);
     expect(facts.status).toBe(200);

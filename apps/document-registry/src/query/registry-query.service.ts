@@ -231,10 +231,14 @@ export class RegistryQueryService {
     for (const bound of query.dates)
       where.push(`t.effective_at ${bound.op} ${bind(bound.instant)}::timestamptz`);
     const direction = query.sort === 'date' ? 'ASC' : 'DESC';
+    // A document's or result's linked encounter lends its class and type only when that encounter
+    // is visible itself (its type or service type may be what labels it).
+    const encounterVisible = table.name === 'encounters' ? 'true' : visibleFilter('e', visibility, bind);
     const encounterJoin =
       table.name === 'encounters'
         ? 't.class_code AS enc_class, t.type_tokens AS enc_type'
-        : 'e.class_code AS enc_class, e.type_tokens AS enc_type';
+        : `CASE WHEN ${encounterVisible} THEN e.class_code END AS enc_class,
+           CASE WHEN ${encounterVisible} THEN e.type_tokens END AS enc_type`;
     const filtered = `
       SELECT t.*, src.confidence, ${encounterJoin}
       FROM ${table.name} t
