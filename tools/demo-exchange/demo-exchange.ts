@@ -5,7 +5,8 @@ import { buildDemoFeed } from '../demo-feed/demo-feed.builder';
 import { findInstitutionsFile, loadInstitutions } from '../demo-feed/institutions.loader';
 import { signClientAssertion, tokenRequestBody } from '../exchange-client/client-assertion';
 import { DEMO_CLIENTS_FILE, DEMO_KEYS_DIR, readClientKey, registeredScopes } from '../exchange-client/demo-keys';
-import { optOutConsent, pickTourPerson } from './tour-plan';
+import { optOutConsent, tourCandidates } from './tour-plan';
+import type { TourPerson } from './tour-plan';
 
 /*
  * A tour of the exchange API after the demo feed (run by `npm start`):
@@ -129,10 +130,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const institutionsFile = values.institutions ?? findInstitutionsFile(__dirname);
   // The same feed npm start sent (seed 1, 60 persons; local ids do not depend on the run tag).
   const feed = buildDemoFeed({ institutions: loadInstitutions(institutionsFile), seed: 1, persons: 60 });
-  const person = pickTourPerson(feed, HOLDER.institution, ASKER.institution);
-  if (person === undefined) throw new Error('the demo feed has no person with a St Aurelia document who also visited Riverside');
-  const holderId = `${identifierSystem(institutionsFile, HOLDER.institution)}|${person.holder.localId}`;
-  const askerId = `${identifierSystem(institutionsFile, ASKER.institution)}|${person.asker.localId}`;
+  const candidates = tourCandidates(feed, HOLDER.institution, ASKER.institution);
+  if (candidates.length === 0) throw new Error('the demo feed has no person with a St Aurelia document who also visited Riverside');
+  const holderSystem = identifierSystem(institutionsFile, HOLDER.institution);
+  const askerSystem = identifierSystem(institutionsFile, ASKER.institution);
   const exchange = new ExchangeCaller(base);
   const steps: Step[] = [];
   const step = (s: Step) => {
@@ -144,16 +145,31 @@ export async function main(argv: readonly string[]): Promise<number> {
   const documents = (client: string, patient: string, purpose: string, headers: Record<string, string> = {}) =>
     exchange.call(client, `/fhir/DocumentReference?patient=${encodeURIComponent(patient)}&_count=50`, { purpose, headers });
 
+  // Follow the first person whose two records the MPI linked (PIXm from St Aurelia lists the
+  // Riverside identifier) and whose St Aurelia document the registry indexed.
+  const linked = async (): Promise<{ person: TourPerson; answer: Answer } | undefined> => {
+    for (const candidate of candidates) {
+      const pixOf = await exchange.call(
+        HOLDER.client,
+        `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${holderSystem}|${candidate.holder.localId}`)}`,
+        { purpose: 'TREAT' },
+      );
+      const systems = ((pixOf.json['parameter'] as Array<{ valueIdentifier?: { system?: string; value?: string } }> | undefined) ?? []).map(
+        (p) => `${p.valueIdentifier?.system ?? ''}|${p.valueIdentifier?.value ?? ''}`,
+      );
+      if (!systems.includes(`${askerSystem}|${candidate.asker.localId}`)) continue;
+      const answer = await documents(ASKER.client, `${askerSystem}|${candidate.asker.localId}`, 'TREAT');
+      if (answer.status === 200 && (bySource(answer.json).sources.get(HOLDER.institution) ?? 0) > 0) return { person: candidate, answer };
+    }
+    return undefined;
+  };
+  const found = await poll("the MPI's links and the registry's index", waitSeconds, linked, (f) => f !== undefined);
+  if (found === undefined) throw new Error('unreachable');
+  const { person, answer: before } = found;
+  const holderId = `${holderSystem}|${person.holder.localId}`;
+  const askerId = `${askerSystem}|${person.asker.localId}`;
   console.log(`\nExchange tour at ${base}: synthetic person ${person.personId}, known at ${HOLDER.institution} and ${ASKER.institution}`);
   console.log(`  #  ${'    '} ${'step'.padEnd(54)} ${'client'.padEnd(17)} ${'purpose'.padEnd(7)} HTTP result`);
-
-  // Wait for the MPI to link the two records and the registry to index St Aurelia's document.
-  const before = await poll(
-    "the MPI link and the registry's index",
-    waitSeconds,
-    () => documents(ASKER.client, askerId, 'TREAT'),
-    (a) => a.status === 200 && (bySource(a.json).sources.get(HOLDER.institution) ?? 0) > 0,
-  );
   const seenBefore = bySource(before.json);
   step({ what: "Riverside reads the patient's documents", who: ASKER.client, purpose: 'TREAT', status: before.status, result: describe(seenBefore), ok: true });
 
@@ -178,7 +194,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     who: ASKER.client,
     purpose: 'TREAT',
     status: after.status,
-    result: `${describe(seenAfter)}: St Aurelia's hidden`,
+    result: `${describe(seenAfter)}: only its own now`,
     ok: after.status === 200 && !seenAfter.sources.has(HOLDER.institution),
   });
 

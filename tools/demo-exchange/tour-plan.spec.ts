@@ -1,7 +1,7 @@
 import { buildDemoFeed } from '../demo-feed/demo-feed.builder';
 import { findInstitutionsFile, loadInstitutions } from '../demo-feed/institutions.loader';
 import { fromFhirConsent } from '@tessera/consent-policy';
-import { optOutConsent, pickTourPerson } from './tour-plan';
+import { optOutConsent, pickTourPerson, tourCandidates } from './tour-plan';
 
 describe('exchange tour plan', () => {
   const feed = buildDemoFeed({ institutions: loadInstitutions(findInstitutionsFile(__dirname)), seed: 1, persons: 60 });
@@ -15,6 +15,13 @@ describe('exchange tour plan', () => {
     expect(theirs.some((m) => m.institution === 'st-aurelia' && m.localId === person!.holder.localId)).toBe(true);
     const again = buildDemoFeed({ institutions: loadInstitutions(findInstitutionsFile(__dirname)), seed: 1, persons: 60, runTag: 'other' });
     expect(pickTourPerson(again, 'st-aurelia', 'riverside')).toEqual(person);
+  });
+
+  it('offers every such person once, the first being the one picked', () => {
+    const candidates = tourCandidates(feed, 'st-aurelia', 'riverside');
+    expect(candidates.length).toBeGreaterThan(1);
+    expect(new Set(candidates.map((c) => c.personId)).size).toBe(candidates.length);
+    expect(candidates[0]).toEqual(pickTourPerson(feed, 'st-aurelia', 'riverside'));
   });
 
   it('finds nobody when the asker never saw anyone with a holder document', () => {

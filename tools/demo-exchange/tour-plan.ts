@@ -9,15 +9,18 @@ export interface TourPerson {
   readonly asker: { readonly institution: string; readonly localId: string };
 }
 
+/** The first of `tourCandidates` (feed order, so deterministic for a seed). */
+export function pickTourPerson(feed: readonly DemoMessage[], holder: string, asker: string): TourPerson | undefined {
+  return tourCandidates(feed, holder, asker)[0];
+}
+
 /**
- * Picks the person the tour follows: the first (in feed order, so deterministic for a seed) who has
- * an MDM^T02 document from `holder` and any message from `asker` (so the MPI can link the two records).
+ * The persons the tour may follow, in feed order: each has an MDM^T02 document from `holder` and
+ * a message from `asker`. Whether the MPI linked their two records (the synthetic corruption may
+ * leave them as a possible match for review) is for the tour to ask.
  */
-export function pickTourPerson(
-  feed: readonly DemoMessage[],
-  holder: string,
-  asker: string,
-): TourPerson | undefined {
+export function tourCandidates(feed: readonly DemoMessage[], holder: string, asker: string): TourPerson[] {
+  const found: TourPerson[] = [];
   const localIds = new Map<string, Map<string, string>>();
   for (const m of feed) {
     if (m.personId === undefined || m.localId === undefined || m.localId === '') continue;
@@ -31,15 +34,15 @@ export function pickTourPerson(
     const known = localIds.get(m.personId);
     const askerId = known?.get(asker);
     const holderId = known?.get(holder);
-    if (askerId !== undefined && holderId !== undefined) {
-      return {
+    if (askerId !== undefined && holderId !== undefined && !found.some((p) => p.personId === m.personId)) {
+      found.push({
         personId: m.personId,
         holder: { institution: holder, localId: holderId },
         asker: { institution: asker, localId: askerId },
-      };
+      });
     }
   }
-  return undefined;
+  return found;
 }
 
 /** The opt-out the holding hospital records for the patient: no regional sharing (FHIR R4 Consent). */

@@ -126,6 +126,7 @@ export function formatSummary(
     if (summary.unexpected.length > 20) out.push(`  … and ${summary.unexpected.length - 20} more`);
   }
   out.push('', 'Where to look next');
-  for (const [what, where] of whereToLook) out.push(`  ${what.padEnd(30)} ${where}`);
+  const width = Math.max(30, ...whereToLook.map(([what]) => what.length));
+  for (const [what, where] of whereToLook) out.push(`  ${what.padEnd(width)}  ${where}`);
   return out.join('\n') + '\n';
 }
