@@ -889,6 +889,49 @@ describe('document registry enforcement (consent pushdown, service token, visibi
     expect(JSON.stringify(resource)).not.toContain('7200002');
   });
 
+  it('_history leaves out an older version whose own codes carry a label the requester may not see', async () => {
+    const K = {
+      institutionId: `hosp-k-${RUN}`,
+      system: `urn:oid:2.999.${Date.now()}.9`,
+      mrn: `MRN-K-${RUN}`,
+    };
+    const E5 = `E5-${RUN}`;
+    await publishLink(K, E5, '2024-07-01T00:00:00Z');
+    // Version 1 names a depressive episode (PSY); version 2 corrects the reason away.
+    const first: Encounter = {
+      ...encounter(50, 'finished'),
+      reasonCode: [{ coding: [{ system: ICD10, code: 'F32.1' }] }],
+    };
+    const corrected: Encounter = { ...encounter(50, 'finished'), reasonCode: [{ text: 'follow-up' }] };
+    for (const [n, enc] of [first, corrected].entries()) {
+      await producer.publish(EncounterUpserted, {
+        key: `${K.institutionId}|${K.mrn}`,
+        source: SOURCE,
+        data: { ...provenance(K, `msg-${RUN}-k-enc-${n}`), encounter: enc },
+      });
+    }
+    const path = `/Encounter/${id('enc', 50)}/_history`;
+    const own = { as: E5, visibility: { ownInstitution: K.institutionId, others: 'none' as const } };
+    await waitFor(
+      'both versions',
+      async () => (await get(path, own)).body['total'],
+      (t) => t === 2,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
+    const denied = await get(path, {
+      as: E5,
+      visibility: { ownInstitution: D.institutionId, deniedLabels: ['PSY'] },
+    });
+    expect(denied.status).toBe(200);
+    const bundle = denied.body as unknown as Bundle;
+    expect((bundle.entry ?? []).map((e) => e.resource?.meta?.versionId)).toEqual(['2']);
+    expect(bundle.total).toBe(1);
+    expect(denied.text).not.toContain('F32.1');
+  });
+
   it('serves the facts the exchange decides content on', async () => {
     const facts = await get(`/_facts/${cDocId(1)}`);
     expect(facts.status).toBe(200);

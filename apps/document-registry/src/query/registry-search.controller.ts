@@ -1,8 +1,10 @@
 import { Controller, Get, Header, HttpStatus, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Coding } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { DOCUMENT_CONTENT_STORE } from '../content/document-content.store';
 import type { DocumentContentStore } from '../content/document-content.store';
+import { ItemLabeler } from '../indexing/item-labeler';
+import type { LabeledResource } from '../indexing/item-labeler';
 import { RequireService } from '@tessera/platform-auth';
 import { FHIR_JSON, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
 import { historyBundle, nextPageUrl, presentItem, searchsetBundle } from './registry-item.presenter';
@@ -36,6 +38,7 @@ export class RegistrySearchController {
   constructor(
     private readonly queries: RegistryQueryService,
     @Inject(DOCUMENT_CONTENT_STORE) private readonly contents: DocumentContentStore,
+    private readonly labeler: ItemLabeler,
   ) {}
 
   @Get('DocumentReference')
@@ -101,7 +104,24 @@ export class RegistrySearchController {
     requireSamePerson(visibility, history.enterpriseId);
     // A hidden item is answered as an unknown one: its existence is not disclosed.
     if (!isVisible(visibility, history)) throw notFound(resourceType);
-    return historyBundle(resourceType, id, history.versions);
+    // Older versions may carry codes the current one no longer has: each version is also judged
+    // on its own labels (the rules over its codes and the labels it was sent with).
+    const versions = history.versions.filter((v) => {
+      const resource = v.resource as unknown as LabeledResource & {
+        meta?: { security?: Coding[] };
+        securityLabel?: { coding?: Coding[] }[];
+      };
+      const sent = [
+        ...(resource.meta?.security ?? []),
+        ...(resource.securityLabel ?? []).flatMap((c) => c.coding ?? []),
+      ];
+      const own = this.labeler.labels(resource, sent).labelCodes;
+      return isVisible(visibility, {
+        institutionId: v.institutionId,
+        labelCodes: [...history.labelCodes, ...own],
+      });
+    });
+    return historyBundle(resourceType, id, versions);
   }
 
   /**
