@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { loadConfig } from '@tessera/platform-config';
 import { Audiences, AuthModule } from '@tessera/platform-auth';
+import { AuditModule } from '@tessera/platform-audit';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
 import { DOCUMENT_CONTENT_STORE } from './content/document-content.store';
@@ -29,7 +30,12 @@ export const serviceOptions: ServiceOptions = {
 
 @Module({
   // Every route needs the exchange's service token except /health and /metrics (AuthGuard).
-  imports: [PlatformModule.forRoot(serviceOptions), AuthModule.forRoot({ audience: Audiences.internal })],
+  imports: [
+    PlatformModule.forRoot(serviceOptions),
+    AuthModule.forRoot({ audience: Audiences.internal }),
+    // Refused calls (401/403) become security-alert audit records.
+    AuditModule.forRoot({}, { auditRejections: true }),
+  ],
   controllers: [RegistrySearchController],
   providers: [
     { provide: REGISTRY_SETTINGS, useFactory: () => loadConfig(registryConfig) },

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { loadConfig } from '@tessera/platform-config';
 import { Audiences, AuthModule } from '@tessera/platform-auth';
+import { AuditModule } from '@tessera/platform-audit';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
 import { Hl7BatchController } from './batch/hl7-batch.controller';
@@ -38,6 +39,8 @@ export const serviceOptions: ServiceOptions = {
     PlatformModule.forRoot(serviceOptions),
     // Operators (ledger, admin) and institutions (FHIR and HL7 batch uploads) call the gateway.
     AuthModule.forRoot({ audience: [Audiences.operator, Audiences.exchange] }),
+    // Refused calls (401/403) become security-alert audit records.
+    AuditModule.forRoot({}, { auditRejections: true }),
   ],
   controllers: [InstitutionsController, LedgerController, FhirController, Hl7BatchController],
   providers: [

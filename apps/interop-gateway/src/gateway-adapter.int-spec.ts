@@ -331,6 +331,15 @@ describe('ledger operator API', () => {
       token: await operatorToken('op-no-roles', ['mpi.review']),
     });
     expect(roleless.status).toBe(403);
+    // Both refusals are audited as security alerts (endpoint and reason, no token, no content).
+    const alerts = await watcher(Topics.audit).waitFor(
+      (r) =>
+        parsed(r)['type'] === 'security-alert' &&
+        (parsed(r)['entities'] as Array<{ reference?: string }>)[0]?.reference === `/ledger/messages/${id}/raw`,
+      2,
+    );
+    expect(alerts.map((r) => parsed(r)['outcome']).sort()).toEqual(['4', '8']);
+    expect(alerts.map((r) => (parsed(r)['agent'] as { clientId: string | null }).clientId)).toContain('op-no-roles');
     const wrongAudience = await http('GET', `/ledger/messages/${id}/raw`, {
       token: await issuer.mint({ kind: 'operator', clientId: 'op-aud', roles: ALL_ROLES, audience: 'tessera:internal' }),
     });

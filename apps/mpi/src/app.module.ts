@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Audiences, AuthModule } from '@tessera/platform-auth';
+import { AuditModule } from '@tessera/platform-audit';
 import { loadConfig } from '@tessera/platform-config';
 import { PlatformModule } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
@@ -39,6 +40,8 @@ export const serviceOptions: ServiceOptions = {
     PlatformModule.forRoot(serviceOptions),
     // PIXm/PDQm/$match: the exchange's service token (tessera:internal); operator routes: role mpi.review (tessera:operator).
     AuthModule.forRoot({ audience: [Audiences.operator, Audiences.internal] }),
+    // Refused calls (401/403) become security-alert audit records.
+    AuditModule.forRoot({}, { auditRejections: true }),
   ],
   // PixController before PdqController: `Patient/$ihe-pix` is matched before the search route.
   controllers: [PixController, PdqController, LinksController, OperatorController, MergeController, RematchController],

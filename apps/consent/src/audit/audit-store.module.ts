@@ -16,7 +16,8 @@ import type { AuditStoreConsumerOptions } from './audit-store.consumer';
  * consent groups (`consent.audit.<suffix>`: tests, replays).
  */
 @Module({
-  imports: [AuditModule.forRoot()],
+  // Refused calls (401/403) of the consent service become security-alert records too.
+  imports: [AuditModule.forRoot({}, { auditRejections: true })],
   controllers: [AuditEventController],
   providers: [
     AuditAppendHandler,

@@ -11,7 +11,10 @@ import {
   SERVICE_OPTIONS,
 } from '@tessera/platform-service';
 import type { ServiceOptions } from '@tessera/platform-service';
+import { AUTH_REJECTION_LISTENER } from '@tessera/platform-auth';
+import type { AuthRejection } from '@tessera/platform-auth';
 import { AuditWriter } from './audit-writer';
+import { rejectionAuditRecord } from './rejection-audit';
 import type { AuditWriterOptions } from './audit-writer';
 
 /** Drains after the consumers (10) and the outbox relay (20), before producers are closed. */
@@ -23,10 +26,20 @@ const AUDIT_DRAIN_STAGE = 25;
  */
 @Module({})
 export class AuditModule {
-  static forRoot(options: Partial<AuditWriterOptions> = {}): DynamicModule {
+  /**
+   * `auditRejections`: also bind AUTH_REJECTION_LISTENER so every 401/403 of the auth guard is a
+   * security-alert record (services without their own listener; the exchange has a richer one).
+   */
+  static forRoot(options: Partial<AuditWriterOptions> = {}, { auditRejections = false } = {}): DynamicModule {
+    const rejectionListener = {
+      provide: AUTH_REJECTION_LISTENER,
+      inject: [AuditWriter],
+      useFactory: (writer: AuditWriter) => (rejection: AuthRejection) => writer.recordDetached(rejectionAuditRecord(rejection)),
+    };
     return {
       module: AuditModule,
       providers: [
+        ...(auditRejections ? [rejectionListener] : []),
         {
           provide: AuditWriter,
           inject: [EVENT_PRODUCER, SERVICE_OPTIONS, LOGGER, METRICS_REGISTRY, LifecycleService],

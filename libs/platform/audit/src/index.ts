@@ -1,2 +1,3 @@
 export * from './audit-writer';
 export * from './audit.module';
+export * from './rejection-audit';
