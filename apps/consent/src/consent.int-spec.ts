@@ -369,6 +369,58 @@ describe('links from hie.mpi.link', () => {
   });
 });
 
+describe('consent on a merged person (coverage)', () => {
+  it('an opt-out on an enterprise id follows its records through a merge and an unmerge', async () => {
+    const e1 = uniqueTestId('E');
+    const e2 = uniqueTestId('E');
+    const a = sourceRecord();
+    const b = sourceRecord();
+    const t0 = Date.now();
+    await holdRecord(a, e1, new Date(t0));
+    await holdRecord(b, e1, new Date(t0));
+    const created = await http('POST', '/Consent', { token: operatorToken, body: consent({ reference: `Patient/${e1}` }) });
+    expect(created.status).toBe(201);
+    const id = created.json['id'] as string;
+    const coverage = await dataSource.query<{ system: string; value: string }[]>(
+      'SELECT system, value FROM consent_directive_coverage WHERE directive_id = $1',
+      [id],
+    );
+    expect(coverage).toHaveLength(2);
+    expect(coverage).toEqual(expect.arrayContaining([a, b].map((r) => ({ system: r.system, value: r.value }))));
+
+    // Operator merge E1 → E2: the MPI moves both records; E1 keeps no record.
+    await sendLink(a, e2, new Date(t0 + 1_000), e1);
+    await sendLink(b, e2, new Date(t0 + 1_000), e1);
+    await waitFor('both records on E2', async () => [await linkOf(a), await linkOf(b)], ([la, lb]) => la?.enterprise_id === e2 && lb?.enterprise_id === e2);
+    await waitFor('E2 raised for both moves', () => dbVersion(e2), (v) => v === 2);
+    await waitFor('Redis raised for E2', () => readPolicyVersion(redis, e2), (v) => v === 2);
+    const merged = await policyOf(e2);
+    expect(merged.version).toBe(2);
+    expect(merged.directives.map((d) => d.id)).toEqual([id]);
+    expect((await consentEvents(e2)).map((e) => e.reason)).toEqual(['link', 'link']);
+    expect(await dbVersion(e1)).toBe(3);
+
+    // Unmerge: B goes back to E1; A stays on E2. Both persons keep the opt-out (the more restrictive).
+    await sendLink(b, e1, new Date(t0 + 2_000), e2);
+    await waitFor('versions raised for the unmerge', async () => [await dbVersion(e1), await dbVersion(e2)], ([v1, v2]) => v1 === 4 && v2 === 3);
+    await waitFor('Redis raised for both', async () => [await readPolicyVersion(redis, e1), await readPolicyVersion(redis, e2)], ([v1, v2]) => v1 === 4 && v2 === 3);
+    expect((await policyOf(e1)).directives.map((d) => d.id)).toEqual([id]);
+    expect((await policyOf(e2)).directives.map((d) => d.id)).toEqual([id]);
+    const search = await http('GET', `/Consent?patient=${e2}&status=active`, { token: operatorToken });
+    expect(search.json).toMatchObject({ resourceType: 'Bundle', total: 1 });
+
+    // Revoking it (PUT on E1) raises every person it covers, so no cached policy keeps the old one.
+    const revoked = await http('PUT', `/Consent/${id}`, {
+      token: operatorToken,
+      body: { ...consent({ reference: `Patient/${e1}` }, 'inactive'), id },
+      headers: { 'if-match': 'W/"1"' },
+    });
+    expect(revoked.status).toBe(200);
+    expect([await readPolicyVersion(redis, e1), await readPolicyVersion(redis, e2)]).toEqual([5, 4]);
+    expect((await policyOf(e2)).directives).toEqual([]);
+  });
+});
+
 describe('holdings after a link change (policy cache)', () => {
   it("a record without directives leaves a person: that person's version rises, so a cached policy naming its institution is not used", async () => {
     const from = uniqueTestId('E');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { Consent } from '@tessera/contracts';
 import { fromFhirConsent } from '@tessera/consent-policy';
 import type { ConsentAnchor, ConsentDirective, ConsentIssue } from '@tessera/consent-policy';
@@ -9,6 +10,7 @@ import type { ConsentCaller } from '../http/consent-caller';
 import { versionConflict } from '../http/if-match';
 import { PolicyCachePublisher } from '../policy/policy-cache.publisher';
 import { PolicyChangeWriter } from '../policy/policy-change.writer';
+import type { PolicyVersion } from '../policy/policy-version.repository';
 import { ConsentAccessService } from './consent-access.service';
 import { DirectiveRepository } from './directive.repository';
 import type { StoredDirective } from './directive.repository';
@@ -78,7 +80,7 @@ export class ConsentDirectiveHandler {
       await this.access.assertMayAccess(tx, caller, directive.anchor);
       const stored = storedResource(resource, directive);
       await this.directives.insert(tx, directive, stored);
-      const policyVersions = eid === null ? [] : await this.changes.record(tx, [eid], 'directive', directive.id);
+      const policyVersions = await this.raiseAffected(tx, directive, eid);
       return { stored: { directive, resource: stored, updatedAt: recordedAt }, policyVersions };
     });
     await this.cache.raise(result.policyVersions);
@@ -126,11 +128,24 @@ export class ConsentDirectiveHandler {
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       const stored = storedResource(resource, directive);
       await this.directives.update(tx, directive, stored);
-      const policyVersions = eid === null ? [] : await this.changes.record(tx, [eid], 'directive', directive.id);
+      const policyVersions = await this.raiseAffected(tx, directive, eid);
       return { stored: { directive, resource: stored, updatedAt: recordedAt }, policyVersions };
     });
     await this.cache.raise(result.policyVersions);
     return result;
+  }
+
+  /**
+   * An eid-anchored directive also covers the source records linked to the eid now, so it follows
+   * them through an MPI merge/unmerge; every person it applies to (the anchor and the persons its
+   * covered records are linked to now) gets a new policy version.
+   */
+  private async raiseAffected(tx: EntityManager, directive: ConsentDirective, eid: string | null): Promise<PolicyVersion[]> {
+    if (eid === null) return [];
+    if (directive.anchor.kind !== 'enterprise') return this.changes.record(tx, [eid], 'directive', directive.id);
+    await this.directives.recordCoverage(tx, directive.id, eid);
+    const covered = await this.directives.coveredPersons(tx, directive.id);
+    return this.changes.record(tx, [eid, ...covered], 'directive', directive.id);
   }
 
   async read(id: string, caller: ConsentCaller): Promise<StoredDirective> {

@@ -107,26 +107,68 @@ export class DirectiveRepository {
   }
 
   /**
-   * Directives of a person: anchored on the enterprise id or on a source record currently
-   * MATCH-linked to it (consent_links), optionally of one status, oldest first.
+   * Directives of a person: anchored on the enterprise id, on a source record currently MATCH-linked
+   * to it (consent_links), or covering such a record (consent_directive_coverage: an eid-anchored
+   * directive follows the records it covered through merges and unmerges), optionally of one
+   * status, oldest first.
    */
   async forPerson(q: Queryable, enterpriseId: string, status?: DirectiveStatus): Promise<StoredDirective[]> {
-    // Two index paths (anchor_eid; consent_links by eid → anchor_system/value), not one OR.
+    // Three index paths (anchor_eid; consent_links by eid → anchor_system/value; → coverage), not one OR.
     const rows = await q.query<DbRow[]>(
-      `SELECT id, status, version, resource, compiled, updated_at FROM (
-         SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.recorded_at
-           FROM consent_directives d
-          WHERE d.anchor_eid = $1 AND ($2::text IS NULL OR d.status = $2)
-         UNION ALL
-         SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.recorded_at
-           FROM consent_links l
-           JOIN consent_directives d ON d.anchor_system = l.system AND d.anchor_value = l.value
-          WHERE l.enterprise_id = $1 AND l.state = 'MATCH' AND ($2::text IS NULL OR d.status = $2)
-       ) person
-       ORDER BY recorded_at, id`,
+      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at
+         FROM consent_directives d
+        WHERE ($2::text IS NULL OR d.status = $2)
+          AND d.id IN (
+            SELECT id FROM consent_directives WHERE anchor_eid = $1
+            UNION
+            SELECT d2.id
+              FROM consent_links l
+              JOIN consent_directives d2 ON d2.anchor_system = l.system AND d2.anchor_value = l.value
+             WHERE l.enterprise_id = $1 AND l.state = 'MATCH'
+            UNION
+            SELECT c.directive_id
+              FROM consent_links l
+              JOIN consent_directive_coverage c ON c.system = l.system AND c.value = l.value
+             WHERE l.enterprise_id = $1 AND l.state = 'MATCH')
+        ORDER BY d.recorded_at, d.id`,
       [enterpriseId, status ?? null],
     );
     return rows.map(toStored);
+  }
+
+  /**
+   * Adds to an eid-anchored directive's coverage the source records MATCH-linked to the enterprise
+   * id now (kept from earlier versions too: when in doubt, the more restrictive). The link rows are
+   * share-locked, so a concurrent link move of one of them either commits first (the record is not
+   * covered: it had left) or waits and then sees the coverage (and raises both persons' versions).
+   */
+  async recordCoverage(tx: EntityManager, directiveId: string, enterpriseId: string): Promise<void> {
+    await tx.query(
+      `INSERT INTO consent_directive_coverage (directive_id, system, value)
+       SELECT $1, l.system, l.value FROM (
+         SELECT system, value FROM consent_links
+          WHERE enterprise_id = $2 AND state = 'MATCH'
+          ORDER BY system, value FOR SHARE) l
+       ON CONFLICT (directive_id, system, value) DO NOTHING`,
+      [directiveId, enterpriseId],
+    );
+  }
+
+  /**
+   * The enterprise ids the records covered by a directive are MATCH-linked to now (their link rows
+   * share-locked until commit): persons whose policy changes with the directive besides its anchor.
+   */
+  async coveredPersons(tx: EntityManager, directiveId: string): Promise<string[]> {
+    const rows = await tx.query<{ enterprise_id: string }[]>(
+      `SELECT l.enterprise_id
+         FROM consent_directive_coverage c
+         JOIN consent_links l ON l.system = c.system AND l.value = c.value
+        WHERE c.directive_id = $1 AND l.state = 'MATCH' AND l.enterprise_id IS NOT NULL
+        ORDER BY l.system, l.value
+          FOR SHARE OF l`,
+      [directiveId],
+    );
+    return [...new Set(rows.map((r) => r.enterprise_id))];
   }
 
   /** Directives anchored on one source record. */
@@ -140,10 +182,13 @@ export class DirectiveRepository {
     return rows.map(toStored);
   }
 
-  /** Whether any directive hangs on the source record. */
+  /** Whether any directive hangs on the source record or covers it (consent_directive_coverage). */
   async sourceHasDirectives(q: Queryable, system: string, value: string): Promise<boolean> {
     const rows = await q.query<unknown[]>(
-      `SELECT 1 FROM consent_directives WHERE anchor_system = $1 AND anchor_value = $2 LIMIT 1`,
+      `SELECT 1 FROM consent_directives WHERE anchor_system = $1 AND anchor_value = $2
+       UNION ALL
+       SELECT 1 FROM consent_directive_coverage WHERE system = $1 AND value = $2
+       LIMIT 1`,
       [system, value],
     );
     return rows.length > 0;

@@ -20,8 +20,9 @@ export interface LinkChange {
  * Applies one MPI link decision to `consent_links` when it is the newest for its source record
  * (libs/contracts linkDecisionSupersedes: any arrival order ends on the same row). When the record
  * moves between enterprise ids, both persons' policies may change: directives anchored on the
- * record move with it, and the institutions holding each person change. Both versions are raised
- * (ConsentChanged reason 'link') if the record carries directives; otherwise the person the record
+ * record (or covering it: an eid-anchored directive recorded while the record was linked to that
+ * eid) move with it, and the institutions holding each person change. Both versions are raised
+ * (ConsentChanged reason 'link') if the record carries or is covered by directives; otherwise the person the record
  * leaves and persons that have consent state at all (a policy version row), so plain registrations
  * stay quiet.
  *

@@ -1,6 +1,12 @@
 import { MessagingTables1700000000000 } from '@tessera/platform-kafka';
 import { ConsentDirectives1763900000000 } from './1763900000000-consent-directives';
 import { AuditEvents1763950000000 } from './1763950000000-audit-events';
+import { ConsentDirectiveCoverage1764000000000 } from './1764000000000-consent-directive-coverage';
 
 /** Migrations of the consent database, in order. Never `synchronize` (STYLE.md habit 10). */
-export const migrations = [MessagingTables1700000000000, ConsentDirectives1763900000000, AuditEvents1763950000000];
+export const migrations = [
+  MessagingTables1700000000000,
+  ConsentDirectives1763900000000,
+  AuditEvents1763950000000,
+  ConsentDirectiveCoverage1764000000000,
+];

@@ -9,8 +9,8 @@ import { ConsentLinkRepository } from '../links/consent-link.repository';
 import { PolicyVersionRepository } from './policy-version.repository';
 
 /**
- * The PatientPolicy of a person (design "Consent"): directives anchored on the enterprise id or on
- * any source record currently MATCH-linked to it, the active break-the-glass grants, and the
+ * The PatientPolicy of a person (design "Consent"): directives anchored on the enterprise id, on
+ * any source record currently MATCH-linked to it or covering such a record, the active break-the-glass grants, and the
  * institutions holding a record, read in one REPEATABLE READ snapshot with its version.
  */
 @Injectable()
