@@ -24,7 +24,7 @@ async function main() {
     const logFile = `${LOG_DIR}/${service.name}.log`;
     const out = createWriteStream(logFile, { flags: 'a' });
     const child = spawn('node', serviceCommand(service.name), {
-      env: { ...process.env, HTTP_PORT: String(service.port), DB_NAME: service.database },
+      env: { ...(service.env ?? {}), ...process.env, HTTP_PORT: String(service.port), DB_NAME: service.database },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(out);

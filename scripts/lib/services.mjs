@@ -1,7 +1,8 @@
 // The five services as `npm start` and the tests run them: compiled entry, port, database.
 export const SERVICES = [
   { name: 'interop-gateway', port: 8081, database: 'tessera_gateway', extra: 'MLLP 127.0.0.1:2575' },
-  { name: 'mpi', port: 8082, database: 'tessera_mpi' },
+  // The demo region's synthetic persons carry SSNs in the 9xx test range (real deployments: strict).
+  { name: 'mpi', port: 8082, database: 'tessera_mpi', env: { MPI_NATIONAL_ID_PROFILE: 'synthetic' } },
   { name: 'consent', port: 8083, database: 'tessera_consent' },
   { name: 'document-registry', port: 8084, database: 'tessera_registry' },
   { name: 'exchange', port: 8080, database: 'tessera_exchange', extra: 'FHIR base http://127.0.0.1:8080/fhir' },
