@@ -8,7 +8,7 @@ import { OutboxWriter } from '@tessera/platform-outbox';
 import { createDataSource, migrate } from '@tessera/platform-persistence';
 import type { PostgresSettings } from '@tessera/platform-persistence';
 import { generatePopulation, SeededRandom } from '@tessera/synthetic-population';
-import type { SourceRecord, TruthPerson } from '@tessera/synthetic-population';
+import type { PersonWithRecords, SourceRecord, TruthPerson } from '@tessera/synthetic-population';
 import { serviceOptions } from '../../apps/mpi/src/app.module';
 import { IdentityQueryService } from '../../apps/mpi/src/identity/identity-query.service';
 import { IdentityRepository } from '../../apps/mpi/src/identity/identity.repository';
@@ -20,6 +20,9 @@ import { percentile, table } from '../../tools/report/text-report';
 import { intArg } from '../bench-support';
 import { machineInfo } from '../gateway/gateway.bench';
 import { matchingProfileOf } from '../../apps/mpi/src/matching/rule-sets';
+import type { MatchingProfile } from '../../apps/mpi/src/matching/rule-sets';
+import { bulkDatabaseName } from './mpi-bulk';
+import { ensureBulkDatabase } from './mpi-bulk-load';
 import { errorBreakdown, pairwiseQuality, patientOf, systemOf } from './mpi-data';
 import type { TruthRecord } from './mpi-data';
 
@@ -34,6 +37,10 @@ import type { TruthRecord } from './mpi-data';
  *                      generator's 9xx SSNs as plausible; strict = real-world rules (they are invalid)
  *   --rule-set v2      rule-set version (MPI_RULE_SET_VERSION; v1 for the earlier runs)
  *   --breakdown        also print false positives / negatives by cause (twin, household, corruption)
+ *   --bulk             index `records` in bulk (mpi-bulk.ts: the rows the MPI writes, links = the truth) into a
+ *                      kept database tessera_mpi_bench_<size> (reused when its marker row matches), then time
+ *                      `window` new records through MatchRecordHandler.upsert and the PDQm / $match queries;
+ *                      no quality numbers
  *
  * Every record goes through the MPI's own MatchRecordHandler.upsert in its own transaction, exactly
  * as the hie.patient consumer runs it (advisory locks, version row, blocking keys, candidates,
@@ -59,6 +66,7 @@ interface Options {
   readonly idProfile: 'strict' | 'synthetic';
   readonly ruleSet: string | undefined;
   readonly breakdown: boolean;
+  readonly bulk: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -72,6 +80,7 @@ function parseOptions(argv: readonly string[]): Options {
       'id-profile': { type: 'string' },
       'rule-set': { type: 'string' },
       breakdown: { type: 'boolean' },
+      bulk: { type: 'boolean' },
     },
   });
   const idProfile = values['id-profile'] ?? 'synthetic';
@@ -84,6 +93,7 @@ function parseOptions(argv: readonly string[]): Options {
     idProfile,
     ruleSet: values['rule-set'],
     breakdown: values.breakdown === true,
+    bulk: values.bulk === true,
   };
 }
 
@@ -124,6 +134,118 @@ function sourceRecords(n: number, seed: number): { records: SourceRecord[]; pers
   return { records, persons };
 }
 
+/** PDQm family + birthdate search (+ golden records) and $match of each sample record, timed. */
+async function queryLatencies(
+  sample: readonly SourceRecord[],
+  identities: IdentityQueryService,
+  matches: PatientMatchHandler,
+): Promise<{ pdq: number[]; match: number[]; pdqHits: number }> {
+  const pdq: number[] = [];
+  const match: number[] = [];
+  let pdqHits = 0;
+  for (const record of sample) {
+    const d = record.demographics;
+    const family = d.family === undefined ? undefined : normalizeName(d.family, 'family')?.latin;
+    if (family === undefined || d.birthDate === undefined) continue;
+    const t0 = performance.now();
+    const { ids: found } = await identities.search({ familyPrefix: family, birthDate: d.birthDate, count: 20, offset: 0 });
+    for (const id of found) goldenRecord(id, (await identities.members(id)).filter((m) => !m.retired));
+    pdq.push(performance.now() - t0);
+    if (found.length > 0) pdqHits++;
+    const t1 = performance.now();
+    await matches.match(patientOf(record), { count: 10, onlyCertain: false });
+    match.push(performance.now() - t1);
+  }
+  return { pdq, match, pdqHits };
+}
+
+/** Persons of the seeded population (the generator is prefix-stable: any size gives the same first persons). */
+function populationOf(records: number, seed: number): Iterable<PersonWithRecords> {
+  return generatePopulation({ seed, persons: Math.ceil(records * 1.2), region: 'us', institutions: INSTITUTIONS }).persons();
+}
+
+/**
+ * `--bulk`: load (or reuse) the kept database, then time `window` new records — the source records
+ * following those already indexed — through MatchRecordHandler.upsert, one committed transaction each,
+ * and the PDQm / $match queries of random loaded records. No quality numbers (the links are the truth).
+ */
+async function bulkMain(options: Options, profile: MatchingProfile, postgres: PostgresSettings, machine: ReturnType<typeof machineInfo>): Promise<void> {
+  const database = bulkDatabaseName(options.records);
+  const started = performance.now();
+  const load = await ensureBulkDatabase(
+    postgres,
+    { database, records: options.records, seed: options.seed, idProfile: options.idProfile },
+    profile,
+    populationOf(options.records, options.seed),
+  );
+  console.log(
+    load.loadedNow
+      ? `loaded ${options.records.toLocaleString('en')} records into ${database} in ${(load.loadSeconds / 60).toFixed(1)} min (generation, normalisation, inserts, indexes, ANALYZE)`
+      : `reusing ${database} (loaded earlier in ${(load.loadSeconds / 60).toFixed(1)} min)`,
+  );
+  const dataSource = createDataSource({ settings: postgres, database, migrations: serviceOptions.migrations, poolSize: 4, applicationName: 'mpi-bench' });
+  await dataSource.initialize();
+  try {
+    const [count] = await dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM source_records');
+    const indexed = count?.n ?? 0;
+    // Query sample: random loaded records; window: the records after the ones indexed (earlier runs' windows included).
+    const rng = new SeededRandom(options.seed + 1);
+    const picks = new Map<number, number>();
+    for (let q = 0; q < options.queries; q++) {
+      const i = rng.int(0, options.records - 1);
+      picks.set(i, (picks.get(i) ?? 0) + 1);
+    }
+    const sample: SourceRecord[] = [];
+    const window: SourceRecord[] = [];
+    let i = 0;
+    outer: for (const p of populationOf(options.records, options.seed)) {
+      for (const record of p.records) {
+        for (let k = picks.get(i) ?? 0; k > 0; k--) sample.push(record);
+        if (i >= indexed) window.push(record);
+        i++;
+        if (window.length >= options.window) break outer;
+      }
+    }
+    console.log(`${indexed.toLocaleString('en')} source records indexed; matching ${window.length.toLocaleString('en')} new records`);
+
+    const repository = new IdentityRepository();
+    const matcher = new MatchRecordHandler(repository, new LinkWriter(repository, new OutboxWriter()), profile);
+    const identities = new IdentityQueryService(dataSource);
+    const matches = new PatientMatchHandler(dataSource, repository, identities, matcher);
+    const latencies: number[] = [];
+    for (const record of window) {
+      const t0 = performance.now();
+      await dataSource.transaction((tx) =>
+        matcher.upsert(
+          { institutionId: record.institutionId, system: systemOf(record), localId: record.mrn, patient: patientOf(record), sourceMessageId: `bench-${record.recordId}` },
+          tx,
+        ),
+      );
+      latencies.push(performance.now() - t0);
+    }
+    const { pdq, match, pdqHits } = await queryLatencies(sample, identities, matches);
+    const m = ms(latencies);
+    console.log('');
+    console.log(
+      table(
+        ['metric', 'value'],
+        [
+          ['source records indexed (bulk, links = truth)', `${indexed.toLocaleString('en')} (${options.records.toLocaleString('en')} loaded in bulk)`],
+          ['bulk load', load.loadedNow ? `${(load.loadSeconds / 60).toFixed(1)} min (${(options.records / load.loadSeconds).toFixed(0)} records/s)` : `reused (${(load.loadSeconds / 60).toFixed(1)} min when loaded)`],
+          [`match latency p50 / p99, ${latencies.length.toLocaleString('en')} new records`, `${m.p50} / ${m.p99} (max ${m.max})`],
+          [`PDQm family+birthdate p50 / p99 (${pdq.length}, ${pdqHits} found)`, `${ms(pdq).p50} / ${ms(pdq).p99}`],
+          [`$match p50 / p99 (${match.length})`, `${ms(match).p50} / ${ms(match).p99}`],
+          ['wall time', `${((performance.now() - started) / 60_000).toFixed(1)} min`],
+        ],
+      ),
+    );
+    console.log('quality: not measured in --bulk mode (the loaded links are the generator\'s truth, not matcher decisions)');
+    console.log(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB, ${machine.os}, node ${machine.node}`);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const machine = machineInfo();
@@ -135,8 +257,9 @@ async function main(): Promise<void> {
   });
   console.log(
     `mpi bench: ${options.records.toLocaleString('en')} source records, seed ${options.seed}, rule set ${profile.ruleSet.version}, ` +
-      `national id profile ${options.idProfile}; ${machine.cpu}, ${machine.cores} cores`,
+      `national id profile ${options.idProfile}${options.bulk ? ', bulk' : ''}; ${machine.cpu}, ${machine.cores} cores`,
   );
+  if (options.bulk) return bulkMain(options, profile, postgres, machine);
   const { records, persons: truth } = sourceRecords(options.records, options.seed);
   console.log(`generated ${records.length.toLocaleString('en')} records of ${new Set(records.map((r) => r.personId)).size.toLocaleString('en')} persons`);
 
@@ -218,23 +341,10 @@ async function main(): Promise<void> {
 
     // PDQm searches (family + birthdate, as sent by a random record) and $match of random records.
     const rng = new SeededRandom(options.seed + 1);
-    const pdq: number[] = [];
-    const match: number[] = [];
-    let pdqHits = 0;
-    for (let q = 0; q < options.queries; q++) {
-      const record = records[rng.int(0, records.length - 1)];
-      const d = record?.demographics;
-      const family = d?.family === undefined ? undefined : normalizeName(d.family, 'family')?.latin;
-      if (record === undefined || family === undefined || d?.birthDate === undefined) continue;
-      const t0 = performance.now();
-      const { ids: found } = await identities.search({ familyPrefix: family, birthDate: d.birthDate, count: 20, offset: 0 });
-      for (const id of found) goldenRecord(id, (await identities.members(id)).filter((m) => !m.retired));
-      pdq.push(performance.now() - t0);
-      if (found.length > 0) pdqHits++;
-      const t1 = performance.now();
-      await matches.match(patientOf(record), { count: 10, onlyCertain: false });
-      match.push(performance.now() - t1);
-    }
+    const sample = Array.from({ length: options.queries }, () => records[rng.int(0, records.length - 1)]).filter(
+      (r): r is SourceRecord => r !== undefined,
+    );
+    const { pdq, match, pdqHits } = await queryLatencies(sample, identities, matches);
 
     const all = ms(Array.from(latencies));
     const tail = ms(Array.from(latencies.subarray(Math.max(0, records.length - options.window))));
