@@ -19,6 +19,12 @@ export const exchangeAuthConfig = defineConfig(
       .string()
       .default('deploy/demo-region/clients.yaml')
       .describe('YAML of OAuth clients seeded into oauth_clients at boot (empty: none)'),
+    EXCHANGE_TOKEN_REQUESTS_PER_SECOND: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(20)
+      .describe('token requests accepted per second from one network address, shared by every replica (Redis); more answer 429'),
   }),
 );
 

@@ -411,4 +411,18 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('HTTP 403');
   });
+
+  // Last: the burst fills this address's one-second window.
+  it('limits token requests per network address (429 with Retry-After), then accepts again', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, () => tokenRequest({ grant_type: 'client_credentials' })),
+    );
+    const limited = burst.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(10); // 20 per second by default
+    expect(limited[0]!.headers['retry-after']).toBe('1');
+    expect(limited[0]!.body).toMatchObject({ error: 'invalid_request' });
+    await new Promise((r) => setTimeout(r, 2_100));
+    const issued = await clientCredentials(await assertion('sta-ehr'), 'system/Patient.read');
+    expect(issued.status).toBe(200);
+  });
 });
