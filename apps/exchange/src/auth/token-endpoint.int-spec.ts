@@ -419,8 +419,8 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
     );
     const limited = burst.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(10); // 20 per second by default
-    expect(limited[0]!.headers['retry-after']).toBe('1');
-    expect(limited[0]!.body).toMatchObject({ error: 'invalid_request' });
+    expect(limited[0].headers['retry-after']).toBe('1');
+    expect(limited[0].body).toMatchObject({ error: 'invalid_request' });
     await new Promise((r) => setTimeout(r, 2_100));
     const issued = await clientCredentials(await assertion('sta-ehr'), 'system/Patient.read');
     expect(issued.status).toBe(200);
