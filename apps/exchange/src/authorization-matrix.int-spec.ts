@@ -510,8 +510,9 @@ describe('institution callers: what each situation sees, and its audit record', 
     }
   });
 
-  it('purpose of use: missing → 400, unknown → 400, not registered for the client → 403 + security alert', async () => {
+  it('purpose of use: missing → 400, unknown → 400, not registered for the client → 403, each with a security alert', async () => {
     const t = await token();
+    const start = fx.audit.records.length;
     expectOutcome(
       await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, {
         token: t,
@@ -526,6 +527,7 @@ describe('institution callers: what each situation sees, and its audit record', 
       }),
       400,
     );
+    await auditAfter(start, (d) => d.type === 'security-alert' && (d.outcomeDesc ?? '').startsWith('400 purpose_invalid'));
     const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
     const mark = fx.audit.records.length;
     const refused = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, {

@@ -131,12 +131,16 @@ export class ExchangeRequestInterceptor implements NestInterceptor {
     if (!route.purposeRequired && request.headers[PURPOSE_OF_USE_HEADER] === undefined) return;
     const result = parseRequestContext(request.headers, client?.allowedPurposes ?? null);
     if (!result.ok) {
-      if (result.status === 403) {
-        this.audit.securityAlert(
-          { reason: 'purpose_not_allowed', status: 403, path: request.path, method: request.method },
-          principal,
-        );
-      }
+      // A missing or unknown purpose (400) is audited as well as one the client may not assert (403).
+      this.audit.securityAlert(
+        {
+          reason: result.status === 403 ? 'purpose_not_allowed' : 'purpose_invalid',
+          status: result.status,
+          path: request.path,
+          method: request.method,
+        },
+        principal,
+      );
       throw outcomeError(result.status, result.issue.code, result.issue.diagnostics, result.issue.expression);
     }
     (request as unknown as Record<string, RequestContext>)[CONTEXT_PROPERTY] = result.context;
