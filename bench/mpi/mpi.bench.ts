@@ -180,7 +180,7 @@ async function bulkMain(options: Options, profile: MatchingProfile, postgres: Po
   );
   console.log(
     load.loadedNow
-      ? `loaded ${options.records.toLocaleString('en')} records into ${database} in ${(load.loadSeconds / 60).toFixed(1)} min (generation, normalisation, inserts, indexes, ANALYZE)`
+      ? `loaded ${options.records.toLocaleString('en')} records into ${database} in ${(load.loadSeconds / 60).toFixed(1)} min (generation, normalisation, inserts, indexes, VACUUM ANALYZE)`
       : `reusing ${database} (loaded earlier in ${(load.loadSeconds / 60).toFixed(1)} min)`,
   );
   const dataSource = createDataSource({ settings: postgres, database, migrations: serviceOptions.migrations, poolSize: 4, applicationName: 'mpi-bench' });
