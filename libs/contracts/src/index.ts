@@ -5,3 +5,4 @@ export * from './topics';
 export * from './fhir-value-sets';
 export * from './link-order';
 export * from './access-token';
+export * from './fhir-search-date';

@@ -3,13 +3,15 @@
  * search rules http://hl7.org/fhir/R4/search.html). Every problem names its parameter; values are
  * never echoed (they may be patient identifiers).
  */
+import { parseDate } from '@tessera/contracts';
+import type { DateBound } from '@tessera/contracts';
+
+// The FHIR `date` reading is shared with the other services' searches (libs/contracts).
+export { dateRange, parseDate } from '@tessera/contracts';
+export type { DateBound } from '@tessera/contracts';
 import { AUDIT_TYPES, auditTypeOfToken } from './audit-event.presenter';
 import type { AuditType } from './audit-event.presenter';
 
-export interface DateBound {
-  readonly op: '>=' | '<';
-  readonly instant: string;
-}
 
 export interface AuditSearchQuery {
   /** Enterprise id (`patient=E1` or `patient=Patient/E1`). */
@@ -37,62 +39,6 @@ const MAX_OFFSET = 100_000;
 const OUTCOMES = ['0', '4', '8', '12'];
 const IGNORED = new Set(['_format', '_pretty']);
 
-/** FHIR date/dateTime forms (§2.24.0.2 precision ranges). */
-const DATE_RE =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
-
-/** The range [start, end) a FHIR date value denotes at its precision; dates without a time are UTC. */
-export function dateRange(value: string): { readonly start: Date; readonly end: Date } | null {
-  const m = DATE_RE.exec(value);
-  if (m === null) return null;
-  const [, y, mo, d, hh, mi, ss, fraction] = m;
-  const year = Number(y);
-  if (mo === undefined)
-    return { start: new Date(Date.UTC(year, 0, 1)), end: new Date(Date.UTC(year + 1, 0, 1)) };
-  const month = Number(mo) - 1;
-  if (month < 0 || month > 11) return null;
-  if (d === undefined)
-    return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
-  const day = Number(d);
-  const start = new Date(Date.UTC(year, month, day));
-  if (start.getUTCMonth() !== month || start.getUTCDate() !== day) return null;
-  if (hh === undefined) return { start, end: new Date(Date.UTC(year, month, day + 1)) };
-  const instant = new Date(value);
-  if (Number.isNaN(instant.getTime()) || Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? '0') > 59)
-    return null;
-  const step = fraction !== undefined ? 1 : ss === undefined ? 60_000 : 1_000;
-  return { start: instant, end: new Date(instant.getTime() + step) };
-}
-
-/** `date=[prefix]value` with the prefixes eq, gt, ge, lt, le, sa, eb (§3.1.1.4.2) as bounds. */
-export function parseDate(raw: string): readonly DateBound[] | null {
-  // An unencoded `+` of a UTC offset arrives as a space.
-  const m = /^(eq|gt|ge|lt|le|sa|eb)?(.+)$/.exec(raw.replace(' ', '+'));
-  if (m === null) return null;
-  const range = dateRange(m[2] ?? '');
-  if (range === null) return null;
-  const start = range.start.toISOString();
-  const end = range.end.toISOString();
-  switch (m[1] ?? 'eq') {
-    case 'eq':
-      return [
-        { op: '>=', instant: start },
-        { op: '<', instant: end },
-      ];
-    case 'ge':
-      return [{ op: '>=', instant: start }];
-    case 'gt':
-    case 'sa':
-      return [{ op: '>=', instant: end }];
-    case 'le':
-      return [{ op: '<', instant: end }];
-    case 'lt':
-    case 'eb':
-      return [{ op: '<', instant: start }];
-    default:
-      return null;
-  }
-}
 
 /** `patient=`: an enterprise id, bare or as `Patient/<id>` (FHIR id: [A-Za-z0-9\-.]{1,64}). */
 export function parsePatient(value: string): string | null {

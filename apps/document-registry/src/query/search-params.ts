@@ -8,18 +8,19 @@ import {
   DIAGNOSTIC_REPORT_STATUSES,
   DOCUMENT_REFERENCE_STATUSES,
   ENCOUNTER_STATUSES,
+  parseDate,
 } from '@tessera/contracts';
+import type { DateBound } from '@tessera/contracts';
+
+// The FHIR `date` reading is shared with the other services' searches (libs/contracts).
+export { dateRange, parseDate } from '@tessera/contracts';
+export type { DateBound } from '@tessera/contracts';
 
 /** `patient=`: an enterprise id (`E123` or `Patient/E123`) or a source identifier `system|value`. */
 export type PatientParam =
   | { readonly kind: 'enterprise'; readonly enterpriseId: string }
   | { readonly kind: 'source'; readonly system: string; readonly value: string };
 
-/** A half-open bound on the resource's date: `>=` start or `<` end (instants in UTC). */
-export interface DateBound {
-  readonly op: '>=' | '<';
-  readonly instant: string;
-}
 
 export interface SearchQuery {
   readonly patient: PatientParam | null;
@@ -93,66 +94,6 @@ export function parsePatient(value: string): PatientParam | null {
   return /^[A-Za-z0-9\-.]{1,64}$/.test(id) ? { kind: 'enterprise', enterpriseId: id } : null;
 }
 
-/** FHIR date/dateTime/instant forms accepted by `date=` (§2.24.0.2 precision ranges). */
-const DATE_RE =
-  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
-
-/**
- * The range [start, end) a FHIR date value denotes at its precision. Dates without a time are
- * taken in UTC (the registry has no notion of the requester's time zone).
- */
-export function dateRange(value: string): { readonly start: Date; readonly end: Date } | null {
-  const m = DATE_RE.exec(value);
-  if (m === null) return null;
-  const [, y, mo, d, hh, mi, ss] = m;
-  const year = Number(y);
-  if (mo === undefined)
-    return { start: new Date(Date.UTC(year, 0, 1)), end: new Date(Date.UTC(year + 1, 0, 1)) };
-  const month = Number(mo) - 1;
-  if (month < 0 || month > 11) return null;
-  if (d === undefined)
-    return { start: new Date(Date.UTC(year, month, 1)), end: new Date(Date.UTC(year, month + 1, 1)) };
-  const day = Number(d);
-  const start = new Date(Date.UTC(year, month, day));
-  if (start.getUTCMonth() !== month || start.getUTCDate() !== day) return null;
-  if (hh === undefined) return { start, end: new Date(Date.UTC(year, month, day + 1)) };
-  const instant = new Date(value);
-  if (Number.isNaN(instant.getTime()) || Number(hh) > 23 || Number(mi) > 59 || Number(ss ?? '0') > 59)
-    return null;
-  const step = ss === undefined ? 60_000 : 1_000;
-  return { start: instant, end: new Date(instant.getTime() + step) };
-}
-
-/** `date=[prefix]value` (FHIR R4 §3.1.1.4.2 prefixes eq, gt, ge, lt, le, sa, eb) as bounds. */
-export function parseDate(raw: string): readonly DateBound[] | null {
-  // An unencoded `+` of a UTC offset arrives as a space (application/x-www-form-urlencoded).
-  const m = /^(eq|gt|ge|lt|le|sa|eb)?(.+)$/.exec(raw.replace(' ', '+'));
-  if (m === null) return null;
-  const prefix = m[1] ?? 'eq';
-  const range = dateRange(m[2] ?? '');
-  if (range === null) return null;
-  const start = range.start.toISOString();
-  const end = range.end.toISOString();
-  switch (prefix) {
-    case 'eq':
-      return [
-        { op: '>=', instant: start },
-        { op: '<', instant: end },
-      ];
-    case 'ge':
-      return [{ op: '>=', instant: start }];
-    case 'gt':
-    case 'sa':
-      return [{ op: '>=', instant: end }];
-    case 'le':
-      return [{ op: '<', instant: end }];
-    case 'lt':
-    case 'eb':
-      return [{ op: '<', instant: start }];
-    default:
-      return null;
-  }
-}
 
 /** Token values of one parameter occurrence: comma-separated OR list (§3.1.1.4.6). */
 function parseTokens(raw: string): string[] | null {

@@ -8,3 +8,4 @@ export * from './tokens';
 export * from './health.registry';
 export * from './messaging.service';
 export * from './operation-outcome';
+export * from './fhir-json-body';

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpStatus } from '@nestjs/common';
-import { OperationOutcomeException } from '@tessera/platform-service';
+import { OperationOutcomeException } from './operation-outcome';
 
-/** Largest FHIR request body the consent service accepts (one Consent). */
+/** Largest FHIR request body read by readFhirJson (one resource: a Consent, a Parameters with one Patient). */
 const MAX_BYTES = 1024 * 1024;
 
 type BodyRequest = IncomingMessage & { body?: unknown };
