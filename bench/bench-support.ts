@@ -29,3 +29,58 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** What an open-loop run of FHIR searches measured (latency from each request's due time to its full body). */
+export interface SearchRunResult {
+  readonly label: string;
+  readonly sent: number;
+  readonly errors: number;
+  /** Sorted ascending, in ms. */
+  readonly latencies: number[];
+  /** Mean entries per successful searchset Bundle. */
+  readonly meanItems: number;
+}
+
+/**
+ * Sends `rate` searches per second for `durationMs`, open loop (each request at its due time whatever
+ * the previous ones do, so queueing shows in the latency), and waits for every answer.
+ */
+export async function runOpenLoopSearches(
+  label: string,
+  rate: number,
+  durationMs: number,
+  request: (n: number) => { readonly url: string; readonly headers: Record<string, string> },
+): Promise<SearchRunResult> {
+  const total = Math.floor((rate * durationMs) / 1000);
+  const latencies: number[] = [];
+  let errors = 0;
+  let items = 0;
+  const start = performance.now() + 50;
+  const inFlight: Promise<void>[] = [];
+  for (let n = 0; n < total; n += 1) {
+    const due = start + (n * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const { url, headers } = request(n);
+    inFlight.push(
+      fetch(url, { headers, signal: AbortSignal.timeout(30_000) })
+        .then(async (response) => {
+          const body = (await response.json()) as { entry?: unknown[] };
+          latencies.push(performance.now() - due);
+          if (response.status !== 200) errors += 1;
+          else items += body.entry?.length ?? 0;
+        })
+        .catch(() => {
+          errors += 1;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  return {
+    label,
+    sent: total,
+    errors,
+    latencies: latencies.sort((a, b) => a - b),
+    meanItems: items / Math.max(1, total - errors),
+  };
+}

@@ -23,7 +23,8 @@ import { readCachedPolicy, writeCachedPolicy } from '@tessera/platform-consent-c
 import { connectRedis } from '@tessera/platform-redis';
 import { readFileSync } from 'node:fs';
 import { percentile, table } from '../../tools/report/text-report';
-import { freePort, intArg } from '../bench-support';
+import { freePort, intArg, runOpenLoopSearches } from '../bench-support';
+import type { SearchRunResult } from '../bench-support';
 import { seededRandom } from '../registry/registry.bench';
 
 /*
@@ -294,54 +295,6 @@ async function mint(
     .sign(key);
 }
 
-interface ArmResult {
-  readonly label: string;
-  readonly sent: number;
-  readonly errors: number;
-  readonly latencies: number[];
-  readonly meanItems: number;
-}
-
-async function runArm(
-  label: string,
-  rate: number,
-  durationMs: number,
-  request: (n: number) => { url: string; headers: Record<string, string> },
-): Promise<ArmResult> {
-  const total = Math.floor((rate * durationMs) / 1000);
-  const latencies: number[] = [];
-  let errors = 0;
-  let items = 0;
-  const start = performance.now() + 50;
-  const inFlight: Promise<void>[] = [];
-  for (let n = 0; n < total; n += 1) {
-    const due = start + (n * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const { url, headers } = request(n);
-    inFlight.push(
-      fetch(url, { headers, signal: AbortSignal.timeout(30_000) })
-        .then(async (response) => {
-          const body = (await response.json()) as { entry?: unknown[] };
-          latencies.push(performance.now() - due);
-          if (response.status !== 200) errors += 1;
-          else items += body.entry?.length ?? 0;
-        })
-        .catch(() => {
-          errors += 1;
-        }),
-    );
-  }
-  await Promise.all(inFlight);
-  return {
-    label,
-    sent: total,
-    errors,
-    latencies: latencies.sort((a, b) => a - b),
-    meanItems: items / Math.max(1, total - errors),
-  };
-}
-
 async function registrySize(): Promise<{ patients: number; items: number }> {
   const db = new Client({ ...(await pgConfig()), database: REGISTRY_DB });
   await db.connect();
@@ -387,8 +340,8 @@ function bucketPercentile(buckets: readonly [number, number][], p: number): stri
 
 async function runEnforcement(options: ExchangeBenchOptions): Promise<{
   size: { patients: number; items: number };
-  direct: ArmResult;
-  exchange: ArmResult;
+  direct: SearchRunResult;
+  exchange: SearchRunResult;
   consentCalls: number;
   audit: [number, number][];
   exchangeCpuPerRequest: { user: number; system: number };
@@ -484,7 +437,7 @@ async function runEnforcement(options: ExchangeBenchOptions): Promise<{
       { length: options.rate * options.durationS },
       () => hot[Math.floor(pick() * hot.length)] ?? 'EB0',
     );
-    const direct = await runArm(
+    const direct = await runOpenLoopSearches(
       'registry direct (permissive visibility)',
       options.rate,
       options.durationS * 1000,
@@ -510,7 +463,7 @@ async function runEnforcement(options: ExchangeBenchOptions): Promise<{
       'outcome="ok"',
     );
     const cpuBefore = cpuMs(exchange.pid);
-    const viaExchange = await runArm(
+    const viaExchange = await runOpenLoopSearches(
       'through the exchange (enforcement + audit)',
       options.rate,
       options.durationS * 1000,
@@ -579,7 +532,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   console.log(
     `\ndocument query, ${e.size.patients.toLocaleString('en')} persons / ${e.size.items.toLocaleString('en')} items, ${options.rate}/s offered for ${options.durationS} s per arm, ${options.hot} hot persons (policy cache warm; consent stub calls while timed: ${e.consentCalls}):`,
   );
-  const row = (r: ArmResult) => [
+  const row = (r: SearchRunResult) => [
     r.label,
     String(r.sent),
     String(r.errors),

@@ -10,7 +10,8 @@ import { EventProducer } from '@tessera/platform-kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { percentile, table } from '../../tools/report/text-report';
 import { machineInfo } from '../gateway/gateway.bench';
-import { freePort, intArg } from '../bench-support';
+import { freePort, intArg, runOpenLoopSearches } from '../bench-support';
+import type { SearchRunResult } from '../bench-support';
 import { encodeVisibility } from '@tessera/consent-policy';
 import { startBenchIssuer } from './bench-issuer';
 import {
@@ -190,53 +191,19 @@ async function load(db: Client, options: RegistryBenchOptions): Promise<string> 
 // ------------------------------------------------------------------------------------------------
 // Queries at a fixed offered rate
 
-export interface QueryResult {
-  readonly label: string;
-  readonly sent: number;
-  readonly errors: number;
-  readonly latencies: readonly number[];
-  readonly meanItems: number;
-}
+export type QueryResult = SearchRunResult;
 
-async function runQueries(
+function runQueries(
   label: string,
   rate: number,
   durationMs: number,
   requestFor: (n: number) => { readonly path: string; readonly headers: Record<string, string> },
   baseUrl: string,
 ): Promise<QueryResult> {
-  const total = Math.floor((rate * durationMs) / 1000);
-  const latencies: number[] = [];
-  let errors = 0;
-  let items = 0;
-  const start = performance.now() + 50;
-  const inFlight: Promise<void>[] = [];
-  for (let n = 0; n < total; n += 1) {
-    const due = start + (n * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  return runOpenLoopSearches(label, rate, durationMs, (n) => {
     const { path: requestPath, headers } = requestFor(n);
-    inFlight.push(
-      fetch(`${baseUrl}${requestPath}`, { headers, signal: AbortSignal.timeout(30_000) })
-        .then(async (response) => {
-          const body = (await response.json()) as { entry?: unknown[] };
-          latencies.push(performance.now() - due);
-          if (response.status !== 200) errors += 1;
-          else items += body.entry?.length ?? 0;
-        })
-        .catch(() => {
-          errors += 1;
-        }),
-    );
-  }
-  await Promise.all(inFlight);
-  return {
-    label,
-    sent: total,
-    errors,
-    latencies: latencies.sort((a, b) => a - b),
-    meanItems: items / Math.max(1, total - errors),
-  };
+    return { url: `${baseUrl}${requestPath}`, headers };
+  });
 }
 
 interface StartedServer {
