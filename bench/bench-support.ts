@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import net from 'node:net';
 
 /** Helpers every benchmark uses (libs/testing is test-only and not in the build). */
@@ -82,5 +83,61 @@ export async function runOpenLoopSearches(
     errors,
     latencies: latencies.sort((a, b) => a - b),
     meanItems: items / Math.max(1, total - errors),
+  };
+}
+
+/** A service process a benchmark started (the compiled app or a bench server). */
+export interface BenchProcess {
+  readonly url: string;
+  readonly pid?: number;
+  /** SIGTERM, SIGKILL after 40 s; resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node <args>` in `cwd` with `env` on top of this process's environment (HTTP_PORT = `port`,
+ * LOG_LEVEL warn) and waits up to 120 s for its `/health`; the last 4 kB of stderr explain a failure.
+ */
+export async function startBenchProcess(
+  label: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  port: number,
+  cwd: string,
+): Promise<BenchProcess> {
+  const child = spawn('node', [...args], {
+    cwd,
+    env: { ...process.env, ...env, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (exited) throw new Error(`${label} exited before it was healthy:\n${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${label} was not healthy within 120 s:\n${stderr}`);
+    }
+    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    url,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
+    stop: async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+      await exit;
+      clearTimeout(timer);
+    },
   };
 }

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -23,8 +21,8 @@ import { readCachedPolicy, writeCachedPolicy } from '@tessera/platform-consent-c
 import { connectRedis } from '@tessera/platform-redis';
 import { readFileSync } from 'node:fs';
 import { percentile, table } from '../../tools/report/text-report';
-import { freePort, intArg, runOpenLoopSearches } from '../bench-support';
-import type { SearchRunResult } from '../bench-support';
+import { freePort, intArg, runOpenLoopSearches, startBenchProcess } from '../bench-support';
+import type { BenchProcess, SearchRunResult } from '../bench-support';
 import { seededRandom } from '../registry/registry.bench';
 
 /*
@@ -185,11 +183,7 @@ async function runDecisions(options: ExchangeBenchOptions): Promise<DecisionResu
 // ------------------------------------------------------------------------------------------------
 // Phase 2: one document query, direct vs through the exchange
 
-interface Started {
-  readonly url: string;
-  readonly pid?: number;
-  stop(): Promise<void>;
-}
+type Started = BenchProcess;
 
 /** CPU time (user, system) a process has used, in ms (Linux /proc). */
 function cpuMs(pid: number | undefined): { user: number; system: number } {
@@ -203,47 +197,8 @@ function cpuMs(pid: number | undefined): { user: number; system: number } {
   }
 }
 
-async function startProcess(
-  label: string,
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-): Promise<Started> {
-  const child: ChildProcess = spawn('node', args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`${label} exited before it was healthy:\n${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${label} was not healthy within 120 s:\n${stderr}`);
-    }
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return {
-    url,
-    ...(child.pid === undefined ? {} : { pid: child.pid }),
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
+function startProcess(label: string, args: string[], env: Record<string, string>, port: number): Promise<Started> {
+  return startBenchProcess(label, args, env, port, ROOT);
 }
 
 /** Stand-in consent service: the internal policy of any person (default sharing, held by inst-0..3). */

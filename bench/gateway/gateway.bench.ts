@@ -1,5 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,8 @@ import { findInstitutionsFile, loadInstitutions } from '../../tools/demo-feed/in
 import { table } from '../../tools/report/text-report';
 import { runLoad } from './load.runner';
 import type { LoadMessage, LoadMode, LoadResult } from './load.runner';
-import { freePort, intArg } from '../bench-support';
+import { freePort, intArg, startBenchProcess } from '../bench-support';
+import type { BenchProcess } from '../bench-support';
 
 /*
  * Gateway MLLP benchmark: `npm run bench -- gateway [options]` (scripts/bench.mjs runs this file from dist/).
@@ -168,11 +168,9 @@ export function pidListeningOn(port: number): number | undefined {
   }
 }
 
-interface StartedGateway {
-  readonly child: ChildProcess;
+interface StartedGateway extends BenchProcess {
   readonly mllpPort: number;
   readonly httpPort: number;
-  stop(): Promise<void>;
 }
 
 /** Starts the compiled gateway as `npm start` does (own process, free ports) and waits for /health. */
@@ -183,43 +181,14 @@ async function startGateway(): Promise<StartedGateway> {
   const main = path.join(root, GATEWAY_MAIN);
   if (!existsSync(main)) throw new Error(`${GATEWAY_MAIN} is missing: run \`npm run build\` first`);
   const [httpPort, mllpPort] = [await freePort(), await freePort()];
-  const child = spawn('node', ['--import', './dist/apps/interop-gateway/src/instrumentation.js', main], {
-    cwd: root,
-    env: { ...process.env, HTTP_PORT: String(httpPort), MLLP_PORT: String(mllpPort), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`the gateway exited before it was healthy:\n${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the gateway was not healthy within 120 s:\n${stderr}`);
-    }
-    const ok = await fetch(`http://127.0.0.1:${httpPort}/health`, {
-      signal: AbortSignal.timeout(2_000),
-    }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return {
-    child,
+  const started = await startBenchProcess(
+    'the gateway',
+    ['--import', './dist/apps/interop-gateway/src/instrumentation.js', main],
+    { MLLP_PORT: String(mllpPort) },
     httpPort,
-    mllpPort,
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
+    root,
+  );
+  return { ...started, httpPort, mllpPort };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -291,7 +260,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const started = options.start ? await startGateway() : undefined;
   try {
     const port = started?.mllpPort ?? options.port;
-    const pid = started?.child.pid ?? options.gatewayPid ?? pidListeningOn(port);
+    const pid = started?.pid ?? options.gatewayPid ?? pidListeningOn(port);
     const runTag = Date.now().toString(36).toUpperCase();
     const messageFor = messageSource(runTag);
 

@@ -1,6 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
@@ -10,8 +9,8 @@ import { EventProducer } from '@tessera/platform-kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { percentile, table } from '../../tools/report/text-report';
 import { machineInfo } from '../gateway/gateway.bench';
-import { freePort, intArg, runOpenLoopSearches } from '../bench-support';
-import type { SearchRunResult } from '../bench-support';
+import { freePort, intArg, runOpenLoopSearches, startBenchProcess } from '../bench-support';
+import type { BenchProcess, SearchRunResult } from '../bench-support';
 import { encodeVisibility } from '@tessera/consent-policy';
 import { startBenchIssuer } from './bench-issuer';
 import {
@@ -206,51 +205,15 @@ function runQueries(
   });
 }
 
-interface StartedServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-async function startRegistry(authEnv: Readonly<Record<string, string>>): Promise<StartedServer> {
+async function startRegistry(authEnv: Readonly<Record<string, string>>): Promise<BenchProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    'node',
+  return startBenchProcess(
+    'the registry',
     [path.join(ROOT, 'dist/bench/registry/registry-server.main.js'), String(port)],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...authEnv, DB_NAME, HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+    { ...authEnv, DB_NAME },
+    port,
+    ROOT,
   );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exited) throw new Error(`the registry exited before it was healthy:\n${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`the registry was not healthy within 120 s:\n${stderr}`);
-    }
-    const ok = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return {
-    url,
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-      await exit;
-      clearTimeout(timer);
-    },
-  };
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * exchange's int-specs (matrix, bad input, revocation).
  */
 import { randomUUID } from 'node:crypto';
+import { SUPPORTED_SCOPES } from '../auth/discovery.controller';
 import { connectRedis } from '@tessera/platform-redis';
 import type { RedisClient } from '@tessera/platform-redis';
 import { loadConfig, redisConfig } from '@tessera/platform-config';
@@ -16,17 +17,8 @@ import type { TestKeys, TokenClaims } from './exchange-harness';
 
 export const STA = { id: 'st-aurelia', system: 'urn:oid:2.16.840.1.113883.3.9999.1.1' };
 export const RIV = { id: 'riverside', system: 'urn:oid:2.16.840.1.113883.3.9999.2.1' };
-export const ALL_READ = [
-  'system/Patient.read',
-  'system/DocumentReference.read',
-  'system/Encounter.read',
-  'system/DiagnosticReport.read',
-  'system/Observation.read',
-  'system/Binary.read',
-  'system/Consent.read',
-  'system/Consent.write',
-  'system/AuditEvent.read',
-];
+/** Every scope an institution can hold at the exchange. */
+export const ALL_READ: string[] = [...SUPPORTED_SCOPES];
 
 export function clientsYaml(run: string, tokenClientJwk: object = PLACEHOLDER_CLIENT_JWK): string {
   const client = (
