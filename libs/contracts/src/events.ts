@@ -15,16 +15,38 @@ import { Topics } from './topics';
  * TypeScript type comes from @medplum/fhirtypes, never hand-written.
  */
 function fhirResource<T extends { resourceType: string }>(resourceType: T['resourceType']) {
-  return z
-    .looseObject({ resourceType: z.literal(resourceType) })
-    .transform((value) => value as unknown as T);
+  return z.looseObject({ resourceType: z.literal(resourceType) }).transform((value) => value as unknown as T);
 }
 
 const isoInstant = z.iso.datetime({ offset: true });
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lowercase hex SHA-256 digest');
 
+/**
+ * How the gateway knew which institution sent a message or Bundle (docs/security-review.md, "Trust
+ * model"): a verified TLS client certificate naming the institution, a source address on the
+ * institution's allow-list of its own port, a loopback connection to a development listener, the
+ * institution's access token (FHIR ingest, batch upload), or nothing (a shared port an operator
+ * explicitly opened without authentication: MSH-4 was believed). Only an authenticated sender earns
+ * the powers of holding a record (recording consent for it, its part of the audit trail).
+ */
+export const SenderAuthentication = z.enum([
+  'tls-client-certificate',
+  'ip-allow-list',
+  'loopback',
+  'access-token',
+  'none',
+]);
+export type SenderAuthentication = z.infer<typeof SenderAuthentication>;
+
+/** Whether records sent this way earn holder powers; an event from before feeds were authenticated counts as 'none'. */
+export function isAuthenticatedSender(method: SenderAuthentication | undefined): boolean {
+  return method !== undefined && method !== 'none';
+}
+
 /** The part every canonical clinical event shares: where it came from and which mapper made it. */
 const sourceProvenance = z.object({
+  /** How the sender was authenticated; absent on events recorded before this field existed (= 'none'). */
+  senderAuthentication: SenderAuthentication.optional(),
   institutionId: z.string().min(1),
   /** Assigning authority system (URI or urn:oid:) of the local patient id. */
   patientSystem: z.string().min(1),
@@ -51,6 +73,10 @@ export const InboundHl7v2Received = defineEvent(
     receivedAt: isoInstant,
     charset: z.string(),
     contentSha256: sha256Hex,
+    /** How the sending institution was authenticated on the connection (absent on older records = 'none'). */
+    senderAuthentication: SenderAuthentication.optional(),
+    /** The authenticated identity: certificate subject (CN=…) or peer address; never patient data. */
+    senderIdentity: z.string().max(300).optional(),
     /** The message text, decoded by its declared character set, segments separated by CR. */
     message: z.string().min(1),
   }),
