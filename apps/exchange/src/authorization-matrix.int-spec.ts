@@ -18,7 +18,15 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { call, idsOf } from './testing/exchange-client';
 import type { CallResult } from './testing/exchange-client';
-import { ALL_READ, ExchangeFixture, FAMILY, RIV, STA } from './testing/exchange-fixture';
+import {
+  ALL_READ,
+  auditData,
+  ExchangeFixture,
+  FAMILY,
+  LINKED_FAMILY,
+  RIV,
+  STA,
+} from './testing/exchange-fixture';
 import type { AuditData, ExchangeUnderTest, TestingKit } from './testing/exchange-fixture';
 
 function testingKit(): TestingKit {
@@ -125,6 +133,19 @@ const ENDPOINTS: readonly Endpoint[] = [
     clinical: false,
     path: () => '/fhir/Consent',
     body: () => consentBody(fx.region.other),
+  },
+  {
+    name: 'Consent read',
+    method: 'GET',
+    clinical: false,
+    path: () => `/fhir/Consent/${fx.region.linkedDirective}`,
+  },
+  {
+    name: 'Consent update',
+    method: 'PUT',
+    clinical: false,
+    path: () => `/fhir/Consent/${fx.region.linkedDirective}`,
+    body: () => consentBody(fx.region.linked),
   },
   {
     name: 'Consent search',
@@ -527,7 +548,10 @@ describe('institution callers: what each situation sees, and its audit record', 
       }),
       400,
     );
-    await auditAfter(start, (d) => d.type === 'security-alert' && (d.outcomeDesc ?? '').startsWith('400 purpose_invalid'));
+    await auditAfter(
+      start,
+      (d) => d.type === 'security-alert' && (d.outcomeDesc ?? '').startsWith('400 purpose_invalid'),
+    );
     const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
     const mark = fx.audit.records.length;
     const refused = await call(exchange.url, `/fhir/DocumentReference?patient=${patientParam('s')}`, {
@@ -618,6 +642,205 @@ describe('institution callers: what each situation sees, and its audit record', 
       token: await token(),
     });
     expectOutcome(refused, 403);
+  });
+
+  it('a holder of a person whose data is not shared with it (its record linked after an opt-out) learns only its own identifiers: PIXm, PDQm, $match', async () => {
+    const riv = { clientId: `riv-${fx.run}`, institutionId: RIV.id };
+    const eid = { system: 'urn:tessera:enterprise-id', value: fx.region.linked };
+    const pix = await search(
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${RIV.system}|RIV-l-${fx.run}`)}`,
+      riv,
+    );
+    expect(pix.result.status).toBe(200);
+    expect(pix.result.json.parameter.map((p: { valueIdentifier: unknown }) => p.valueIdentifier)).toEqual([
+      eid,
+    ]);
+    expect(pix.result.text).not.toContain(`STA-l-${fx.run}`);
+    const pixAudit = await auditAfter(
+      pix.mark,
+      (d) => d.patients.includes(fx.region.linked) && d.entities[0]?.query === '$ihe-pix',
+    );
+    expect(pixAudit).toMatchObject({ outcome: '0', hiddenCount: 1 });
+    // Looked up by the other institution's identifier: that link is the other institution's data.
+    const byOther = await search(
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${STA.system}|STA-l-${fx.run}`)}`,
+      riv,
+    );
+    expectOutcome(byOther.result, 404);
+
+    const subsetted = {
+      resourceType: 'Patient',
+      id: fx.region.linked,
+      meta: {
+        tag: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
+            code: 'SUBSETTED',
+            display: 'subsetted',
+          },
+        ],
+      },
+      identifier: [eid, { system: RIV.system, value: `RIV-l-${fx.run}` }],
+    };
+    const pdq = await search(`/fhir/Patient?family=${LINKED_FAMILY}`, riv);
+    expect(pdq.result.status).toBe(200);
+    expect(pdq.result.json.total).toBe(1);
+    expect(pdq.result.json.entry[0].resource).toEqual(subsetted);
+    expect(pdq.result.text).not.toContain(`STA-l-${fx.run}`);
+    expect(JSON.stringify(pdq.result.json.entry)).not.toContain(LINKED_FAMILY); // no demographics of another source
+    const mark = fx.audit.records.length;
+    const match = await call(exchange.url, '/fhir/Patient/$match', {
+      token: await token(riv),
+      method: 'POST',
+      body: {
+        resourceType: 'Parameters',
+        parameter: [
+          { name: 'resource', resource: { resourceType: 'Patient', name: [{ family: LINKED_FAMILY }] } },
+        ],
+      },
+    });
+    expect(match.status).toBe(200);
+    expect(match.json.entry.map((e: { resource: unknown }) => e.resource)).toEqual([subsetted]);
+    await auditAfter(mark, (d) => d.entities[0]?.query === '$match' && d.patients.includes(fx.region.linked));
+    // Its clinical searches show only its own items.
+    const docs = await search(
+      `/fhir/DocumentReference?patient=${encodeURIComponent(`${RIV.system}|RIV-l-${fx.run}`)}`,
+      riv,
+    );
+    expect(idsOf(docs.result.json)).toEqual([doc('l.riv-doc')]);
+    // The institution that recorded the opt-out is restricted the same way (nothing of riverside).
+    const staPix = await search(
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${STA.system}|STA-l-${fx.run}`)}`,
+    );
+    expect(staPix.result.json.parameter.map((p: { valueIdentifier: unknown }) => p.valueIdentifier)).toEqual([
+      eid,
+    ]);
+  });
+
+  it("consent directives belong to the institution that recorded them: another institution's read or change → 403 forbidden + security alert; searches show only own directives and an outcome entry", async () => {
+    const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
+    const sta = await token();
+    const id = fx.region.linkedDirective;
+
+    const markRead = fx.audit.records.length;
+    const read = await call(exchange.url, `/fhir/Consent/${id}`, { token: riv, purpose: null });
+    expectOutcome(read, 403);
+    expect(read.json.issue[0].code).toBe('forbidden');
+    const readAlert = await auditAfter(
+      markRead,
+      (d) =>
+        d.type === 'security-alert' &&
+        d.agent.clientId === `riv-${fx.run}` &&
+        d.entities[0]?.reference === `Consent/${id}`,
+    );
+    expect(readAlert).toMatchObject({ outcome: '4', outcomeDesc: '403 forbidden', subtype: 'read' });
+
+    const markPut = fx.audit.records.length;
+    const put = await call(exchange.url, `/fhir/Consent/${id}`, {
+      token: riv,
+      purpose: null,
+      method: 'PUT',
+      body: { ...consentBody(fx.region.linked), id, status: 'inactive' },
+    });
+    expectOutcome(put, 403);
+    expect(put.json.issue[0].code).toBe('forbidden');
+    await auditAfter(
+      markPut,
+      (d) =>
+        d.type === 'security-alert' &&
+        d.subtype === 'update' &&
+        d.agent.clientId === `riv-${fx.run}` &&
+        d.patients.includes(fx.region.linked),
+    );
+    expect(fx.world.policies.get(fx.region.linked)?.directives.map((d) => d.id)).toEqual([id]);
+
+    // The recording institution reads its own directive.
+    const own = await call(exchange.url, `/fhir/Consent/${id}`, { token: sta, purpose: null });
+    expect(own.status).toBe(200);
+    expect(own.json).toMatchObject({ resourceType: 'Consent', id });
+
+    // Searches: own directives, and an outcome entry when other institutions' directives restrict sharing.
+    const rivSearch = await call(exchange.url, `/fhir/Consent?patient=${fx.region.linked}`, {
+      token: riv,
+      purpose: null,
+    });
+    expect(rivSearch.status).toBe(200);
+    const rivEntries = rivSearch.json.entry as {
+      resource: { resourceType: string; issue?: { code: string }[] };
+      search: { mode: string };
+    }[];
+    expect(rivEntries.filter((e) => e.resource.resourceType === 'Consent')).toEqual([]);
+    expect(
+      rivEntries.filter((e) => e.search.mode === 'outcome').map((e) => e.resource.issue?.[0]?.code),
+    ).toEqual(['informational']);
+    expect(rivSearch.text).not.toContain(id);
+    const staSearch = await call(exchange.url, `/fhir/Consent?patient=${fx.region.linked}`, {
+      token: sta,
+      purpose: null,
+    });
+    expect(staSearch.json.entry.map((e: { resource: { id?: string } }) => e.resource.id)).toEqual([id]);
+  });
+
+  it('who accessed my record: an institution sees only the accesses to items it contributed; exchange audit records name each item’s source institution', async () => {
+    fx.world.auditTrail = () => fx.audit.records.map(auditData);
+    // St Aurelia reads the shared person's documents (one of its own, one of riverside's) and runs a PIXm.
+    const docs = await search(`/fhir/DocumentReference?patient=${patientParam('s')}`);
+    expect(idsOf(docs.result.json)).toEqual([doc('s.riv-doc'), doc('s.sta-doc')].sort());
+    const record = await auditAfter(
+      docs.mark,
+      (d) =>
+        d.agent.clientId === `sta-${fx.run}` &&
+        d.entities.some((e) => e.reference === `DocumentReference/${doc('s.riv-doc')}`),
+    );
+    expect(
+      record.entities.slice(1).sort((a, b) => (a.reference ?? '').localeCompare(b.reference ?? '')),
+    ).toEqual(
+      [
+        {
+          type: 'DocumentReference',
+          reference: `DocumentReference/${doc('s.riv-doc')}`,
+          sourceInstitution: RIV.id,
+        },
+        {
+          type: 'DocumentReference',
+          reference: `DocumentReference/${doc('s.sta-doc')}`,
+          sourceInstitution: STA.id,
+        },
+      ].sort((a, b) => a.reference.localeCompare(b.reference)),
+    );
+    const content = await search(`/fhir/DocumentReference/${doc('s.riv-doc')}/$content`);
+    expect(content.result.status).toBe(200);
+    await auditAfter(
+      content.mark,
+      (d) =>
+        d.subtype === 'read' &&
+        d.entities[0]?.reference === `DocumentReference/${doc('s.riv-doc')}` &&
+        d.entities[0]?.sourceInstitution === RIV.id,
+    );
+    const pix = await search(`/fhir/Patient/$ihe-pix?sourceIdentifier=${patientParam('s')}`);
+    await auditAfter(
+      pix.mark,
+      (d) => d.entities[0]?.query === '$ihe-pix' && d.patients.includes(fx.region.shared),
+    );
+
+    const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
+    const trail = await call(exchange.url, `/fhir/AuditEvent?patient=${fx.region.shared}&_count=500`, {
+      token: riv,
+      purpose: null,
+    });
+    expect(trail.status).toBe(200);
+    expect(
+      fx.world.callsTo('consent', '/AuditEvent').at(-1)?.headers['x-tessera-requesting-institution'],
+    ).toBe(RIV.id);
+    const references = (
+      trail.json.entry as { resource: { entity: { what?: { reference?: string } }[] } }[]
+    ).map((e) =>
+      e.resource.entity.map((x) => x.what?.reference ?? '').filter((r) => !r.startsWith('Patient/')),
+    );
+    expect(references.length).toBeGreaterThanOrEqual(2);
+    for (const refs of references) expect(refs.length).toBeGreaterThan(0); // never a query without its items
+    expect(references.flat()).toContain(`DocumentReference/${doc('s.riv-doc')}`);
+    expect(trail.text).not.toContain(doc('s.sta-doc'));
   });
 
   it('rate limit per client (registration: 3/s): 429 + Retry-After + throttled OperationOutcome, audited', async () => {

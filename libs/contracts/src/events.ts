@@ -224,6 +224,11 @@ export const AuditRecorded = defineEvent(
           reference: z.string().optional(),
           /** For searches: the query string as received (access-controlled store; never logged). */
           query: z.string().max(4000).optional(),
+          /**
+           * For a returned or read item: the institution that contributed it (its source). "Who
+           * accessed my record" shows an institution the records naming it here (added additively).
+           */
+          sourceInstitution: z.string().min(1).max(100).optional(),
         }),
       )
       .default([]),

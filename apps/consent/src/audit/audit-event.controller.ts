@@ -10,11 +10,14 @@ import type { StoredAuditEvent } from './audit-event.presenter';
 import { AuditQueryService } from './audit-query.service';
 import type { AuditSearchScope } from './audit-query.service';
 import { parseAuditSearch } from './audit-search.params';
+import { callerOf as consentCallerOf, REQUESTING_INSTITUTION_HEADER } from '../http/consent-caller';
 
 /**
- * FHIR R4 AuditEvent search and read over the audit store (design "Consent service API"):
- * operators with `audit.read`, or the exchange's service token for one patient's trail ("who
- * looked at my record", after the exchange checked the requesting institution holds the patient).
+ * FHIR R4 AuditEvent search and read over the audit store: operators with `audit.read` (privacy
+ * officers: the whole trail), or the exchange's service token for one patient and one institution
+ * (X-Tessera-Requesting-Institution): "who accessed my record" shows an institution only the
+ * accesses to items it contributed (records with an entity whose `sourceInstitution` is that
+ * institution; queries that returned none of its items are not shown).
  * An operator's own search is audited before it is answered; if that record cannot be made durable
  * the answer is 503 (fail closed). The exchange audits the requests it relays itself.
  */
@@ -54,20 +57,26 @@ export class AuditEventController {
         },
       ]);
     }
-    const page = await this.queries.search(query, scopeOf(principal));
+    // The exchange searches for one institution (X-Tessera-Requesting-Institution, required).
+    const contributor =
+      principal?.kind === 'service'
+        ? requestingInstitution(principal, request.headers[REQUESTING_INSTITUTION_HEADER])
+        : null;
+    const page = await this.queries.search(query, { ...scopeOf(principal), contributor });
     if (principal?.kind === 'operator') {
       await this.auditOperatorAccess(principal, query.patient === null ? [] : [query.patient], {
         type: 'AuditEvent',
         query: url.search.slice(1).slice(0, 4000),
       });
     }
-    // The exchange relays this to an institution holding the patient: that patient's part of each
-    // record only (other persons found by the same search, query strings, details and hidden counts
-    // are other people's data or consent). Operators with audit.read see whole records.
+    // The exchange relays this to an institution: only records of accesses to items it contributed
+    // (filtered in SQL above), and of each only that patient and those items (other persons, other
+    // institutions' items, query strings, details and hidden counts are other people's data or
+    // consent). Operators with audit.read see whole records.
     const patient = query.patient;
     const rows =
-      principal?.kind === 'service' && patient !== null
-        ? page.rows.map((row) => forOnePatient(row, patient))
+      contributor !== null && patient !== null
+        ? page.rows.map((row) => forContributor(row, patient, contributor))
         : page.rows;
     return auditSearchBundle(rows, page.total, url, query.count, query.offset);
   }
@@ -130,16 +139,24 @@ export class AuditEventController {
   }
 }
 
-function forOnePatient(row: StoredAuditEvent, patient: string): StoredAuditEvent {
+function forContributor(row: StoredAuditEvent, patient: string, institutionId: string): StoredAuditEvent {
   const { hiddenCount: _hidden, detail: _detail, ...record } = row.record;
   return {
     ...row,
     record: {
       ...record,
       patients: record.patients.filter((p) => p === patient),
-      entities: record.entities.map(({ query: _query, ...entity }) => entity),
+      entities: record.entities
+        .filter((e) => e.sourceInstitution === institutionId)
+        .map(({ query: _query, ...entity }) => entity),
     },
   };
+}
+
+function requestingInstitution(principal: Principal, header: string | string[] | undefined): string {
+  const caller = consentCallerOf(principal, typeof header === 'string' ? header : undefined);
+  if (caller.kind !== 'institution') throw new Error('a service caller always names an institution');
+  return caller.institutionId;
 }
 
 function scopeOf(principal: Principal | undefined): AuditSearchScope {

@@ -2,7 +2,8 @@
  * Stored audit records as FHIR R4 AuditEvent resources, shaped after IHE BALP (Basic Audit Log
  * Patterns, https://profiles.ihe.net/ITI/BALP/): type/subtype codings, the requesting client and
  * its institution (and the asserted end user) as agents, the observing service as source, the
- * patient as an entity with role Patient, each other entity with its reference or query.
+ * patient as an entity with role Patient, each other entity with its reference or query (and, for
+ * an item, the institution that contributed it as a `source-institution` detail).
  */
 import type {
   AuditEvent,
@@ -36,6 +37,8 @@ const CHAIN_EXTENSION = 'https://tessera.example/fhir/StructureDefinition/audit-
 const DETAIL_EXTENSION = 'https://tessera.example/fhir/StructureDefinition/audit-detail';
 const HIDDEN_EXTENSION = 'https://tessera.example/fhir/StructureDefinition/audit-hidden-count';
 export const CLIENT_ID_SYSTEM = 'urn:tessera:client';
+/** AuditEvent.entity.detail.type naming the institution that contributed the item (its source). */
+export const SOURCE_INSTITUTION_DETAIL = 'source-institution';
 export const INSTITUTION_ID_SYSTEM = 'urn:tessera:institution';
 
 /** AuditEvent.type per record type (BALP: rest = FHIR interaction; DICOM codes for login and alerts). */
@@ -162,6 +165,9 @@ function entities(record: AuditRecordData): AuditEventEntity[] {
   }));
   const others: AuditEventEntity[] = record.entities.map((e) => ({
     ...(e.reference === undefined ? {} : { what: { reference: e.reference } }),
+    ...(e.sourceInstitution === undefined
+      ? {}
+      : { detail: [{ type: SOURCE_INSTITUTION_DETAIL, valueString: e.sourceInstitution }] }),
     type: /^[A-Z][A-Za-z]+$/.test(e.type)
       ? { system: 'http://hl7.org/fhir/resource-types', code: e.type }
       : { system: 'https://tessera.example/fhir/CodeSystem/audit-entity-type', code: e.type },

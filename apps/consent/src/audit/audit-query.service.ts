@@ -7,6 +7,11 @@ import type { AuditSearchQuery } from './audit-search.params';
 export interface AuditSearchScope {
   /** Only records of this institution's clients (an institution's own operator). */
   readonly institutionId: string | null;
+  /**
+   * Only records of accesses to items this institution contributed: some entity names it as
+   * `sourceInstitution` ("who accessed my record" for an institution, through the exchange).
+   */
+  readonly contributor?: string | null;
 }
 
 export interface AuditSearchPage {
@@ -39,6 +44,12 @@ export class AuditQueryService {
     if (query.subtypes.length > 0) add((p) => `subtype = ANY(${p}::text[])`, query.subtypes);
     if (query.outcomes.length > 0) add((p) => `outcome = ANY(${p}::text[])`, query.outcomes);
     if (scope.institutionId !== null) add((p) => `institution_id = ${p}`, scope.institutionId);
+    // In the WHERE clause, so the total and the pages count only such records.
+    if (scope.contributor !== undefined && scope.contributor !== null)
+      add(
+        (p) => `entities @> jsonb_build_array(jsonb_build_object('sourceInstitution', ${p}::text))`,
+        scope.contributor,
+      );
     const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
     const [{ total }] = await this.dataSource.query<[{ total: string }]>(
       `SELECT count(*) AS total FROM audit_events ${filter}`,

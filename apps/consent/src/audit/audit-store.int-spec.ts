@@ -80,9 +80,13 @@ async function verify(): Promise<{ code: number; out: string[] }> {
   return { code, out };
 }
 
-async function get(path: string, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function get(
+  path: string,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${baseUrl}${path}`, {
-    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    headers: { ...headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
@@ -244,10 +248,14 @@ describe('audit store', () => {
     );
     expect(mine.entry?.[0]?.resource?.entity?.some((e) => e.type?.code === 'AuditEvent')).toBe(true);
 
-    // The exchange's service token may read one patient's trail, not the whole store.
+    // The exchange's service token may read one patient's trail for one institution, not the whole store.
     const service = await issuer.mint({ kind: 'service', clientId: 'exchange' });
-    expect((await get(`/AuditEvent?patient=${patient}&_count=1`, service)).status).toBe(200);
-    expect((await get(`/AuditEvent?_count=1`, service)).status).toBe(400);
+    const forHospital = { 'x-tessera-requesting-institution': `hosp-${RUN}` };
+    expect((await get(`/AuditEvent?patient=${patient}&_count=1`, service, forHospital)).status).toBe(200);
+    expect((await get(`/AuditEvent?_count=1`, service, forHospital)).status).toBe(400);
+    const unnamed = await get(`/AuditEvent?patient=${patient}&_count=1`, service);
+    expect(unnamed.status).toBe(400);
+    expect(JSON.stringify(unnamed.body)).toContain('X-Tessera-Requesting-Institution');
     // No token, an operator without audit.read, an institution token: refused.
     expect((await get(`/AuditEvent?patient=${patient}`)).status).toBe(401);
     const noRole = await issuer.mint({ kind: 'operator', clientId: `op-${RUN}`, roles: ['consent.read'] });
@@ -264,47 +272,93 @@ describe('audit store', () => {
     expect(JSON.stringify(bad.body)).toContain('"date"');
   }, 60_000);
 
-  it("gives the exchange (an institution's \"who accessed my record\") one patient's trail without other persons' ids, queries, details or hidden counts", async () => {
+  it('gives an institution (through the exchange) only accesses to the items it contributed: exact totals, its items only, no other persons, queries, details or hidden counts', async () => {
     const writer = app.get(AuditWriter, { strict: false });
     const mine = `E-${RUN}-p`;
     const other = `E-${RUN}-q`;
-    // Another institution's PDQm: it found both persons; its query carries the demographics searched.
-    await writer.record({
-      type: 'rest',
-      subtype: 'search-type',
-      action: 'E',
-      outcome: '0',
-      agent: { clientId: `other-${RUN}`, institutionId: `hosp-o-${RUN}` },
+    const hospA = `hosp-a-${RUN}`;
+    const hospB = `hosp-b-${RUN}`;
+    const base = {
+      type: 'rest' as const,
+      action: 'E' as const,
+      outcome: '0' as const,
+      agent: { clientId: `other-${RUN}`, institutionId: `hosp-o-${RUN}`, user: `dr-${RUN}` },
       purposeOfUse: 'TREAT',
+    };
+    // Another institution's PDQm: it found both persons; no item of anyone was returned.
+    await writer.record({
+      ...base,
+      subtype: 'search-type',
       patients: [mine, other],
       entities: [{ type: 'Patient', query: `family=Synthetic${RUN}&birthdate=1970-01-01` }],
       hiddenCount: 2,
       detail: 'reasons label-deny:HIV',
     });
+    // Its document search returned one item of A and one of B.
+    await writer.record({
+      ...base,
+      subtype: 'search-type',
+      patients: [mine],
+      entities: [
+        { type: 'DocumentReference', query: `patient=${mine}` },
+        { type: 'DocumentReference', reference: `DocumentReference/a1-${RUN}`, sourceInstitution: hospA },
+        { type: 'DocumentReference', reference: `DocumentReference/b1-${RUN}`, sourceInstitution: hospB },
+      ],
+      hiddenCount: 1,
+      detail: 'returned 2',
+    });
+    // It read B's document content.
+    await writer.record({
+      ...base,
+      subtype: 'read',
+      action: 'R',
+      patients: [mine],
+      entities: [
+        { type: 'DocumentReference', reference: `DocumentReference/b1-${RUN}`, sourceInstitution: hospB },
+      ],
+    });
     await waitFor(
-      'the record to be stored',
+      'the records to be stored',
       () => storedFor([mine]),
-      (n) => n === 1,
-      {
-        timeoutMs: 30_000,
-        intervalMs: 250,
-      },
+      (n) => n === 3,
+      { timeoutMs: 30_000, intervalMs: 250 },
     );
     const service = await issuer.mint({ kind: 'service', clientId: 'exchange' });
-    const { status, body } = await get(`/AuditEvent?patient=${mine}`, service);
-    expect(status).toBe(200);
-    const event = (body as unknown as Bundle<AuditEvent>).entry?.[0]?.resource;
+    const asA = await get(`/AuditEvent?patient=${mine}`, service, {
+      'x-tessera-requesting-institution': hospA,
+    });
+    expect(asA.status).toBe(200);
+    const bundleA = asA.body as unknown as Bundle<AuditEvent>;
+    expect(bundleA.total).toBe(1);
+    const event = bundleA.entry?.[0]?.resource;
     expect(event?.agent[0]?.who?.identifier?.value).toBe(`other-${RUN}`);
     expect(event?.entity?.map((e) => e.what?.reference).filter((r) => r !== undefined)).toEqual([
       `Patient/${mine}`,
+      `DocumentReference/a1-${RUN}`,
     ]);
-    expect(JSON.stringify(body)).not.toContain(other);
+    expect(event?.entity?.[1]?.detail).toEqual([{ type: 'source-institution', valueString: hospA }]);
+    expect(JSON.stringify(asA.body)).not.toContain(other);
+    expect(JSON.stringify(asA.body)).not.toContain(hospB);
+    expect(JSON.stringify(asA.body)).not.toContain(`b1-${RUN}`);
     expect(event?.entity?.some((e) => e.query !== undefined)).toBe(false);
     expect(JSON.stringify(event?.extension ?? [])).not.toMatch(/audit-hidden-count|audit-detail/);
-    // A regional operator (audit.read) still reads the whole record.
-    const full = JSON.stringify((await get(`/AuditEvent?patient=${mine}`, operatorToken)).body);
-    expect(full).toContain(other);
-    expect(full).toContain('audit-hidden-count');
+    // B sees both accesses to its document, paged with an exact total.
+    const asB = await get(`/AuditEvent?patient=${mine}&_count=1`, service, {
+      'x-tessera-requesting-institution': hospB,
+    });
+    expect((asB.body as unknown as Bundle<AuditEvent>).total).toBe(2);
+    expect((asB.body as unknown as Bundle<AuditEvent>).entry).toHaveLength(1);
+    // An institution that contributed nothing sees nothing (the PDQm is nobody's item).
+    const asNone = await get(`/AuditEvent?patient=${mine}`, service, {
+      'x-tessera-requesting-institution': `hosp-o-${RUN}`,
+    });
+    expect((asNone.body as unknown as Bundle<AuditEvent>).total).toBe(0);
+    // A regional operator (audit.read) still reads the whole trail and whole records.
+    const full = (await get(`/AuditEvent?patient=${mine}`, operatorToken))
+      .body as unknown as Bundle<AuditEvent>;
+    expect(full.total).toBe(3);
+    expect(JSON.stringify(full)).toContain(other);
+    expect(JSON.stringify(full)).toContain('audit-hidden-count');
   }, 60_000);
 
   it('refuses UPDATE, DELETE and TRUNCATE, also under session_replication_role = replica', async () => {

@@ -21,6 +21,19 @@ export const SUPPORTED_SCOPES = [
   'system/AuditEvent.read',
 ] as const;
 
+/** The same permissions in SMART v2 letters (v1 `.read` = `.rs`; `.write` = `.cud`, and no delete here). */
+export const SUPPORTED_SCOPES_V2 = [
+  'system/Patient.rs',
+  'system/DocumentReference.rs',
+  'system/Encounter.rs',
+  'system/DiagnosticReport.rs',
+  'system/Observation.rs',
+  'system/Binary.rs',
+  'system/Consent.rs',
+  'system/Consent.cu',
+  'system/AuditEvent.rs',
+] as const;
+
 /** Discovery: the issuer's public keys and the SMART configuration (SMART App Launch 2.x §Well-known). */
 @Controller()
 export class DiscoveryController {
@@ -48,8 +61,8 @@ export class DiscoveryController {
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGORITHMS],
       grant_types_supported: ['client_credentials'],
-      scopes_supported: [...SUPPORTED_SCOPES],
-      capabilities: ['client-confidential-asymmetric'],
+      scopes_supported: [...SUPPORTED_SCOPES, ...SUPPORTED_SCOPES_V2],
+      capabilities: ['client-confidential-asymmetric', 'permission-v1', 'permission-v2'],
     };
   }
 }

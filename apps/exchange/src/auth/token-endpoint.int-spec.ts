@@ -168,8 +168,8 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
       token_endpoint_auth_methods_supported: ['private_key_jwt'],
       token_endpoint_auth_signing_alg_values_supported: expect.arrayContaining(['RS384', 'ES384']),
       grant_types_supported: ['client_credentials'],
-      capabilities: ['client-confidential-asymmetric'],
-      scopes_supported: expect.arrayContaining(['system/DocumentReference.read']),
+      capabilities: ['client-confidential-asymmetric', 'permission-v1', 'permission-v2'],
+      scopes_supported: expect.arrayContaining(['system/DocumentReference.read', 'system/Consent.cu']),
     });
     const jwks = await request(http()).get('/.well-known/jwks.json');
     expect(jwks.status).toBe(200);
@@ -299,6 +299,23 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
     const unknown = await clientCredentials(await assertion('nobody', { key: real }), 'system/Patient.read');
     expect(unknown.status).toBe(401);
     expect(JSON.stringify(unknown.body)).not.toContain('BEGIN');
+  });
+
+  it('never grants more than registered: a v2 request is narrowed to the registered permissions, v1 is all or nothing', async () => {
+    // sta-ehr registers system/Consent.write (v1: c, u, d) and the exchange has no delete.
+    const cud = await clientCredentials(await assertion('sta-ehr'), 'system/Consent.cud');
+    expect(cud.status).toBe(200);
+    expect(cud.body.scope).toBe('system/Consent.cu');
+    expect(decodeJwt(cud.body.access_token as string).scope).toBe('system/Consent.cu');
+    const cruds = await clientCredentials(
+      await assertion('sta-ehr'),
+      'system/Consent.cruds system/Patient.cruds system/Consent.write',
+    );
+    expect(cruds.status).toBe(200);
+    expect(cruds.body.scope).toBe('system/Consent.crus system/Patient.rs system/Consent.write');
+    const wider = await clientCredentials(await assertion('sta-ehr'), 'system/Patient.* system/Patient.d');
+    expect(wider.status).toBe(400);
+    expect(wider.body.error).toBe('invalid_scope');
   });
 
   it('RFC 6749 §5.2 errors for bad requests and scopes', async () => {

@@ -12,6 +12,9 @@ import { RedisJtiStore } from './redis-jti.store';
 import { TOKEN_AUDIT_HOOK } from './token-audit.hook';
 import type { TokenAuditHook } from './token-audit.hook';
 
+/** What the exchange's FHIR API can do: create, read, update, search — never delete. */
+const EXCHANGE_PERMISSIONS = ['c', 'r', 'u', 's'] as const;
+
 export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** RFC 6749 §5.1 successful response. */
@@ -27,7 +30,7 @@ export type TokenForm = Readonly<Record<string, unknown>>;
 
 /**
  * POST /auth/token (SMART Backend Services): client_credentials grant authenticated by a JWT client
- * assertion; scope = requested ∩ registered (invalid_scope when nothing remains); the token's
+ * assertion; scope = requested ∩ registered, never wider (invalid_scope when nothing remains); the token's
  * audience follows the client kind. Every outcome goes to the token audit hook.
  */
 @Injectable()
@@ -112,7 +115,8 @@ export class TokenHandler {
         client.clientId,
       );
     }
-    const scopes = grantScopes(requested, client.allowedScopes);
+    // The FHIR API has no delete interaction: no token claims a `d` (v1 `.write` needs only c and u).
+    const scopes = grantScopes(requested, client.allowedScopes, { grantable: EXCHANGE_PERMISSIONS });
     if (requested.length > 0 && scopes.length === 0) {
       throw new OAuthError(
         400,

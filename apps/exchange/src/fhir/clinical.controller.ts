@@ -288,7 +288,10 @@ export class ClinicalController {
       subtype: what === 'timeline' ? 'operation' : 'search-type',
       action: 'E',
       patients: access.enterpriseId === null ? [] : [access.enterpriseId],
-      entities: [{ type: what === 'timeline' ? 'Patient' : what, query: params.toString().slice(0, 4000) }],
+      entities: [
+        { type: what === 'timeline' ? 'Patient' : what, query: params.toString().slice(0, 4000) },
+        ...filtered.items,
+      ],
       hiddenCount: filtered.dropped,
       breakGlass: access.decision.breakGlass === 'applied',
       detail: `returned ${filtered.kept}; reasons ${access.decision.reasons.join(',') || 'none'}`,
@@ -339,6 +342,7 @@ export class ClinicalController {
         ...facts,
         type: permitted.access.decision.breakGlass === 'applied' ? 'break-glass' : 'rest',
         patients: permitted.access.enterpriseId === null ? [] : [permitted.access.enterpriseId],
+        entities: facts.entities.map((e) => ({ ...e, sourceInstitution: permitted.sourceInstitution })),
         hiddenCount: filtered.dropped,
         breakGlass: permitted.access.decision.breakGlass === 'applied',
       });
@@ -384,6 +388,7 @@ export class ClinicalController {
         ...facts,
         type: permitted.access.decision.breakGlass === 'applied' ? 'break-glass' : 'rest',
         patients: permitted.access.enterpriseId === null ? [] : [permitted.access.enterpriseId],
+        entities: facts.entities.map((e) => ({ ...e, sourceInstitution: permitted.sourceInstitution })),
         breakGlass: permitted.access.decision.breakGlass === 'applied',
       });
       response.status(upstream.status);
@@ -417,13 +422,14 @@ export class ClinicalController {
   }
 
   /**
-   * The first fact (copy of an item) the caller may see, with the decision that permits it; null
+   * The first fact (copy of an item) the caller may see, with the decision that permits it and the
+   * institution that contributed that copy (for the audit record); null
    * when none is visible (answered 404, so a hidden item is indistinguishable from a missing one).
    */
   private async permittedFact(
     caller: Caller,
     facts: readonly Fact[],
-  ): Promise<{ access: AccessDecision } | null> {
+  ): Promise<{ access: AccessDecision; sourceInstitution: string } | null> {
     const context = clinicalContext(caller);
     const byPerson = new Map<string | null, AccessDecision>();
     for (const fact of facts) {
@@ -438,7 +444,7 @@ export class ClinicalController {
           securityLabels: fact.securityLabels ?? [],
         })
       )
-        return { access };
+        return { access, sourceInstitution: fact.sourceInstitution };
     }
     return null;
   }

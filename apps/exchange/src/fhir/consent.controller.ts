@@ -28,9 +28,14 @@ function patientOf(body: unknown): string | undefined {
 
 /**
  * Consent directives and "who accessed my record", forwarded to the consent service with the
- * service token and X-Tessera-Requesting-Institution (the consent service checks the institution
- * may record consent for the patient). The AuditEvent search is allowed only for an institution
- * holding a record of the patient (policy.holdingInstitutions), checked here first.
+ * service token and X-Tessera-Requesting-Institution. The consent service decides who may do what
+ * with a directive (it belongs to the institution that recorded it: another institution's read or
+ * change is a 403 OperationOutcome, a search Bundle holds the caller's own directives plus an
+ * `outcome` entry when others restrict sharing); its answers are relayed unchanged, a 403 is
+ * audited as a security alert. The exchange checks nothing about directives first, so every
+ * refusal comes from one place and reads the same. The AuditEvent search is allowed only for an
+ * institution holding a record of the patient (policy.holdingInstitutions), checked here first;
+ * the consent service then shows it only the accesses to items it contributed.
  */
 @Controller('fhir')
 export class ConsentController {
@@ -42,7 +47,7 @@ export class ConsentController {
   ) {}
 
   @Post('Consent')
-  @RequireScopes('system/Consent.write')
+  @RequireScopes('system/Consent.create')
   @ExchangeRoute('consent-create')
   async create(@Req() request: Request, @Res() response: Response): Promise<void> {
     const caller = callerOf(request);
@@ -57,7 +62,7 @@ export class ConsentController {
   }
 
   @Put('Consent/:id')
-  @RequireScopes('system/Consent.write')
+  @RequireScopes('system/Consent.update')
   @ExchangeRoute('consent-update')
   async update(@Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
     const caller = callerOf(request);
@@ -72,6 +77,21 @@ export class ConsentController {
       response,
       { method: 'PUT', path: ['Consent', id], body, headers },
       { subtype: 'update', action: 'U', patient: patientOf(body), reference: `Consent/${id}` },
+    );
+  }
+
+  @Get('Consent/:id')
+  @RequireScopes('system/Consent.read')
+  @ExchangeRoute('consent-read')
+  async read(@Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
+    const caller = callerOf(request);
+    checkedQuery(request, 'consent-read');
+    if (!FHIR_ID.test(id)) throw outcomeError(400, 'value', 'the Consent id is malformed', 'id');
+    await this.forward(
+      caller,
+      response,
+      { method: 'GET', path: ['Consent', id] },
+      { subtype: 'read', action: 'R', patient: undefined, reference: `Consent/${id}` },
     );
   }
 
@@ -152,7 +172,7 @@ export class ConsentController {
     },
     audit: {
       subtype: string;
-      action: 'C' | 'U' | 'E';
+      action: 'C' | 'R' | 'U' | 'E';
       patient: string | undefined;
       reference?: string;
       query?: string;
@@ -199,11 +219,18 @@ export class ConsentController {
         );
       }
       const patient = audit.patient ?? patientOf(parsed);
+      const institutionId = institutionOf(caller.principal);
       await this.audit.record(caller.principal, caller.context, {
         ...facts,
+        // Another institution's directive (the consent service answers 403): a refused call.
+        ...(upstream.status === 403 ? { type: 'security-alert' as const } : {}),
         patients: patient === undefined ? [] : [patient],
+        entities:
+          upstream.status < 400 && audit.type === undefined
+            ? [...facts.entities, ...directivesIn(parsed, institutionId)]
+            : facts.entities,
         outcome: upstream.status < 400 ? '0' : '4',
-        ...(upstream.status < 400 ? {} : { outcomeDesc: String(upstream.status) }),
+        ...(upstream.status < 400 ? {} : { outcomeDesc: outcomeDescOf(upstream.status, parsed) }),
       });
       for (const name of PASSED_HEADERS) {
         const value = upstream.headers.get(name);
@@ -220,6 +247,36 @@ export class ConsentController {
     if (wrap) await audited(this.audit, caller, facts, work);
     else await work();
   }
+}
+
+/**
+ * The directives an answer of the consent service carries (a Consent, or the Consent entries of a
+ * search Bundle), as audit entities. The consent service answers an institution only with the
+ * directives it recorded, so each is an item that institution contributed ("who accessed my
+ * record" shows it the accesses to them).
+ */
+function directivesIn(
+  answer: unknown,
+  institutionId: string,
+): { type: string; reference: string; sourceInstitution: string }[] {
+  const resources =
+    (answer as { resourceType?: unknown }).resourceType === 'Bundle'
+      ? ((answer as { entry?: { resource?: unknown }[] }).entry ?? []).map((e) => e.resource)
+      : [answer];
+  return resources
+    .map((r) => r as { resourceType?: unknown; id?: unknown } | undefined)
+    .filter((r) => r?.resourceType === 'Consent' && typeof r.id === 'string' && FHIR_ID.test(r.id))
+    .map((r) => ({
+      type: 'Consent',
+      reference: `Consent/${String(r?.id)}`,
+      sourceInstitution: institutionId,
+    }));
+}
+
+/** `403 forbidden`: the status and the first issue code of the answer (no diagnostics: no data). */
+function outcomeDescOf(status: number, answer: unknown): string {
+  const code = (answer as { issue?: { code?: unknown }[] } | undefined)?.issue?.[0]?.code;
+  return typeof code === 'string' && /^[a-z-]{1,40}$/.test(code) ? `${status} ${code}` : String(status);
 }
 
 function jsonBody(request: Request, resourceType: string): unknown {

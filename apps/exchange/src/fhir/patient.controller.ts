@@ -2,6 +2,7 @@ import { Controller, Get, Header, HttpCode, HttpStatus, Inject, Post, Req } from
 import type { Bundle, BundleEntry, BundleLink, Identifier, Parameters, Patient } from '@medplum/fhirtypes';
 import { RequireScopes } from '@tessera/platform-auth';
 import { FHIR_JSON } from '@tessera/platform-service';
+import type { RegionPolicy } from '@tessera/consent-policy';
 import type { Request } from 'express';
 import { ExchangeAudit } from '../audit/exchange-audit.service';
 import { ExchangeRoute } from '../context/exchange-request.interceptor';
@@ -10,9 +11,11 @@ import { EXCHANGE_SETTINGS } from '../exchange.config';
 import type { ExchangeSettings } from '../exchange.config';
 import { outcomeError } from '../http/outcome';
 import { AccessDecisionService, institutionOf } from '../policy/access-decision.service';
-import { INSTITUTION_SYSTEMS } from '../policy/region.provider';
+import { INSTITUTION_SYSTEMS, REGION_POLICY } from '../policy/region.provider';
 import type { InstitutionSystems } from '../policy/region.provider';
 import { ENTERPRISE_ID_SYSTEM, MpiGateway } from '../upstream/mpi.gateway';
+import { disclosureOf, isOwnIdentifier, ownOnlyPatient } from './patient-disclosure';
+import type { Disclosure } from './patient-disclosure';
 import { audited, callerOf, checkedQuery, clinicalContext, upstreamError } from './exchange-call';
 import type { Caller } from './exchange-call';
 
@@ -35,7 +38,8 @@ function intParam(params: URLSearchParams, name: string, fallback: number, min: 
 /**
  * PIXm, PDQm and $match through the exchange: the MPI answers, the exchange removes every person
  * the caller may not discover (consent policy, `decision.discoverable`) before paging, so totals
- * and pages only count discoverable persons.
+ * and pages only count discoverable persons, and reduces a person whose data is not shared with
+ * the caller to what the caller contributed (patient-disclosure.ts).
  */
 @Controller('fhir/Patient')
 export class PatientController {
@@ -44,10 +48,15 @@ export class PatientController {
     private readonly mpi: MpiGateway,
     private readonly audit: ExchangeAudit,
     @Inject(INSTITUTION_SYSTEMS) private readonly systems: InstitutionSystems,
+    @Inject(REGION_POLICY) private readonly region: RegionPolicy,
     @Inject(EXCHANGE_SETTINGS) private readonly settings: ExchangeSettings,
   ) {}
 
-  /** PIXm [ITI-83]. A person not discoverable for the caller: only the caller's own identifiers (or 404). */
+  /**
+   * PIXm [ITI-83]. Shared person: every identifier. Not shared with the caller: the enterprise id
+   * and the caller's own identifiers (404 when looked up by another institution's identifier).
+   * Not discoverable: only the caller's own identifiers (404 when it has none).
+   */
   @Get('$ihe-pix')
   @RequireScopes('system/Patient.read')
   @ExchangeRoute('pix')
@@ -92,20 +101,32 @@ export class PatientController {
       const access = (
         await this.decisions.decideMany(caller.principal, clinicalContext(caller), [enterpriseId])
       ).get(enterpriseId);
-      let visible = identifiers;
-      if (access?.decision.discoverable !== true) {
-        const own = this.systems.get(institutionOf(caller.principal)) ?? [];
-        visible = identifiers.filter((i) => i.system !== undefined && own.includes(i.system));
-        const holds = access?.policy?.holdingInstitutions.includes(institutionOf(caller.principal)) ?? false;
-        if (visible.length === 0 && !holds && !own.includes(source.system)) throw notKnown();
+      const own = this.ownSystems(caller);
+      const sourceIsOwn = own.includes(source.system);
+      const disclosure = disclosureOf(access);
+      let visible: Identifier[];
+      switch (disclosure) {
+        case 'full':
+          visible = identifiers;
+          break;
+        case 'own':
+          // Found through another institution's identifier: confirming that link would tell the
+          // caller about that institution's record, unless the region makes such persons findable.
+          if (!sourceIsOwn && source.system !== ENTERPRISE_ID_SYSTEM && !this.region.discoverableWhenOptedOut)
+            throw notKnown();
+          visible = identifiers.filter((i) => i.system === ENTERPRISE_ID_SYSTEM || isOwnIdentifier(i, own));
+          break;
+        case 'hidden':
+          visible = identifiers.filter((i) => isOwnIdentifier(i, own));
+          if (visible.length === 0 && !sourceIsOwn) throw notKnown();
+          break;
       }
       const wanted = targets.length === 0 ? visible : visible.filter((i) => targets.includes(i.system ?? ''));
       await this.audit.record(caller.principal, caller.context, {
         ...facts,
         patients: [enterpriseId],
         hiddenCount: identifiers.length - visible.length,
-        detail:
-          access?.decision.discoverable === true ? 'discoverable' : 'not discoverable: own identifiers only',
+        detail: DISCLOSURE_DETAIL[disclosure],
       });
       return {
         resourceType: 'Parameters',
@@ -145,7 +166,7 @@ export class PatientController {
         candidates.push(...(bundle.entry ?? []));
         if ((bundle.entry ?? []).length < MPI_PAGE || (bundle.total ?? 0) <= (page + 1) * MPI_PAGE) break;
       }
-      const discoverable = await this.discoverable(caller, candidates);
+      const discoverable = await this.disclosed(caller, candidates);
       const pageEntries = discoverable.slice(offset, offset + count);
       const base = `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir/Patient`;
       const link: BundleLink[] = [{ relation: 'self', url: pagedUrl(base, criteria, count, offset) }];
@@ -201,7 +222,7 @@ export class PatientController {
         throw upstreamError(error, 'the MPI');
       }
       const candidates = bundle.entry ?? [];
-      const discoverable = await this.discoverable(caller, candidates);
+      const discoverable = await this.disclosed(caller, candidates);
       await this.audit.record(caller.principal, caller.context, {
         ...facts,
         patients: discoverable.map((e) => e.resource?.id ?? '').filter((id) => id !== ''),
@@ -217,17 +238,45 @@ export class PatientController {
     });
   }
 
-  private async discoverable(
+  /**
+   * The candidates the caller may discover, in order; a person whose data is not shared with the
+   * caller comes back reduced to what the caller itself contributed (`ownOnlyPatient`).
+   */
+  private async disclosed(
     caller: Caller,
     entries: readonly BundleEntry<Patient>[],
   ): Promise<BundleEntry<Patient>[]> {
     const ids = entries.map((e) => e.resource?.id).filter((id): id is string => typeof id === 'string');
     const decisions = await this.decisions.decideMany(caller.principal, clinicalContext(caller), ids);
-    return entries.filter(
-      (e) => e.resource?.id !== undefined && decisions.get(e.resource.id)?.decision.discoverable === true,
-    );
+    const own = this.ownSystems(caller);
+    const out: BundleEntry<Patient>[] = [];
+    for (const entry of entries) {
+      const id = entry.resource?.id;
+      if (id === undefined || entry.resource === undefined) continue;
+      switch (disclosureOf(decisions.get(id))) {
+        case 'full':
+          out.push(entry);
+          break;
+        case 'own':
+          out.push({ ...entry, resource: ownOnlyPatient(entry.resource, own) });
+          break;
+        case 'hidden':
+          break;
+      }
+    }
+    return out;
+  }
+
+  private ownSystems(caller: Caller): readonly string[] {
+    return this.systems.get(institutionOf(caller.principal)) ?? [];
   }
 }
+
+const DISCLOSURE_DETAIL: Readonly<Record<Disclosure, string>> = {
+  full: 'discoverable',
+  own: 'not shared: enterprise id and own identifiers only',
+  hidden: 'not discoverable: own identifiers only',
+};
 
 function notKnown() {
   return outcomeError(404, 'not-found', 'sourceIdentifier is not known', 'sourceIdentifier');

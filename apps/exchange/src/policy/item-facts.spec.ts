@@ -44,6 +44,10 @@ describe('filterBundle (the re-check of every returned item)', () => {
     const result = filterBundle(bundle, (f) => decideItem(visibility, f).permit, BASE);
     expect(result.bundle.entry?.map((e) => e.resource?.id)).toEqual(['own', 'other']);
     expect(result).toMatchObject({ dropped: 2, kept: 2 });
+    expect(result.items).toEqual([
+      { type: 'DocumentReference', reference: 'DocumentReference/own', sourceInstitution: 'a' },
+      { type: 'DocumentReference', reference: 'DocumentReference/other', sourceInstitution: 'b' },
+    ]);
     expect(result.bundle.total).toBe(8);
     expect(result.bundle.link?.map((l) => l.url)).toEqual([
       `${BASE}/DocumentReference?patient=E1&_count=4`,

@@ -36,8 +36,17 @@ export function itemFactsOf(resource: Readonly<Record<string, unknown>>): ItemFa
   return { sourceInstitution: institution, securityLabels: labels };
 }
 
+/** One item a response carries, as its audit record names it. */
+export interface ReturnedItem {
+  readonly type: string;
+  readonly reference: string;
+  readonly sourceInstitution: string;
+}
+
 export interface FilteredBundle {
   readonly bundle: Bundle;
+  /** The kept items, for the audit record (who accessed which institution's item). */
+  readonly items: readonly ReturnedItem[];
   /** Entries the re-check dropped (should be 0: the registry filtered with the same visibility). */
   readonly dropped: number;
   readonly kept: number;
@@ -55,11 +64,16 @@ export function filterBundle(
 ): FilteredBundle {
   const entries = bundle.entry ?? [];
   const kept: BundleEntry[] = [];
+  const items: ReturnedItem[] = [];
   for (const entry of entries) {
     const resource = entry.resource as Readonly<Record<string, unknown>> | undefined;
     const facts = resource === undefined ? null : itemFactsOf(resource);
     if (facts === null || !permit(facts)) continue;
     kept.push(rebaseEntry(entry, fhirBase));
+    const type = resource?.['resourceType'];
+    const id = resource?.['id'];
+    if (typeof type === 'string' && typeof id === 'string')
+      items.push({ type, reference: `${type}/${id}`, sourceInstitution: facts.sourceInstitution });
   }
   const dropped = entries.length - kept.length;
   const out: Bundle = {
@@ -70,7 +84,7 @@ export function filterBundle(
       : { link: bundle.link.map((l): BundleLink => ({ ...l, url: rebase(l.url ?? '', fhirBase) })) }),
     entry: kept,
   };
-  return { bundle: out, dropped, kept: kept.length };
+  return { bundle: out, items, dropped, kept: kept.length };
 }
 
 function rebaseEntry(entry: BundleEntry, fhirBase: string): BundleEntry {

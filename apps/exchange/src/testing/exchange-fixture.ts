@@ -49,11 +49,18 @@ export interface Region {
   readonly other: string;
   /** Held only by riverside, opted out: not discoverable for st-aurelia. */
   readonly riverOnly: string;
+  /**
+   * St Aurelia's patient who opted out there (directive `linkedDirective`, recorded by St Aurelia);
+   * riverside holds a record linked to the person afterwards (by demographics). Family `LINKED_FAMILY`.
+   */
+  readonly linked: string;
+  readonly linkedDirective: string;
   readonly docs: Readonly<Record<string, string>>;
   readonly contents: Readonly<Record<string, string>>;
 }
 
 export const FAMILY = `Zyx${randomUUID().slice(0, 6)}`;
+export const LINKED_FAMILY = `Lnk${randomUUID().slice(0, 6)}`;
 
 /** Seeds the fake MPI/registry/consent. Returns ids. */
 export async function seedRegion(world: FakeWorld, run: string): Promise<Region> {
@@ -124,7 +131,37 @@ export async function seedRegion(world: FakeWorld, run: string): Promise<Region>
     content: `river only ${run}`,
   });
   await world.optOut(riverOnly, RIV.id);
-  return { shared, optedOut, other, riverOnly, docs, contents };
+  const linked = randomUUID();
+  world.addPerson(
+    {
+      enterpriseId: linked,
+      family: LINKED_FAMILY,
+      identifiers: [
+        { system: STA.system, value: `STA-l-${run}` },
+        { system: RIV.system, value: `RIV-l-${run}` },
+      ],
+    },
+    [STA.id, RIV.id],
+  );
+  for (const [key, institution] of [
+    ['sta-doc', STA.id],
+    ['riv-doc', RIV.id],
+  ] as const) {
+    const id = `l-${key}-${run}`.slice(0, 64);
+    world.items.push({
+      resourceType: 'DocumentReference',
+      id,
+      enterpriseId: linked,
+      institution,
+      labels: [],
+      date: '2026-01-10',
+      content: `content of ${id}`,
+    });
+    docs[`l.${key}`] = id;
+    contents[`l.${key}`] = `content of ${id}`;
+  }
+  const linkedDirective = (await world.optOut(linked, STA.id)).id;
+  return { shared, optedOut, other, riverOnly, linked, linkedDirective, docs, contents };
 }
 
 export interface ExchangeUnderTest {
@@ -264,7 +301,7 @@ export interface AuditData {
   readonly purposeOfUse?: string;
   readonly breakGlass: boolean;
   readonly patients: string[];
-  readonly entities: { type: string; reference?: string; query?: string }[];
+  readonly entities: { type: string; reference?: string; query?: string; sourceInstitution?: string }[];
   readonly hiddenCount?: number;
   readonly observer: string;
 }

@@ -1,9 +1,12 @@
 /**
  * Stand-ins for the MPI, the document registry and the consent service that behave as their
- * contracts say (design "Registry / MPI / Consent service API"): service token required, the
- * registry filters with X-Tessera-Visibility (same predicate as its SQL, decideItem) and answers 409
- * when the visibility names another person, the consent service raises the policy version key in
- * Redis before it answers a change (cache protocol). Test-only; used by the exchange's int-specs.
+ * contracts say: service token required, the registry filters with X-Tessera-Visibility (same
+ * predicate as its SQL, decideItem) and answers 409 when the visibility names another person, the
+ * consent service raises the policy version key in Redis before it answers a change (cache
+ * protocol), lets only the recording institution read or change a directive (403 `forbidden`
+ * otherwise), searches return the caller's own directives plus an `outcome` entry when others'
+ * restrict sharing, and its AuditEvent search shows an institution only records of accesses to
+ * items it contributed. Test-only; used by the exchange's int-specs.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -51,6 +54,11 @@ export class FakeWorld {
   failing: Partial<Record<'mpi' | 'registry' | 'consent' | 'break-glass', boolean>> = {};
   /** Registry answers 409 this many times (identity changed during the request). */
   conflicts = 0;
+  /**
+   * The audit trail the consent stand-in searches for "who accessed my record" (the test feeds it
+   * the records it read back from hie.audit), as the audit store would hold them.
+   */
+  auditTrail: () => readonly FakeAuditRecord[] = () => [];
 
   constructor(private readonly redis: PolicyCacheRedis | null) {}
 
@@ -97,6 +105,52 @@ export class FakeWorld {
   callsTo(service: UpstreamCall['service'], pathPrefix = ''): UpstreamCall[] {
     return this.calls.filter((c) => c.service === service && c.path.startsWith(pathPrefix));
   }
+}
+
+/** The parts of a stored audit record the consent stand-in's AuditEvent search reads. */
+export interface FakeAuditRecord {
+  readonly type: string;
+  readonly patients: readonly string[];
+  readonly agent: { readonly clientId: string | null; readonly institutionId: string | null };
+  readonly entities: readonly {
+    readonly type: string;
+    readonly reference?: string;
+    readonly query?: string;
+    readonly sourceInstitution?: string;
+  }[];
+}
+
+/** Every active directive of the stand-in: (person, directive), the recorder in `recordedBy`. */
+function directives(world: FakeWorld): { enterpriseId: string; directive: ConsentDirective }[] {
+  return [...world.policies.values()].flatMap((p) =>
+    p.directives.map((directive) => ({ enterpriseId: p.enterpriseId, directive })),
+  );
+}
+
+function consentOf(enterpriseId: string, d: ConsentDirective): Record<string, unknown> {
+  return {
+    resourceType: 'Consent',
+    id: d.id,
+    meta: { versionId: String(d.version) },
+    status: d.status,
+    patient: { reference: `Patient/${enterpriseId}` },
+    organization: [{ identifier: { system: 'urn:tessera:institution', value: d.recordedBy } }],
+    policyRule: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode',
+          code: d.base === 'deny' ? 'OPTOUT' : 'OPTIN',
+        },
+      ],
+    },
+  };
+}
+
+function forbiddenDirective() {
+  return outcome(
+    'forbidden',
+    'this consent directive was recorded by another institution; only it (or a privacy officer) may read or change it',
+  );
 }
 
 export interface FakeServers {
@@ -234,13 +288,11 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
         resourceType: 'Bundle',
         type: 'searchset',
         total: all.length,
-        entry: all
-          .slice(offset, offset + count)
-          .map((p) => ({
-            fullUrl: `Patient/${p.enterpriseId}`,
-            resource: golden(p),
-            search: { mode: 'match' },
-          })),
+        entry: all.slice(offset, offset + count).map((p) => ({
+          fullUrl: `Patient/${p.enterpriseId}`,
+          resource: golden(p),
+          search: { mode: 'match' },
+        })),
       });
     }
     if (url.pathname === '/Patient/$match' && req.method === 'POST') {
@@ -367,13 +419,11 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
       type: 'searchset',
       total: all.length,
       link,
-      entry: all
-        .slice(offset, offset + count)
-        .map((i) => ({
-          fullUrl: `${i.resourceType}/${i.id}`,
-          resource: present(i),
-          search: { mode: 'match' },
-        })),
+      entry: all.slice(offset, offset + count).map((i) => ({
+        fullUrl: `${i.resourceType}/${i.id}`,
+        resource: present(i),
+        search: { mode: 'match' },
+      })),
     });
   });
 
@@ -438,16 +488,102 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
         { location: `/Consent/${directive.id}`, etag: 'W/"1"' },
       );
     }
-    if (segments[0] === 'Consent' && req.method === 'GET') {
-      return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: 0, entry: [] });
+    if (
+      segments[0] === 'Consent' &&
+      segments.length === 2 &&
+      (req.method === 'GET' || req.method === 'PUT')
+    ) {
+      // A directive belongs to the institution that recorded it (owner-only read and change).
+      const found = directives(world).find((d) => d.directive.id === segments[1]);
+      if (found === undefined)
+        return send(res, 404, outcome('not-found', 'no consent directive with this id'));
+      if (found.directive.recordedBy !== institution) return send(res, 403, forbiddenDirective());
+      if (req.method === 'GET') return send(res, 200, consentOf(found.enterpriseId, found.directive));
+      const status = (body as { status?: unknown } | undefined)?.status;
+      const changed: ConsentDirective = {
+        ...found.directive,
+        version: found.directive.version + 1,
+        status: status === 'inactive' ? 'inactive' : found.directive.status,
+      };
+      await world.change(found.enterpriseId, (p) => ({
+        ...p,
+        directives: p.directives
+          .map((d) => (d.id === changed.id ? changed : d))
+          .filter((d) => d.status === 'active'),
+      }));
+      return send(res, 200, consentOf(found.enterpriseId, changed), { etag: `W/"${changed.version}"` });
     }
-    if (segments[0] === 'AuditEvent') {
-      consentAudit.push({ patient: url.searchParams.get('patient') ?? '', institution });
+    if (segments[0] === 'Consent' && req.method === 'GET') {
+      // The caller's own directives; other institutions' restricting ones only as an outcome entry.
+      const eid = resolveParam(url.searchParams.get('patient') ?? '');
+      const all = directives(world).filter((d) => d.enterpriseId === eid && d.directive.status === 'active');
+      const own = all.filter((d) => d.directive.recordedBy === institution);
+      const othersRestrict = all.some(
+        (d) => d.directive.recordedBy !== institution && d.directive.base === 'deny',
+      );
       return send(res, 200, {
         resourceType: 'Bundle',
         type: 'searchset',
-        total: 1,
-        entry: [{ resource: { resourceType: 'AuditEvent', id: 'a1' } }],
+        total: own.length,
+        entry: [
+          ...own.map((d) => ({
+            fullUrl: `Consent/${d.directive.id}`,
+            resource: consentOf(d.enterpriseId, d.directive),
+            search: { mode: 'match' },
+          })),
+          ...(othersRestrict
+            ? [
+                {
+                  resource: {
+                    resourceType: 'OperationOutcome',
+                    issue: [
+                      {
+                        severity: 'information',
+                        code: 'informational',
+                        diagnostics:
+                          'directives recorded by other institutions restrict sharing of this patient’s data; they are not shown',
+                      },
+                    ],
+                  },
+                  search: { mode: 'outcome' },
+                },
+              ]
+            : []),
+        ],
+      });
+    }
+    if (segments[0] === 'AuditEvent') {
+      // The audit store's rule: for an institution, only records of accesses to items it contributed.
+      const patient = url.searchParams.get('patient') ?? '';
+      consentAudit.push({ patient, institution });
+      const mine = world
+        .auditTrail()
+        .filter(
+          (r) => r.patients.includes(patient) && r.entities.some((e) => e.sourceInstitution === institution),
+        );
+      return send(res, 200, {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        total: mine.length,
+        entry: mine.map((r, i) => ({
+          resource: {
+            resourceType: 'AuditEvent',
+            id: `a${i}`,
+            agent: [
+              { who: { identifier: { system: 'urn:tessera:client', value: r.agent.clientId ?? 'unknown' } } },
+            ],
+            entity: [
+              { what: { reference: `Patient/${patient}` } },
+              ...r.entities
+                .filter((e) => e.sourceInstitution === institution && e.reference !== undefined)
+                .map((e) => ({
+                  what: { reference: e.reference },
+                  detail: [{ type: 'source-institution', valueString: e.sourceInstitution }],
+                })),
+            ],
+          },
+          search: { mode: 'match' },
+        })),
       });
     }
     return send(res, 404, outcome('not-found', 'no route'));

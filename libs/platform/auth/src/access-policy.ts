@@ -2,7 +2,7 @@ import { AuthFailure } from './access-token.claims';
 import type { AccessPolicy } from './auth.decorators';
 import { SERVICE_ROLE_EXCHANGE } from './principal';
 import type { Principal } from './principal';
-import { scopeCovers } from './scope';
+import { exampleScope, scopeCovers } from './scope';
 
 function isExchangeService(principal: Principal): boolean {
   return principal.kind === 'service' && principal.roles.includes(SERVICE_ROLE_EXCHANGE);
@@ -41,7 +41,7 @@ export function describePolicy(policy: AccessPolicy | undefined): string {
     case 'public':
       return 'public';
     case 'scopes':
-      return `This call needs a scope covering ${policy.requirement.interaction} on ${policy.requirement.resourceType} (e.g. system/${policy.requirement.resourceType}.${policy.requirement.interaction === 'write' ? 'write' : 'read'}).`;
+      return `This call needs a scope covering ${policy.requirement.interaction} on ${policy.requirement.resourceType} (e.g. ${exampleScope(policy.requirement)}).`;
     case 'roles':
       return `This call needs an operator client with one of the roles: ${policy.roles.join(', ')}.`;
     case 'service':

@@ -1,4 +1,11 @@
-import { grantScopes, parseScopeRequirement, scopeCovers, splitScopes } from './scope';
+import {
+  exampleScope,
+  grantScopes,
+  parseScopeRequirement,
+  parseSmartScope,
+  scopeCovers,
+  splitScopes,
+} from './scope';
 
 describe('scopeCovers (SMART v1 and v2 system scopes)', () => {
   it('v1 read covers read and search but not write', () => {
@@ -16,7 +23,7 @@ describe('scopeCovers (SMART v1 and v2 system scopes)', () => {
       expect(scopeCovers(['system/Consent.*'], 'Consent', i)).toBe(true);
   });
 
-  it('v2 permissions: r read, s search, c/u write', () => {
+  it('v2 permissions: r read, s search, c create, u update, d delete; write = create or update', () => {
     expect(scopeCovers(['system/Patient.rs'], 'Patient', 'read')).toBe(true);
     expect(scopeCovers(['system/Patient.rs'], 'Patient', 'search')).toBe(true);
     expect(scopeCovers(['system/Patient.rs'], 'Patient', 'write')).toBe(false);
@@ -25,6 +32,25 @@ describe('scopeCovers (SMART v1 and v2 system scopes)', () => {
     expect(scopeCovers(['system/Patient.cruds'], 'Patient', 'write')).toBe(true);
     expect(scopeCovers(['system/Patient.c'], 'Patient', 'write')).toBe(true);
     expect(scopeCovers(['system/Patient.d'], 'Patient', 'write')).toBe(false);
+    // exact sets: a create permission is not an update permission and vice versa
+    expect(scopeCovers(['system/Consent.c'], 'Consent', 'create')).toBe(true);
+    expect(scopeCovers(['system/Consent.c'], 'Consent', 'update')).toBe(false);
+    expect(scopeCovers(['system/Consent.u'], 'Consent', 'create')).toBe(false);
+    expect(scopeCovers(['system/Consent.cu'], 'Consent', 'delete')).toBe(false);
+    expect(scopeCovers(['system/Consent.d'], 'Consent', 'delete')).toBe(true);
+  });
+
+  it('v1 scopes mean their v2 sets: read = rs, write = cud, * = cruds', () => {
+    const perms = (scope: string) => [...(parseSmartScope(scope)?.permissions ?? [])].join('');
+    expect(perms('system/Consent.read')).toBe('rs');
+    expect(perms('system/Consent.write')).toBe('cud');
+    expect(perms('system/Consent.*')).toBe('cruds');
+    expect(perms('system/Consent.cu')).toBe('cu');
+    expect(parseSmartScope('system/Consent.write')?.syntax).toBe('v1');
+    expect(parseSmartScope('system/Consent.cu')?.syntax).toBe('v2');
+    expect(scopeCovers(['system/Consent.write'], 'Consent', 'create')).toBe(true);
+    expect(scopeCovers(['system/Consent.write'], 'Consent', 'update')).toBe(true);
+    expect(scopeCovers(['system/Consent.write'], 'Consent', 'search')).toBe(false);
   });
 
   it('`*` as resource type covers every type', () => {
@@ -72,6 +98,11 @@ describe('parseScopeRequirement', () => {
       resourceType: 'Consent',
       interaction: 'write',
     });
+    expect(parseScopeRequirement('system/Consent.create')).toEqual({
+      resourceType: 'Consent',
+      interaction: 'create',
+    });
+    expect(exampleScope({ resourceType: 'Consent', interaction: 'update' })).toBe('system/Consent.u');
   });
 
   it('throws on typos so a route cannot open by accident', () => {
@@ -91,28 +122,70 @@ describe('splitScopes', () => {
   });
 });
 
-describe('grantScopes (requested ∩ allowed)', () => {
-  it('grants requested scopes the registration covers entirely', () => {
+describe('grantScopes (requested ∩ registered, never wider)', () => {
+  const NO_DELETE = { grantable: ['c', 'r', 'u', 's'] as const };
+
+  it('grants v1 scopes the registration covers entirely, as asked', () => {
     const allowed = ['system/DocumentReference.read', 'system/Patient.rs', 'system/Binary.read'];
     expect(grantScopes(['system/DocumentReference.read', 'system/Observation.read'], allowed)).toEqual([
       'system/DocumentReference.read',
     ]);
-    expect(grantScopes(['system/Patient.read', 'system/Patient.r', 'system/Patient.cruds'], allowed)).toEqual(
-      ['system/Patient.read', 'system/Patient.r'],
-    );
+    expect(grantScopes(['system/Patient.read'], allowed)).toEqual(['system/Patient.read']);
+    expect(grantScopes(['system/Patient.read'], ['system/Patient.r'])).toEqual([]);
+    expect(grantScopes(['system/Patient.write'], allowed)).toEqual([]);
+  });
+
+  it('narrows a v2 request to the registered permissions, in v2 letters', () => {
+    const allowed = ['system/DocumentReference.read', 'system/Patient.rs', 'system/Consent.write'];
     expect(grantScopes(['system/DocumentReference.rs'], allowed)).toEqual(['system/DocumentReference.rs']);
+    expect(grantScopes(['system/Patient.r', 'system/Patient.cruds'], allowed)).toEqual([
+      'system/Patient.r',
+      'system/Patient.rs',
+    ]);
+    expect(grantScopes(['system/Consent.cud'], allowed, NO_DELETE)).toEqual(['system/Consent.cu']);
+    expect(grantScopes(['system/Consent.cruds'], allowed, NO_DELETE)).toEqual(['system/Consent.cu']);
+    expect(grantScopes(['system/Consent.d'], allowed, NO_DELETE)).toEqual([]);
+    expect(grantScopes(['system/Consent.rs'], allowed)).toEqual([]);
+  });
+
+  it('widening attempts get nothing the registration does not hold', () => {
+    const allowed = ['system/Consent.write', 'system/Consent.read'];
+    // the finding: .cud with .write registered must not come back as .cud (no delete here)
+    expect(grantScopes(['system/Consent.cud'], allowed, NO_DELETE)).toEqual(['system/Consent.cu']);
+    // a v1 scope covering more than registered is refused whole, never granted as asked
+    expect(grantScopes(['system/Consent.*'], ['system/Consent.read'])).toEqual([]);
+    expect(grantScopes(['system/Consent.write'], ['system/Consent.c'])).toEqual([]);
+    // .write minus the never-granted delete is covered by create+update
+    expect(grantScopes(['system/Consent.write'], ['system/Consent.cu'], NO_DELETE)).toEqual([
+      'system/Consent.write',
+    ]);
+    expect(grantScopes(['system/Consent.write'], ['system/Consent.cu'])).toEqual([]);
+    // another type's registration never counts
+    expect(grantScopes(['system/Patient.cruds'], allowed)).toEqual([]);
+    // an exact match of a parseable scope is still only what is grantable
+    expect(grantScopes(['system/Consent.cruds'], ['system/Consent.cruds'], NO_DELETE)).toEqual([
+      'system/Consent.crus',
+    ]);
+    // v1 .* registered: a v2 request gets what it asked (less the never-granted delete)
+    expect(grantScopes(['system/Consent.cud'], ['system/Consent.*'], NO_DELETE)).toEqual([
+      'system/Consent.cu',
+    ]);
   });
 
   it('a wildcard is granted only under a wildcard', () => {
     expect(grantScopes(['system/*.read'], ['system/Patient.read'])).toEqual([]);
+    expect(grantScopes(['system/*.rs'], ['system/Patient.read', 'system/Binary.read'])).toEqual([]);
     expect(grantScopes(['system/Patient.read', 'system/*.rs'], ['system/*.read'])).toEqual([
       'system/Patient.read',
       'system/*.rs',
     ]);
+    expect(grantScopes(['system/*.cruds'], ['system/*.read'])).toEqual(['system/*.rs']);
   });
 
-  it('unknown scopes only on an exact match', () => {
+  it('unknown scopes only on an exact match; granular registrations grant no whole type', () => {
     expect(grantScopes(['launch', 'openid'], ['openid'])).toEqual(['openid']);
     expect(grantScopes(['system/Observation.rs?category=laboratory'], ['system/Observation.rs'])).toEqual([]);
+    expect(grantScopes(['system/Observation.rs'], ['system/Observation.rs?category=laboratory'])).toEqual([]);
+    expect(grantScopes(['system/Observation.sr', 'system/Observation.x'], ['system/*.cruds'])).toEqual([]);
   });
 });
