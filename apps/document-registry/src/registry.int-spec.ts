@@ -27,8 +27,11 @@ import {
   retryTopic,
   Topics,
 } from '@tessera/contracts';
-import { encodeVisibility } from '@tessera/consent-policy';
-import type { VisibilityHeader } from '@tessera/consent-policy';
+import { readFileSync } from 'node:fs';
+import { decidePatient, encodeVisibility, parseRegionPolicy } from '@tessera/consent-policy';
+import type { LabelingRules, VisibilityHeader } from '@tessera/consent-policy';
+import { parseHl7 } from '@tessera/hl7v2';
+import { mapHl7Message } from '@tessera/v2-fhir';
 import { Audiences } from '@tessera/platform-auth';
 import { ConsumerRunner, EventProducer } from '@tessera/platform-kafka';
 import { createDataSource } from '@tessera/platform-persistence';
@@ -955,5 +958,108 @@ describe('document registry enforcement (consent pushdown, service token, visibi
     expect((await get(`/_facts/Observation/${id('nope', 2)}`)).status).toBe(404);
     expect((await get('/_facts/Binary/not-a-digest')).status).toBe(400);
     expect((await get(`/_facts/Patient/${E3}`)).status).toBe(404);
+  });
+});
+
+// Labels from every code that says what a document is: an MDM^T02 mapped by the real v2 mapper
+// (TXA-2 "CN" Consultation, OBX-3 34788-0 Psychiatry Consult note) from hospital M, and a FHIR
+// document whose only sensitive code is a LOINC code known through the Document Ontology table.
+// Hospital N treats the same person and asks for treatment under the demo region's policy.
+const M = { institutionId: `hosp-m-${RUN}`, system: `urn:oid:2.999.${Date.now()}.11`, mrn: `MRN-M-${RUN}` };
+const N = { institutionId: `hosp-n-${RUN}`, system: `urn:oid:2.999.${Date.now()}.12`, mrn: `MRN-N-${RUN}` };
+const E6 = `E6-${RUN}`;
+
+/** The visibility the exchange decides for `institutionId` asking for treatment (demo region, no directives). */
+function forTreatment(institutionId: string): CallOptions {
+  const region = parseRegionPolicy(readFileSync('deploy/demo-region/consent-policy.yaml', 'utf8'));
+  const decision = decidePatient(region, undefined, { institutionId, purposeOfUse: 'TREAT' }, new Date());
+  return { as: E6, visibility: decision.visibility };
+}
+
+/** M's MDM^T02 as the gateway maps it: its DocumentReference and content, as DocumentPublished carries them. */
+function mdmDocument(documentNumber: string, obx3: string) {
+  const message = [
+    'MSH|^~\\&|HIS|HOSPM|TESSERA|REGION|20240801100000+0800||MDM^T02^MDM_T02|CTRL-M-1|P|2.5.1',
+    `PID|1||${M.mrn}^^^HOSPM^MR||Testperson^Alex^^^^^L||19800101|F`,
+    `TXA|1|CN^Consultation^HL70270|TX|||20240801093000+0800||||||${documentNumber}^HIS|||||AU||AV`,
+    `OBX|1|TX|${obx3}||Synthetic consultation ${documentNumber}.||||||F`,
+  ].join('\r');
+  const outcome = mapHl7Message(parseHl7(message), {
+    institutionId: M.institutionId,
+    patientIdentifierSystems: { HOSPM: M.system },
+    defaultPatientSystem: M.system,
+    identifierSystems: { HIS: 'https://hosp-m.example/fhir/sid/his' },
+  });
+  if (
+    outcome.status !== 'mapped' ||
+    outcome.result.document === undefined ||
+    outcome.result.content === undefined
+  )
+    throw new Error(`the MDM did not map: ${JSON.stringify(outcome)}`);
+  const { data, ...rest } = outcome.result.content;
+  return { document: outcome.result.document, content: { ...rest, base64: data } };
+}
+
+describe('labels from every code that says what a document is', () => {
+  const psychConsult = mdmDocument(`DOC-M1-${RUN}`, '34788-0^Psychiatry Consult note^LN');
+  const plainConsult = mdmDocument(`DOC-M2-${RUN}`, '11488-4^Consult note^LN');
+  /** A FHIR document typed only by a LOINC code of the ontology table (Mental health Emergency department Note). */
+  const ontologyOnly = documentOf(60, `Synthetic ED note of M ${RUN}`, {
+    date: '2024-08-02T10:00:00Z',
+    securityLabel: [],
+    context: {},
+    type: { coding: [{ system: 'http://loinc.org', code: '84198-1' }] },
+  });
+  const docIds = [psychConsult, plainConsult, ontologyOnly].map(
+    (d) => `DocumentReference/${d.document.id ?? ''}`,
+  );
+
+  beforeAll(async () => {
+    await publishLink(M, E6, '2024-08-01T00:00:00Z');
+    await publishLink(N, E6, '2024-08-01T00:00:00Z');
+    for (const [n, doc] of [psychConsult, plainConsult, ontologyOnly].entries()) {
+      await producer.publish(DocumentPublished, {
+        key: `${M.institutionId}|${M.mrn}`,
+        source: SOURCE,
+        data: { ...provenance(M, `msg-${RUN}-m-${n}`), ...doc },
+      });
+    }
+    await waitForIds(`/DocumentReference?patient=${E6}`, docIds, E6);
+  }, 60_000);
+
+  it("hides M's psychiatry consult (TXA-2 CN, OBX-3 34788-0) from N for treatment while M sees it", async () => {
+    expect(psychConsult.document.type?.coding?.map((c) => c.code)).toEqual(['CN', '34788-0']);
+    const byN = await search(`/DocumentReference?patient=${E6}`, E6, forTreatment(N.institutionId));
+    expect(ids(byN)).toEqual([`DocumentReference/${plainConsult.document.id ?? ''}`]);
+    expect(JSON.stringify(byN)).not.toContain('34788-0');
+    const byM = await search(`/DocumentReference?patient=${E6}`, E6, forTreatment(M.institutionId));
+    expect(ids(byM)).toEqual([...docIds].sort());
+    const facts = await get(`/_facts/DocumentReference/${psychConsult.document.id ?? ''}`);
+    expect(facts.body).toMatchObject({ items: [{ securityLabels: [{ system: ACT_CODE, code: 'PSY' }] }] });
+  });
+
+  it('labels an item indexed before the rule change once relabel runs with the new rules', async () => {
+    const { relabel } = await import('./indexing/relabel.command');
+    const { ItemLabeler } = await import('./indexing/item-labeler');
+    const current = ItemLabeler.loadRules('deploy/demo-region/labeling-rules.yaml');
+    // The rules as they were before the region added its Document Ontology table.
+    const before: LabelingRules = { version: 'before', rules: current.rules };
+    const ontologyDoc = `DocumentReference/${ontologyOnly.document.id ?? ''}`;
+    await relabel(app.get(DataSource), before);
+    expect(ids(await search(`/DocumentReference?patient=${E6}`, E6, forTreatment(N.institutionId)))).toEqual(
+      [`DocumentReference/${plainConsult.document.id ?? ''}`, ontologyDoc].sort(),
+    );
+
+    const progress: { table: string; scanned: number; changed: number }[] = [];
+    const summary = await relabel(app.get(DataSource), current, (p) => progress.push(p));
+    expect(summary.find((s) => s.table === 'documents')?.changed).toBeGreaterThanOrEqual(1);
+    expect(progress.some((p) => p.table === 'documents' && p.changed >= 1)).toBe(true);
+    const byN = await search(`/DocumentReference?patient=${E6}`, E6, forTreatment(N.institutionId));
+    expect(ids(byN)).toEqual([`DocumentReference/${plainConsult.document.id ?? ''}`]);
+    const facts = await get(`/_facts/${ontologyDoc}`);
+    expect(facts.body).toMatchObject({ items: [{ securityLabels: [{ system: ACT_CODE, code: 'PSY' }] }] });
+    // Running it again changes nothing.
+    const again = await relabel(app.get(DataSource), current);
+    expect(again.find((s) => s.table === 'documents')?.changed).toBe(0);
   });
 });

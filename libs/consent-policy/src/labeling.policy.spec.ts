@@ -92,3 +92,67 @@ describe('labelItem with rules as data', () => {
     expect(labelItem([{ system: 'urn:b', code: 'X1' }], custom)).toEqual([]);
   });
 });
+
+describe('labelItem with the LOINC Document Ontology table of the demo region', () => {
+  it.each([
+    ['84202-1', ['PSY']], // Mental health Hospital Note: subject matter domain Mental health
+    ['84198-1', ['PSY']], // Mental health Emergency department Note
+    ['78263-1', ['PSY']], // Mental health Discharge summary note
+    ['34102-4', ['PSY']], // Psychiatry Hospital Consult note
+    ['83609-8', ['PSY']], // Psychiatry Nurse Consult note: domain Psychiatry, role Nurse
+    ['103552-6', ['PSY']], // Psychology Annual evaluation note
+    ['88361-1', ['ETH', 'SUD']], // Addiction medicine Alert
+    ['52027-0', ['SEX']], // Abortion consent
+  ])('LOINC %s (listed only in the ontology table) → %j', (code, expected) => {
+    expect(rules.rules.some((r) => r.codes?.includes(code))).toBe(false);
+    expect(codes([{ system: LOINC, code }])).toEqual(expected);
+  });
+
+  it('leaves a domain the region has no rule for unlabelled (clinical genetics) and plain notes alone', () => {
+    expect(rules.documentOntology?.codes['78254-0']?.domain).toBe('Clinical genetics');
+    expect(codes([{ system: LOINC, code: '78254-0' }])).toEqual([]);
+    expect(codes([{ system: LOINC, code: '11488-4' }])).toEqual([]);
+  });
+
+  it('looks codes up in the ontology system only', () => {
+    expect(codes([{ system: 'urn:tessera:cs:hosp-a:docs', code: '84202-1' }])).toEqual([]);
+  });
+});
+
+describe('labelItem with a document ontology as data', () => {
+  const custom = parseLabelingRules({
+    version: 2,
+    rules: [],
+    documentOntology: {
+      source: 'test excerpt',
+      codes: {
+        '1-1': { component: 'Note', domain: 'psychiatry' },
+        '2-2': { component: 'Progress note', role: 'Social worker' },
+        '3-3': { component: 'Consultation note', domain: 'Cardiology' },
+      },
+      rules: [
+        { axis: 'domain', values: ['Psychiatry'], label: 'PSY' },
+        { axis: 'role', values: [' social WORKER '], label: 'SDV' },
+      ],
+    },
+  });
+
+  it('labels by any axis, comparing values case-insensitively', () => {
+    expect(labelItem([{ system: LOINC, code: '1-1' }], custom).map((l) => l.code)).toEqual(['PSY']);
+    expect(labelItem([{ system: LOINC, code: '2-2' }], custom).map((l) => l.code)).toEqual(['SDV']);
+    expect(labelItem([{ system: LOINC, code: '3-3' }], custom)).toEqual([]);
+    expect(labelItem([{ system: LOINC, code: '4-4' }], custom)).toEqual([]);
+  });
+
+  it('unions ontology labels with code-rule labels of other codings', () => {
+    expect(
+      labelItem(
+        [
+          { system: LOINC, code: '1-1' },
+          { system: ICD10, code: 'F10.2' },
+        ],
+        { ...custom, rules: rules.rules },
+      ).map((l) => l.code),
+    ).toEqual(['ETH', 'PSY', 'SUD']);
+  });
+});

@@ -1,5 +1,5 @@
 import { SENSITIVITY_SYSTEM, type SecurityLabel } from './model';
-import type { LabelingRules } from './region-policy.loader';
+import type { DocumentOntology, LabelingRules } from './region-policy.loader';
 
 /** A clinical coding as found on a resource (Coding-shaped; both parts optional as in FHIR). */
 export interface CodingLike {
@@ -17,9 +17,35 @@ export function normalizeCode(code: string): string {
   return code.toUpperCase().replace(/[.\s]/g, '');
 }
 
-const compiled = new WeakMap<LabelingRules, Map<string, CompiledSystem>>();
+interface Compiled {
+  readonly bySystem: Map<string, CompiledSystem>;
+  /** The labels each document code of the ontology table gets from the ontology rules. */
+  readonly ontology?: { readonly system: string; readonly labels: Map<string, readonly string[]> };
+}
 
-function compile(rules: LabelingRules): Map<string, CompiledSystem> {
+const compiled = new WeakMap<LabelingRules, Compiled>();
+
+/** Axis values are compared trimmed and case-insensitively ("Mental health" = "mental Health"). */
+function axisKey(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+/** Resolves the ontology table against its rules once: document code -> labels. */
+function compileOntology(ontology: DocumentOntology): Map<string, readonly string[]> {
+  const labelsByCode = new Map<string, readonly string[]>();
+  for (const [code, entry] of Object.entries(ontology.codes)) {
+    const labels = new Set<string>();
+    for (const rule of ontology.rules) {
+      const value = entry[rule.axis];
+      if (value !== undefined && rule.values.some((v) => axisKey(v) === axisKey(value)))
+        labels.add(rule.label);
+    }
+    if (labels.size > 0) labelsByCode.set(normalizeCode(code), [...labels]);
+  }
+  return labelsByCode;
+}
+
+function compile(rules: LabelingRules): Compiled {
   const cached = compiled.get(rules);
   if (cached) return cached;
   const bySystem = new Map<string, CompiledSystem>();
@@ -38,25 +64,41 @@ function compile(rules: LabelingRules): Map<string, CompiledSystem> {
         s.prefixes.push({ prefix: normalizeCode(prefix), label: rule.label });
     }
   }
-  compiled.set(rules, bySystem);
-  return bySystem;
+  const result: Compiled = {
+    bySystem,
+    ...(rules.documentOntology !== undefined
+      ? {
+          ontology: {
+            system: rules.documentOntology.system,
+            labels: compileOntology(rules.documentOntology),
+          },
+        }
+      : {}),
+  };
+  compiled.set(rules, result);
+  return result;
 }
 
 /**
  * The sensitivity labels (v3-ActCode) the region's rules give an item with these clinical codings:
- * a coding matches a rule when its system is one of the rule's systems and its normalized code is
- * one of the rule's codes or starts with one of its prefixes. Codings without system or code match
- * nothing. Unique, sorted by code. The registry unions these with the labels the source sent.
+ * - a coding matches a code rule when its system is one of the rule's systems and its normalized
+ *   code is one of the rule's codes or starts with one of its prefixes;
+ * - a coding of the document ontology's system whose code is in the ontology table gets the label
+ *   of every ontology rule whose axis value (e.g. subject matter domain "Psychiatry") it has.
+ * Codings without system or code match nothing. Unique, sorted by code. The registry unions these
+ * with the labels the source sent.
  */
 export function labelItem(codings: readonly CodingLike[], rules: LabelingRules): SecurityLabel[] {
-  const index = compile(rules);
+  const { bySystem, ontology } = compile(rules);
   const labels = new Set<string>();
   for (const c of codings) {
     if (typeof c.system !== 'string' || typeof c.code !== 'string') continue;
-    const s = index.get(c.system);
-    if (!s) continue;
     const code = normalizeCode(c.code);
     if (code === '') continue;
+    if (ontology !== undefined && c.system === ontology.system)
+      for (const l of ontology.labels.get(code) ?? []) labels.add(l);
+    const s = bySystem.get(c.system);
+    if (!s) continue;
     for (const l of s.exact.get(code) ?? []) labels.add(l);
     for (const p of s.prefixes) if (code.startsWith(p.prefix)) labels.add(p.label);
   }

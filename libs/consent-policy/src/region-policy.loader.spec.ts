@@ -63,3 +63,34 @@ describe('parseLabelingRules', () => {
     ).toThrow(/rules\.0\.label/);
   });
 });
+
+describe('parseLabelingRules: document ontology', () => {
+  const base = { version: '1', rules: [] };
+  const ontology = (extra: Record<string, unknown>) => ({
+    ...base,
+    documentOntology: {
+      source: 'excerpt',
+      codes: { '1-1': { domain: 'Psychiatry' } },
+      rules: [{ axis: 'domain', values: ['Psychiatry'], label: 'PSY' }],
+      ...extra,
+    },
+  });
+
+  it('reads the demo table with its source and defaults the system to LOINC', () => {
+    const rules = parseLabelingRules(readFileSync(join(deploy, 'labeling-rules.yaml'), 'utf8'));
+    expect(rules.documentOntology?.system).toBe('http://loinc.org');
+    expect(rules.documentOntology?.source).toMatch(/LOINC/);
+    expect(Object.keys(rules.documentOntology?.codes ?? {}).length).toBeGreaterThan(5);
+    expect(parseLabelingRules(ontology({})).documentOntology?.system).toBe('http://loinc.org');
+  });
+
+  it.each([
+    [{ rules: [{ axis: 'colour', values: ['red'], label: 'PSY' }] }, /documentOntology\.rules\.0\.axis/],
+    [{ rules: [{ axis: 'domain', values: [], label: 'PSY' }] }, /documentOntology\.rules\.0\.values/],
+    [{ codes: { '1-1': {} } }, /documentOntology\.codes\.1-1: an entry needs at least one of/],
+    [{ codes: { '1-1': { domain: 'Psychiatry', smell: 'x' } } }, /documentOntology\.codes\.1-1/],
+    [{ source: '' }, /documentOntology\.source/],
+  ])('rejects %j naming the field', (extra, message) => {
+    expect(() => parseLabelingRules(ontology(extra))).toThrow(message);
+  });
+});

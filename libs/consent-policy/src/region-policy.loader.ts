@@ -39,9 +39,42 @@ export interface LabelingRule {
   readonly note?: string;
 }
 
+/**
+ * Axes of the LOINC Document Ontology a document code is described by (LOINC Users' Guide,
+ * "Document Ontology"): `component` = Type of Service + Kind of Document (LOINC Component, e.g.
+ * "Consultation note"), `setting` (LOINC System, e.g. "Hospital"), `domain` = Subject Matter Domain
+ * and `role` of the author (together the LOINC Method, e.g. "Psychiatry.nurse").
+ */
+export const DOCUMENT_ONTOLOGY_AXES = ['component', 'setting', 'domain', 'role'] as const;
+export type DocumentOntologyAxis = (typeof DOCUMENT_ONTOLOGY_AXES)[number];
+
+/** One document code's ontology axes (values as LOINC publishes them), and its name for readers. */
+export type DocumentOntologyEntry = Partial<Readonly<Record<DocumentOntologyAxis, string>>> & {
+  readonly name?: string;
+};
+
+/** Documents whose `axis` has one of `values` (case-insensitive) get `label`. */
+export interface DocumentOntologyRule {
+  readonly axis: DocumentOntologyAxis;
+  readonly values: readonly string[];
+  readonly label: string;
+  readonly note?: string;
+}
+
+/** The region's excerpt of the LOINC Document Ontology, and the labels its axes give. */
+export interface DocumentOntology {
+  /** Code system of the table's codes (default http://loinc.org). */
+  readonly system: string;
+  /** Where the table's values come from (release, file): required, so a reader can check them. */
+  readonly source: string;
+  readonly codes: Readonly<Record<string, DocumentOntologyEntry>>;
+  readonly rules: readonly DocumentOntologyRule[];
+}
+
 export interface LabelingRules {
   readonly version: string;
   readonly rules: readonly LabelingRule[];
+  readonly documentOntology?: DocumentOntology;
 }
 
 const LabelingRuleSchema = z
@@ -56,9 +89,38 @@ const LabelingRuleSchema = z
     message: 'a rule needs at least one of codes or prefixes',
   });
 
+const axisValue = z.string().trim().min(1);
+
+const DocumentOntologyEntrySchema = z
+  .strictObject({
+    component: axisValue.optional(),
+    setting: axisValue.optional(),
+    domain: axisValue.optional(),
+    role: axisValue.optional(),
+    name: z.string().optional(),
+  })
+  .refine((e) => DOCUMENT_ONTOLOGY_AXES.some((axis) => e[axis] !== undefined), {
+    message: `an entry needs at least one of ${DOCUMENT_ONTOLOGY_AXES.join(', ')}`,
+  });
+
+const DocumentOntologySchema = z.strictObject({
+  system: z.string().min(1).default('http://loinc.org'),
+  source: z.string().trim().min(1, 'say where the table comes from (LOINC release, file)'),
+  codes: z.record(z.string().min(1), DocumentOntologyEntrySchema),
+  rules: z.array(
+    z.strictObject({
+      axis: z.enum(DOCUMENT_ONTOLOGY_AXES),
+      values: z.array(axisValue).min(1),
+      label: labelCode,
+      note: z.string().optional(),
+    }),
+  ),
+});
+
 const LabelingRulesSchema = z.strictObject({
   version: z.union([z.string().min(1), z.number()]).transform(String),
   rules: z.array(LabelingRuleSchema),
+  documentOntology: DocumentOntologySchema.optional(),
 });
 
 function load<T>(what: string, schema: z.ZodType<T>, input: unknown): T {

@@ -229,6 +229,56 @@ describe('mapHl7Message: observation values', () => {
   });
 });
 
+describe('mapHl7Message: document type', () => {
+  const psychConsult = [
+    MSH('MDM^T02^MDM_T02'),
+    PID,
+    PV1('I'),
+    'TXA|1|CN^Consultation^HL70270|TX|||20240503160000+0800||||||DOC-7^HIS|||||AU||AV',
+    'OBX|1|TX|34788-0^Psychiatry Consult note^LN||Line one.||||||F',
+    'OBX|2|TX|34788-0^Psychiatry Consult note^LN||Line two.||||||F',
+  ];
+
+  it('types the DocumentReference with TXA-2 and, as further codings, the distinct OBX-3 codes', () => {
+    expect(mapped(...psychConsult).document?.type).toEqual({
+      coding: [
+        { system: 'http://terminology.hl7.org/CodeSystem/v2-0270', code: 'CN', display: 'Consultation' },
+        { system: 'http://loinc.org', code: '34788-0', display: 'Psychiatry Consult note' },
+      ],
+      text: 'Consultation',
+    });
+  });
+
+  it('keeps both triplets of OBX-3 and does not repeat a code TXA-2 already carries', () => {
+    const segments = [
+      ...psychConsult.slice(0, 3),
+      'TXA|1|34788-0^Psychiatry Consult note^LN|TX|||20240503160000+0800||||||DOC-7^HIS|||||AU||AV',
+      'OBX|1|TX|34788-0^Psychiatry Consult note^LN^PSYC^Psych consult^99DOC||Line one.||||||F',
+    ];
+    expect(mapped(...segments).document?.type?.coding).toEqual([
+      { system: 'http://loinc.org', code: '34788-0', display: 'Psychiatry Consult note' },
+      { system: 'urn:tessera:cs:hosp-a:99DOC', code: 'PSYC', display: 'Psych consult' },
+    ]);
+  });
+
+  it('types the document from OBX-3 alone when TXA-2 is empty, still warning about TXA-2', () => {
+    const result = mapped(
+      ...psychConsult.slice(0, 3),
+      psychConsult[3].replace('CN^Consultation^HL70270', ''),
+      psychConsult[4],
+    );
+    expect(result.document?.type).toEqual({
+      coding: [{ system: 'http://loinc.org', code: '34788-0', display: 'Psychiatry Consult note' }],
+      text: 'Psychiatry Consult note',
+    });
+    expect(result.warnings.map((w) => [w.code, w.location?.segment, w.location?.field])).toContainEqual([
+      'MISSING_RECOMMENDED_FIELD',
+      'TXA',
+      2,
+    ]);
+  });
+});
+
 describe('mapHl7Message: time zones', () => {
   it('timestamps without offset use MSH-7, else the configured offset, else date precision + warning', () => {
     const pv1 = PV1('I', '|||||||||||||||||||||||||20240501080000');

@@ -23,6 +23,7 @@ describe('golden v2 -> FHIR mappings', () => {
       'ORU_R01',
       'MDM_T02_ed',
       'MDM_T02_tx',
+      'MDM_T02_psych',
       'MDM_T10',
       'ADT_A04_v23',
       'ADT_A04_v28',

@@ -19,10 +19,12 @@ export async function runRelabel(options: ServiceOptions): Promise<void> {
   });
   await dataSource.initialize();
   try {
+    process.stderr.write(`relabel with ${rulesFile} (version ${rules.version})\n`);
     const summary = await relabel(dataSource, rules, (p) =>
       process.stderr.write(`relabel ${p.table}: ${p.scanned} scanned, ${p.changed} changed\n`),
     );
-    process.stdout.write(`${JSON.stringify({ rulesFile, summary })}\n`);
+    const changed = summary.reduce((sum, s) => sum + s.changed, 0);
+    process.stdout.write(`${JSON.stringify({ rulesFile, rulesVersion: rules.version, changed, summary })}\n`);
   } catch (error) {
     process.stderr.write(`relabel failed: ${(error as Error).message}\n`);
     process.exitCode = 1;

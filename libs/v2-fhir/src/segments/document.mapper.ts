@@ -1,5 +1,7 @@
 import type { Hl7Segment } from '@tessera/hl7v2';
 import type {
+  CodeableConcept,
+  Coding,
   DocumentReference,
   DocumentReferenceRelatesTo,
   Encounter,
@@ -65,6 +67,33 @@ function documentContent(scope: MappingScope, obxs: readonly Hl7Segment[]): Deco
   return { contentType: TEXT_CONTENT_TYPE, bytes: Buffer.from(lines.join('\n'), 'utf8') };
 }
 
+/**
+ * DocumentReference.type from TXA-2 (IG TXA[DocumentReference]: TXA-2 -> type) plus the OBX-3
+ * codes of the document's OBX segments as further codings. The IG's OBX[DocumentReference] map
+ * leaves OBX-3 unmapped, but senders often put the precise document code there (a LOINC document
+ * type such as 34788-0 Psychiatry Consult note next to TXA-2 "CN"): dropping it would lose what the
+ * document is, which sensitivity labeling and searches by type rely on. Codings are kept once by
+ * system|code, TXA-2's first; the text is TXA-2's, else the first OBX-3's.
+ */
+function documentType(
+  txaType: CodeableConcept | undefined,
+  obxTypes: readonly (CodeableConcept | undefined)[],
+): CodeableConcept | undefined {
+  const codings: Coding[] = [];
+  const seen = new Set<string>();
+  for (const concept of [txaType, ...obxTypes]) {
+    for (const coding of concept?.coding ?? []) {
+      const key = `${coding.system ?? ''}|${coding.code ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      codings.push(coding);
+    }
+  }
+  const text = txaType?.text ?? obxTypes.find((t) => t?.text !== undefined)?.text;
+  if (codings.length === 0 && text === undefined) return undefined;
+  return { ...(codings.length > 0 ? { coding: codings } : {}), ...(text !== undefined ? { text } : {}) };
+}
+
 export interface MappedDocument {
   readonly document: DocumentReference;
   readonly content: DocumentContent;
@@ -74,7 +103,8 @@ export interface MappedDocument {
  * TXA + OBX -> DocumentReference after the IG segment maps TXA[DocumentReference] and
  * OBX[DocumentReference]:
  * - TXA-12 unique document number -> masterIdentifier (required: 101) and the resource id;
- * - TXA-2 document type -> type; TXA-17 completion status -> docStatus; TXA-19 availability -> status;
+ * - TXA-2 document type -> type, with the OBX-3 codes as further codings (documentType above);
+ *   TXA-17 completion status -> docStatus; TXA-19 availability -> status;
  *   TXA-18 confidentiality -> securityLabel; TXA-6 origination -> date (when it has a time) and
  *   content.attachment.creation; TXA-9 originator -> author; TXA-10 authenticator; TXA-25 title ->
  *   description and attachment.title.
@@ -135,15 +165,19 @@ export function mapDocument(
     );
   }
 
-  const type = mapCwe(
+  const txaType = mapCwe(
     scope,
     txa.repetitions(2)[0],
     scope.at(txa, 2),
     localCodeSystem(scope.ctx.institutionId, 'HL70270'),
   );
-  if (type === undefined) {
+  if (txaType === undefined) {
     scope.warn('MISSING_RECOMMENDED_FIELD', scope.at(txa, 2), 'TXA-2 (document type) is empty.');
   }
+  const type = documentType(
+    txaType,
+    obxs.map((obx) => mapCwe(scope, obx.repetitions(3)[0], scope.at(obx, 3))),
+  );
   const originationRaw = txa.value(6, 1);
   // TXA-6 -> date (instant) only when it carries a time (IG: "If time is included").
   const date =
