@@ -4,7 +4,12 @@ import { parse as parseYaml } from 'yaml';
 import { buildDemoFeed } from '../demo-feed/demo-feed.builder';
 import { findInstitutionsFile, loadInstitutions } from '../demo-feed/institutions.loader';
 import { signClientAssertion, tokenRequestBody } from '../exchange-client/client-assertion';
-import { DEMO_CLIENTS_FILE, DEMO_KEYS_DIR, readClientKey, registeredScopes } from '../exchange-client/demo-keys';
+import {
+  DEMO_CLIENTS_FILE,
+  DEMO_KEYS_DIR,
+  readClientKey,
+  registeredScopes,
+} from '../exchange-client/demo-keys';
 import { optOutConsent, tourCandidates } from './tour-plan';
 import type { TourPerson } from './tour-plan';
 
@@ -78,7 +83,8 @@ class ExchangeCaller {
       body: tokenRequestBody(assertion, registeredScopes(DEMO_CLIENTS_FILE, client)?.join(' ')),
     });
     const body = (await response.json()) as { access_token?: string; error?: string };
-    if (body.access_token === undefined) throw new Error(`no token for ${client}: ${body.error ?? response.status}`);
+    if (body.access_token === undefined)
+      throw new Error(`no token for ${client}: ${body.error ?? response.status}`);
     this.tokens.set(client, body.access_token);
     return body.access_token;
   }
@@ -89,7 +95,8 @@ function identifierSystem(institutionsFile: string, institution: string): string
     institutions: Array<{ id: string; assigningAuthorities: Array<{ system: string; default?: boolean }> }>;
   };
   const found = doc.institutions.find((i) => i.id === institution);
-  const authority = found?.assigningAuthorities.find((a) => a.default === true) ?? found?.assigningAuthorities[0];
+  const authority =
+    found?.assigningAuthorities.find((a) => a.default === true) ?? found?.assigningAuthorities[0];
   if (authority === undefined) throw new Error(`no assigning authority for ${institution}`);
   return authority.system;
 }
@@ -97,7 +104,8 @@ function identifierSystem(institutionsFile: string, institution: string): string
 /** Entries of a searchset Bundle, by source institution (meta.source `urn:tessera:institution:<id>`). */
 function bySource(bundle: Record<string, unknown>): { total: number; sources: Map<string, number> } {
   const sources = new Map<string, number>();
-  for (const entry of (bundle['entry'] as Array<{ resource?: { meta?: { source?: string } } }> | undefined) ?? []) {
+  for (const entry of (bundle['entry'] as Array<{ resource?: { meta?: { source?: string } } }> | undefined) ??
+    []) {
     const source = (entry.resource?.meta?.source ?? '?').replace('urn:tessera:institution:', '');
     sources.set(source, (sources.get(source) ?? 0) + 1);
   }
@@ -109,7 +117,12 @@ function describe(counts: { total: number; sources: Map<string, number> }): stri
   return `${counts.total} document(s)${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
 }
 
-async function poll<T>(what: string, seconds: number, attempt: () => Promise<T>, done: (t: T) => boolean): Promise<T> {
+async function poll<T>(
+  what: string,
+  seconds: number,
+  attempt: () => Promise<T>,
+  done: (t: T) => boolean,
+): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   let last = await attempt();
   while (!done(last)) {
@@ -131,7 +144,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   // The same feed npm start sent (seed 1, 60 persons; local ids do not depend on the run tag).
   const feed = buildDemoFeed({ institutions: loadInstitutions(institutionsFile), seed: 1, persons: 60 });
   const candidates = tourCandidates(feed, HOLDER.institution, ASKER.institution);
-  if (candidates.length === 0) throw new Error('the demo feed has no person with a St Aurelia document who also visited Riverside');
+  if (candidates.length === 0)
+    throw new Error('the demo feed has no person with a St Aurelia document who also visited Riverside');
   const holderSystem = identifierSystem(institutionsFile, HOLDER.institution);
   const askerSystem = identifierSystem(institutionsFile, ASKER.institution);
   const exchange = new ExchangeCaller(base);
@@ -142,8 +156,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       `  ${String(steps.length).padEnd(2)} ${s.ok ? 'ok  ' : 'FAIL'} ${s.what.padEnd(54)} ${s.who.padEnd(17)} ${s.purpose.padEnd(7)} ${String(s.status).padEnd(4)} ${s.result}`,
     );
   };
-  const documents = (client: string, patient: string, purpose: string, headers: Record<string, string> = {}) =>
-    exchange.call(client, `/fhir/DocumentReference?patient=${encodeURIComponent(patient)}&_count=50`, { purpose, headers });
+  const documents = (
+    client: string,
+    patient: string,
+    purpose: string,
+    headers: Record<string, string> = {},
+  ) =>
+    exchange.call(client, `/fhir/DocumentReference?patient=${encodeURIComponent(patient)}&_count=50`, {
+      purpose,
+      headers,
+    });
 
   // Follow the first person whose two records the MPI linked (PIXm from St Aurelia lists the
   // Riverside identifier) and whose St Aurelia document the registry indexed.
@@ -154,27 +176,52 @@ export async function main(argv: readonly string[]): Promise<number> {
         `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${holderSystem}|${candidate.holder.localId}`)}`,
         { purpose: 'TREAT' },
       );
-      const systems = ((pixOf.json['parameter'] as Array<{ valueIdentifier?: { system?: string; value?: string } }> | undefined) ?? []).map(
-        (p) => `${p.valueIdentifier?.system ?? ''}|${p.valueIdentifier?.value ?? ''}`,
-      );
+      const systems = (
+        (pixOf.json['parameter'] as
+          Array<{ valueIdentifier?: { system?: string; value?: string } }> | undefined) ?? []
+      ).map((p) => `${p.valueIdentifier?.system ?? ''}|${p.valueIdentifier?.value ?? ''}`);
       if (!systems.includes(`${askerSystem}|${candidate.asker.localId}`)) continue;
       const answer = await documents(ASKER.client, `${askerSystem}|${candidate.asker.localId}`, 'TREAT');
-      if (answer.status === 200 && (bySource(answer.json).sources.get(HOLDER.institution) ?? 0) > 0) return { person: candidate, answer };
+      if (answer.status === 200 && (bySource(answer.json).sources.get(HOLDER.institution) ?? 0) > 0)
+        return { person: candidate, answer };
     }
     return undefined;
   };
-  const found = await poll("the MPI's links and the registry's index", waitSeconds, linked, (f) => f !== undefined);
+  const found = await poll(
+    "the MPI's links and the registry's index",
+    waitSeconds,
+    linked,
+    (f) => f !== undefined,
+  );
   if (found === undefined) throw new Error('unreachable');
   const { person, answer: before } = found;
   const holderId = `${holderSystem}|${person.holder.localId}`;
   const askerId = `${askerSystem}|${person.asker.localId}`;
-  console.log(`\nExchange tour at ${base}: synthetic person ${person.personId}, known at ${HOLDER.institution} and ${ASKER.institution}`);
-  console.log(`  #  ${'    '} ${'step'.padEnd(54)} ${'client'.padEnd(17)} ${'purpose'.padEnd(7)} HTTP result`);
+  console.log(
+    `\nExchange tour at ${base}: synthetic person ${person.personId}, known at ${HOLDER.institution} and ${ASKER.institution}`,
+  );
+  console.log(
+    `  #  ${'    '} ${'step'.padEnd(54)} ${'client'.padEnd(17)} ${'purpose'.padEnd(7)} HTTP result`,
+  );
   const seenBefore = bySource(before.json);
-  step({ what: "Riverside reads the patient's documents", who: ASKER.client, purpose: 'TREAT', status: before.status, result: describe(seenBefore), ok: true });
+  step({
+    what: "Riverside reads the patient's documents",
+    who: ASKER.client,
+    purpose: 'TREAT',
+    status: before.status,
+    result: describe(seenBefore),
+    ok: true,
+  });
 
-  const pix = await exchange.call(HOLDER.client, `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(holderId)}`, { purpose: 'TREAT' });
-  const enterpriseId = ((pix.json['parameter'] as Array<{ valueIdentifier?: { system?: string; value?: string } }> | undefined) ?? [])
+  const pix = await exchange.call(
+    HOLDER.client,
+    `/fhir/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(holderId)}`,
+    { purpose: 'TREAT' },
+  );
+  const enterpriseId = (
+    (pix.json['parameter'] as Array<{ valueIdentifier?: { system?: string; value?: string } }> | undefined) ??
+    []
+  )
     .map((p) => p.valueIdentifier)
     .find((i) => i?.system === ENTERPRISE_ID_SYSTEM)?.value;
 
@@ -185,7 +232,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     body: optOutConsent(system, value, HOLDER.institution),
   });
   const consentId = typeof created.json['id'] === 'string' ? created.json['id'] : '';
-  step({ what: 'The patient opts out at St Aurelia (FHIR Consent)', who: HOLDER.client, purpose: 'TREAT', status: created.status, result: `Consent/${consentId}`, ok: created.status === 201 });
+  step({
+    what: 'The patient opts out at St Aurelia (FHIR Consent)',
+    who: HOLDER.client,
+    purpose: 'TREAT',
+    status: created.status,
+    result: `Consent/${consentId}`,
+    ok: created.status === 201,
+  });
 
   const after = await documents(ASKER.client, askerId, 'TREAT');
   const seenAfter = bySource(after.json);
@@ -197,6 +251,41 @@ export async function main(argv: readonly string[]): Promise<number> {
     result: `${describe(seenAfter)}: only its own now`,
     ok: after.status === 200 && !seenAfter.sources.has(HOLDER.institution),
   });
+
+  // Consent belongs to whoever recorded it: another institution holding a record of the patient
+  // learns that sharing is restricted, but can neither read nor withdraw St Aurelia's directive.
+  const listed = await exchange.call(ASKER.client, `/fhir/Consent?patient=${encodeURIComponent(askerId)}`, {
+    purpose: 'TREAT',
+  });
+  const entries =
+    (listed.json['entry'] as
+      Array<{ resource?: { resourceType?: string }; search?: { mode?: string } }> | undefined) ?? [];
+  const notices = entries.filter((e) => e.search?.mode === 'outcome').length;
+  const othersShown = entries.filter((e) => e.resource?.resourceType === 'Consent').length;
+  step({
+    what: "Riverside lists the patient's consents",
+    who: ASKER.client,
+    purpose: 'TREAT',
+    status: listed.status,
+    result: `${othersShown} of St Aurelia's shown; ${notices} notice: sharing restricted`,
+    ok: listed.status === 200 && othersShown === 0 && notices === 1,
+  });
+  if (consentId !== '') {
+    const undo = await exchange.call(ASKER.client, `/fhir/Consent/${consentId}`, {
+      method: 'PUT',
+      purpose: 'TREAT',
+      headers: { 'if-match': created.etag ?? 'W/"1"' },
+      body: { ...optOutConsent(system, value, HOLDER.institution), id: consentId, status: 'inactive' },
+    });
+    step({
+      what: "Riverside tries to withdraw St Aurelia's opt-out",
+      who: ASKER.client,
+      purpose: 'TREAT',
+      status: undo.status,
+      result: 'refused: only the recording institution or a privacy officer',
+      ok: undo.status === 403,
+    });
+  }
 
   const glass = await documents(EMERGENCY.client, holderId, 'ETREAT', {
     'x-tessera-break-glass-reason': 'Unconscious patient in the emergency department',
@@ -211,25 +300,44 @@ export async function main(argv: readonly string[]): Promise<number> {
     ok: glass.status === 200 && (seenGlass.sources.get(HOLDER.institution) ?? 0) > 0,
   });
 
-  const anonymous = await exchange.call(null, `/fhir/DocumentReference?patient=${encodeURIComponent(holderId)}`, { purpose: 'TREAT' });
-  step({ what: 'Anyone without a token', who: '-', purpose: 'TREAT', status: anonymous.status, result: String((anonymous.json['resourceType'] as string | undefined) ?? ''), ok: anonymous.status === 401 });
+  const anonymous = await exchange.call(
+    null,
+    `/fhir/DocumentReference?patient=${encodeURIComponent(holderId)}`,
+    { purpose: 'TREAT' },
+  );
+  step({
+    what: 'Anyone without a token',
+    who: '-',
+    purpose: 'TREAT',
+    status: anonymous.status,
+    result: String((anonymous.json['resourceType'] as string | undefined) ?? ''),
+    ok: anonymous.status === 401,
+  });
 
   if (enterpriseId !== undefined) {
     const trail = await poll(
       'the audit trail',
       20,
-      () => exchange.call(HOLDER.client, `/fhir/AuditEvent?patient=${enterpriseId}&_count=100`, { purpose: 'TREAT' }),
-      (a) => a.status !== 200 || (typeof a.json['total'] === 'number' && a.json['total'] >= 3),
+      () =>
+        exchange.call(HOLDER.client, `/fhir/AuditEvent?patient=${enterpriseId}&_count=100`, {
+          purpose: 'TREAT',
+        }),
+      (a) => a.status !== 200 || JSON.stringify(a.json['entry'] ?? []).includes(EMERGENCY.client),
     );
     const who = new Map<string, number>();
-    for (const entry of (trail.json['entry'] as Array<{ resource?: Record<string, unknown> }> | undefined) ?? []) {
-      const agent = (entry.resource?.['agent'] as Array<{ who?: { identifier?: { value?: string } }; requestor?: boolean }> | undefined)?.find((a) => a.requestor === true) ??
+    for (const entry of (trail.json['entry'] as Array<{ resource?: Record<string, unknown> }> | undefined) ??
+      []) {
+      const agent =
+        (
+          entry.resource?.['agent'] as
+            Array<{ who?: { identifier?: { value?: string } }; requestor?: boolean }> | undefined
+        )?.find((a) => a.requestor === true) ??
         (entry.resource?.['agent'] as Array<{ who?: { identifier?: { value?: string } } }> | undefined)?.[0];
       const name = agent?.who?.identifier?.value ?? '?';
       who.set(name, (who.get(name) ?? 0) + 1);
     }
     step({
-      what: 'St Aurelia asks who accessed the record',
+      what: 'St Aurelia asks who accessed its items of the record',
       who: HOLDER.client,
       purpose: 'TREAT',
       status: trail.status,
@@ -245,11 +353,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       headers: { 'if-match': created.etag ?? 'W/"1"' },
       body: { ...optOutConsent(system, value, HOLDER.institution), id: consentId, status: 'inactive' },
     });
-    step({ what: 'The opt-out is withdrawn (so the tour can run again)', who: HOLDER.client, purpose: 'TREAT', status: withdrawn.status, result: 'Consent inactive', ok: withdrawn.status === 200 });
+    step({
+      what: 'The opt-out is withdrawn (so the tour can run again)',
+      who: HOLDER.client,
+      purpose: 'TREAT',
+      status: withdrawn.status,
+      result: 'Consent inactive',
+      ok: withdrawn.status === 200,
+    });
   }
 
   const failed = steps.filter((s) => !s.ok).length;
-  console.log(failed === 0 ? '\nEvery step answered as expected.' : `\n${failed} step(s) did not answer as expected.`);
+  console.log(
+    failed === 0 ? '\nEvery step answered as expected.' : `\n${failed} step(s) did not answer as expected.`,
+  );
   return failed === 0 ? 0 : 1;
 }
 
