@@ -13,7 +13,9 @@ export const consentConfig = defineConfig(
       .string()
       .regex(/^[a-z0-9._-]{1,60}$/)
       .optional()
-      .describe('appended as `.<suffix>` to the consent.links and consent.patient group ids (tests, replays)'),
+      .describe(
+        'appended as `.<suffix>` to the consent.links, consent.patient and consent.audit group ids (tests, replays)',
+      ),
     CONSENT_CACHE_RAISE_ATTEMPTS: z.coerce
       .number()
       .int()

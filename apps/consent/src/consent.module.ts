@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '@tessera/platform-audit';
 import { loadConfig } from '@tessera/platform-config';
 import { BreakGlassController } from './break-glass/break-glass.controller';
 import { BreakGlassHandler } from './break-glass/break-glass.handler';
@@ -24,9 +25,11 @@ import { PolicyVersionRepository } from './policy/policy-version.repository';
 
 /**
  * Consent directives (FHIR Consent API), the policy per person for the exchange, break-the-glass
- * and privacy reviews, and the consumers of hie.mpi.link and hie.patient (README "Consent").
+ * and privacy reviews, and the consumers of hie.mpi.link and hie.patient.
  */
 @Module({
+  // Privacy officers' overrides and refused cross-institution attempts are audited (hie.audit).
+  imports: [AuditModule.forRoot()],
   controllers: [ConsentController, InternalPolicyController, BreakGlassController],
   providers: [
     { provide: CONSENT_SETTINGS, useFactory: () => loadConfig(consentConfig) },
@@ -38,7 +41,9 @@ import { PolicyVersionRepository } from './policy/policy-version.repository';
     {
       provide: CONSENT_CONSUMER_OPTIONS,
       inject: [CONSENT_SETTINGS],
-      useFactory: (settings: ConsentSettings): ConsentConsumerOptions => ({ groupSuffix: settings.CONSENT_GROUP_SUFFIX }),
+      useFactory: (settings: ConsentSettings): ConsentConsumerOptions => ({
+        groupSuffix: settings.CONSENT_GROUP_SUFFIX,
+      }),
     },
     PolicyVersionRepository,
     PolicyChangeWriter,
