@@ -2,14 +2,21 @@
 // issuer: FHIR Consent create/revise/read/search, the policy version raised in Redis before the
 // answer, GET /internal/policy, link moves and PD1-12 from the topics, break-the-glass and its
 // privacy review, institution access and validation errors, ownership of directives (other
-// institutions, consent operators, privacy officers) and holding earned by authenticated
-// senders.
+// institutions, consent operators, privacy officers), holding earned by authenticated senders, and
+// the privacy officer's watch (registered-then-queried).
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
 import type { Kafka } from 'kafkajs';
-import { deadLetterTopic, MpiLinkChanged, PatientUpserted, retryTopic, Topics } from '@tessera/contracts';
+import {
+  AuditRecorded,
+  deadLetterTopic,
+  MpiLinkChanged,
+  PatientUpserted,
+  retryTopic,
+  Topics,
+} from '@tessera/contracts';
 import type { Patient, SenderAuthentication } from '@tessera/contracts';
 import { CONSENT_SCOPE_SYSTEM, POLICY_RULE_SYSTEM } from '@tessera/consent-policy';
 import type { PatientPolicy } from '@tessera/consent-policy';
@@ -41,7 +48,11 @@ const GROUPS = [
   { id: `consent.links.${SUFFIX}`, topic: Topics.mpiLink },
   { id: `consent.patient.${SUFFIX}`, topic: Topics.patient },
   { id: `consent.audit.${SUFFIX}`, topic: Topics.audit },
+  { id: `consent.watch.${SUFFIX}`, topic: Topics.mpiLink },
+  { id: `consent.watch.${SUFFIX}`, topic: Topics.audit },
 ];
+// The watch alerts above this many registered-then-queried persons per institution (low for the test).
+const WATCH_THRESHOLD = 2;
 const GROUP_TOPICS = GROUPS.flatMap((g) => [retryTopic(g.topic, g.id), deadLetterTopic(g.topic, g.id)]);
 
 let app: INestApplication;
@@ -63,6 +74,7 @@ beforeAll(async () => {
   process.env['HTTP_PORT'] = String(await freePort());
   process.env['LOG_LEVEL'] = process.env['LOG_LEVEL'] ?? 'warn';
   process.env['CONSENT_GROUP_SUFFIX'] = SUFFIX;
+  process.env['CONSENT_WATCH_THRESHOLD'] = String(WATCH_THRESHOLD);
   process.env['AUTH_ISSUER'] = issuer.issuer;
   process.env['AUTH_JWKS_URL'] = issuer.jwksUrl;
   process.env['CONSENT_REGION_POLICY_FILE'] = path.resolve(
@@ -77,6 +89,7 @@ beforeAll(async () => {
   const { AppModule, serviceOptions } = await import('./app.module');
   const { CONSENT_CONSUMER_OPTIONS, ConsentLinksConsumer } = await import('./links/consent-links.consumer');
   const { ConsentPatientConsumer } = await import('./patient-feed/consent-patient.consumer');
+  const { PatternWatchConsumer } = await import('./watch/pattern-watch.consumer');
   const { AuditStoreConsumer } = await import('./audit/audit-store.consumer');
   await migrateService(serviceOptions, loadPlatformSettings(serviceOptions));
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] })
@@ -94,6 +107,7 @@ beforeAll(async () => {
   for (const runner of [
     app.get(ConsentLinksConsumer).runner,
     app.get(ConsentPatientConsumer).runner,
+    app.get(PatternWatchConsumer).runner,
     app.get(AuditStoreConsumer).runner,
   ]) {
     await waitFor(
@@ -261,7 +275,7 @@ async function sendPatient(r: SourceRecord, message: PatientMessage = {}): Promi
 }
 
 /** Waits until a consent consumer group applied the event (its inbox row is written with the change). */
-async function applied(group: 'patient', eventId: string): Promise<void> {
+async function applied(group: 'patient' | 'watch', eventId: string): Promise<void> {
   await waitFor(
     `consent.${group} to apply event ${eventId}`,
     () =>
@@ -312,10 +326,18 @@ async function linkOf(
 }
 
 /** Registers `r` at its institution and links it to `eid` (as the gateway and the MPI would). */
+/**
+ * An hour ahead: newer than any decision an MPI elsewhere on the shared broker may publish about
+ * these records (the newest decision wins), so the link the test sets is the one that stays.
+ */
+function ahead(): Date {
+  return new Date(Date.now() + 3_600_000);
+}
+
 async function holdRecord(
   r: SourceRecord,
   eid: string,
-  at = new Date(),
+  at = ahead(),
   auth: SenderAuthentication | null = 'tls-client-certificate',
 ): Promise<void> {
   await applied('patient', await sendPatient(r, { auth }));
@@ -1058,7 +1080,7 @@ describe('holding a record is earned by an authenticated sender', () => {
     const aurelia = sourceRecord(uniqueTestId('AURELIA'));
     await holdRecord(aurelia, eid);
     const late = sourceRecord(uniqueTestId('RIVERSIDE'));
-    await holdRecord(late, eid, new Date(), 'none');
+    await holdRecord(late, eid, ahead(), 'none');
     expect(await linkOf(late)).toMatchObject({ institution_id: late.institutionId, authenticated: false });
     expect((await policyOf(eid)).holdingInstitutions).toEqual([aurelia.institutionId]);
 
@@ -1093,5 +1115,144 @@ describe('holding a record is earned by an authenticated sender', () => {
     await applied('patient', await sendPatient(late, { auth: 'none' }));
     expect(await linkOf(late)).toMatchObject({ authenticated: true });
     expect((await policyOf(eid)).holdingInstitutions).toContain(late.institutionId);
+  });
+});
+
+describe("the privacy officer's watch", () => {
+  /** What the exchange writes for a query by `institutionId` about `eid`; returns the event id. */
+  async function query(institutionId: string, eid: string): Promise<string> {
+    const sent = await producer.publish(AuditRecorded, {
+      key: eid,
+      source: '/tessera/exchange',
+      data: {
+        type: 'rest',
+        subtype: 'search-type',
+        action: 'E',
+        outcome: '0',
+        // After the registrations (their links are decided an hour ahead, see `ahead`).
+        recordedAt: new Date(Date.now() + 2 * 3_600_000).toISOString(),
+        agent: { clientId: `${institutionId}-client`, institutionId, roles: [] },
+        observer: 'exchange',
+        purposeOfUse: 'TREAT',
+        breakGlass: false,
+        patients: [eid],
+        entities: [{ type: 'DocumentReference', query: `patient=${eid}` }],
+      },
+    });
+    return sent.id;
+  }
+
+  async function hits(institutionId: string): Promise<number> {
+    const rows = await dataSource.query<{ n: string }[]>(
+      'SELECT count(*)::text AS n FROM watch_hits WHERE institution_id = $1',
+      [institutionId],
+    );
+    return Number(rows[0]?.n);
+  }
+
+  async function alertsOf(institutionId: string): Promise<
+    {
+      id: string;
+      institutionId: string;
+      personCount: number;
+      threshold: number;
+      reason: string;
+      version: number;
+    }[]
+  > {
+    const reply = await http('GET', '/privacy/alerts?status=open&limit=500', { token: officerToken });
+    expect(reply.status).toBe(200);
+    return (
+      reply.json['items'] as {
+        id: string;
+        institutionId: string;
+        personCount: number;
+        threshold: number;
+        reason: string;
+        version: number;
+      }[]
+    ).filter((a) => a.institutionId === institutionId);
+  }
+
+  /** A person St Aurelia holds that `institutionId` then registers with a new record of its own. */
+  async function registerHeldPerson(institutionId: string): Promise<string> {
+    const eid = uniqueTestId('E');
+    await holdRecord(sourceRecord(uniqueTestId('AURELIA')), eid);
+    const record = sourceRecord(institutionId);
+    await holdRecord(record, eid);
+    await waitFor(
+      'the registration',
+      () =>
+        dataSource.query<unknown[]>('SELECT 1 FROM watch_registrations WHERE system = $1 AND value = $2', [
+          record.system,
+          record.value,
+        ]),
+      (rows) => rows.length === 1,
+    );
+    return eid;
+  }
+
+  it('alerts once when an institution registers and then queries more persons others hold than the threshold', async () => {
+    const watched = uniqueTestId('RIVERSIDE');
+
+    // Its own patient (no one else held them) and a person held by others but not registered by it: not counted.
+    const ownPatient = uniqueTestId('E');
+    await holdRecord(sourceRecord(watched), ownPatient);
+    await applied('watch', await query(watched, ownPatient));
+    const notRegistered = uniqueTestId('E');
+    await holdRecord(sourceRecord(uniqueTestId('AURELIA')), notRegistered);
+    await applied('watch', await query(watched, notRegistered));
+    expect(await hits(watched)).toBe(0);
+
+    const persons: string[] = [];
+    for (let i = 0; i < WATCH_THRESHOLD + 2; i++) persons.push(await registerHeldPerson(watched));
+
+    // Up to the threshold: counted, no alert. Querying the same person again does not count twice.
+    for (const eid of persons.slice(0, WATCH_THRESHOLD)) await applied('watch', await query(watched, eid));
+    await applied('watch', await query(watched, persons[0] ?? ''));
+    expect(await hits(watched)).toBe(WATCH_THRESHOLD);
+    expect(await alertsOf(watched)).toEqual([]);
+
+    // One more: the alert opens, with a security-alert audit record.
+    await applied('watch', await query(watched, persons[WATCH_THRESHOLD] ?? ''));
+    const [alert] = await alertsOf(watched);
+    expect(alert).toMatchObject({
+      institutionId: watched,
+      personCount: WATCH_THRESHOLD + 1,
+      threshold: WATCH_THRESHOLD,
+      version: 1,
+    });
+    expect(alert?.reason).toContain('registered');
+    const security = await waitFor(
+      'the security-alert audit record',
+      () =>
+        dataSource.query<{ record: { detail?: string } }[]>(
+          `SELECT record FROM audit_events WHERE type = 'security-alert' AND subtype = 'registered-then-queried' AND entities @> $1::jsonb`,
+          [JSON.stringify([{ reference: `privacy/alerts/${alert?.id ?? ''}` }])],
+        ),
+      (rows) => rows.length === 1,
+    );
+    expect(security[0]?.record.detail).toContain(watched);
+
+    // Once per window: a further person raises the count, not a second alert.
+    await applied('watch', await query(watched, persons[WATCH_THRESHOLD + 1] ?? ''));
+    expect(await hits(watched)).toBe(WATCH_THRESHOLD + 2);
+    expect(await alertsOf(watched)).toHaveLength(1);
+
+    // The officer closes it like a break-the-glass review.
+    expect((await http('GET', '/privacy/alerts', { token: operatorToken })).status).toBe(403);
+    const closed = await http('POST', `/privacy/alerts/${alert?.id ?? ''}/decision`, {
+      token: officerToken,
+      contentType: 'application/json',
+      headers: { 'if-match': 'W/"1"' },
+      body: { decision: 'inappropriate', note: 'referred to the institution' },
+    });
+    expect(closed.status).toBe(200);
+    expect(closed.json).toMatchObject({
+      status: 'closed',
+      decision: 'inappropriate',
+      decidedBy: 'privacy-1',
+      version: 2,
+    });
   });
 });

@@ -22,15 +22,21 @@ import { PatientPolicyService } from './policy/patient-policy.service';
 import { PolicyCachePublisher } from './policy/policy-cache.publisher';
 import { PolicyChangeWriter } from './policy/policy-change.writer';
 import { PolicyVersionRepository } from './policy/policy-version.repository';
+import { PatternWatchConsumer } from './watch/pattern-watch.consumer';
+import { PatternWatchHandler } from './watch/pattern-watch.handler';
+import { PrivacyAlertController } from './watch/privacy-alert.controller';
+import { PrivacyAlertHandler } from './watch/privacy-alert.handler';
+import { WatchRepository } from './watch/watch.repository';
 
 /**
  * Consent directives (FHIR Consent API), the policy per person for the exchange, break-the-glass
- * and privacy reviews, and the consumers of hie.mpi.link and hie.patient.
+ * and privacy reviews, the consumers of hie.mpi.link and hie.patient, and the privacy officer's
+ * watch (hie.mpi.link + hie.audit → privacy alerts).
  */
 @Module({
   // Privacy officers' overrides and refused cross-institution attempts are audited (hie.audit).
   imports: [AuditModule.forRoot()],
-  controllers: [ConsentController, InternalPolicyController, BreakGlassController],
+  controllers: [ConsentController, InternalPolicyController, BreakGlassController, PrivacyAlertController],
   providers: [
     { provide: CONSENT_SETTINGS, useFactory: () => loadConfig(consentConfig) },
     {
@@ -59,6 +65,10 @@ import { PolicyVersionRepository } from './policy/policy-version.repository';
     ConsentLinksConsumer,
     PatientProtectionHandler,
     ConsentPatientConsumer,
+    WatchRepository,
+    PatternWatchHandler,
+    PatternWatchConsumer,
+    PrivacyAlertHandler,
   ],
 })
 export class ConsentModule {}

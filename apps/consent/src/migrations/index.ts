@@ -3,6 +3,7 @@ import { ConsentDirectives1763900000000 } from './1763900000000-consent-directiv
 import { AuditEvents1763950000000 } from './1763950000000-audit-events';
 import { ConsentDirectiveCoverage1764000000000 } from './1764000000000-consent-directive-coverage';
 import { ConsentOwnership1764100000000 } from './1764100000000-consent-ownership';
+import { PrivacyWatch1764200000000 } from './1764200000000-privacy-watch';
 
 /** Migrations of the consent database, in order. Never `synchronize`: the schema is only what these say. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AuditEvents1763950000000,
   ConsentDirectiveCoverage1764000000000,
   ConsentOwnership1764100000000,
+  PrivacyWatch1764200000000,
 ];
