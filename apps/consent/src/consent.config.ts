@@ -13,7 +13,9 @@ export const consentConfig = defineConfig(
       .string()
       .regex(/^[a-z0-9._-]{1,60}$/)
       .optional()
-      .describe('appended as `.<suffix>` to the consent.links and consent.patient group ids (tests, replays)'),
+      .describe(
+        'appended as `.<suffix>` to the consent.links, consent.patient, consent.watch and consent.audit group ids (tests, replays)',
+      ),
     CONSENT_CACHE_RAISE_ATTEMPTS: z.coerce
       .number()
       .int()
@@ -21,6 +23,24 @@ export const consentConfig = defineConfig(
       .max(10)
       .default(3)
       .describe('attempts to raise consent:policy-version:{eid} in Redis after a commit (1-10)'),
+    CONSENT_WATCH_THRESHOLD: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(10)
+      .describe(
+        'privacy alert when one institution registered and then queried MORE than this many persons already held by other institutions within the window',
+      ),
+    CONSENT_WATCH_WINDOW_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(43_200)
+      .default(1440)
+      .describe(
+        'length of that window in minutes (default 24 h); at most one alert per institution per window',
+      ),
   }),
 );
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '@tessera/platform-audit';
 import { loadConfig } from '@tessera/platform-config';
 import { BreakGlassController } from './break-glass/break-glass.controller';
 import { BreakGlassHandler } from './break-glass/break-glass.handler';
@@ -21,13 +22,21 @@ import { PatientPolicyService } from './policy/patient-policy.service';
 import { PolicyCachePublisher } from './policy/policy-cache.publisher';
 import { PolicyChangeWriter } from './policy/policy-change.writer';
 import { PolicyVersionRepository } from './policy/policy-version.repository';
+import { PatternWatchConsumer } from './watch/pattern-watch.consumer';
+import { PatternWatchHandler } from './watch/pattern-watch.handler';
+import { PrivacyAlertController } from './watch/privacy-alert.controller';
+import { PrivacyAlertHandler } from './watch/privacy-alert.handler';
+import { WatchRepository } from './watch/watch.repository';
 
 /**
  * Consent directives (FHIR Consent API), the policy per person for the exchange, break-the-glass
- * and privacy reviews, and the consumers of hie.mpi.link and hie.patient (README "Consent").
+ * and privacy reviews, the consumers of hie.mpi.link and hie.patient, and the privacy officer's
+ * watch (hie.mpi.link + hie.audit → privacy alerts).
  */
 @Module({
-  controllers: [ConsentController, InternalPolicyController, BreakGlassController],
+  // Privacy officers' overrides and refused cross-institution attempts are audited (hie.audit).
+  imports: [AuditModule.forRoot()],
+  controllers: [ConsentController, InternalPolicyController, BreakGlassController, PrivacyAlertController],
   providers: [
     { provide: CONSENT_SETTINGS, useFactory: () => loadConfig(consentConfig) },
     {
@@ -38,7 +47,9 @@ import { PolicyVersionRepository } from './policy/policy-version.repository';
     {
       provide: CONSENT_CONSUMER_OPTIONS,
       inject: [CONSENT_SETTINGS],
-      useFactory: (settings: ConsentSettings): ConsentConsumerOptions => ({ groupSuffix: settings.CONSENT_GROUP_SUFFIX }),
+      useFactory: (settings: ConsentSettings): ConsentConsumerOptions => ({
+        groupSuffix: settings.CONSENT_GROUP_SUFFIX,
+      }),
     },
     PolicyVersionRepository,
     PolicyChangeWriter,
@@ -54,6 +65,10 @@ import { PolicyVersionRepository } from './policy/policy-version.repository';
     ConsentLinksConsumer,
     PatientProtectionHandler,
     ConsentPatientConsumer,
+    WatchRepository,
+    PatternWatchHandler,
+    PatternWatchConsumer,
+    PrivacyAlertHandler,
   ],
 })
 export class ConsentModule {}

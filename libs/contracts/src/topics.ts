@@ -28,6 +28,8 @@ export const ConsumerGroups = {
   /** The consent service follows links (consents anchored on a source record move with it) and PD1-12. */
   consentLinks: { id: 'consent.links', topics: [Topics.mpiLink] },
   consentPatient: { id: 'consent.patient', topics: [Topics.patient] },
+  /** The privacy officer's watch: new records linked onto persons others hold, then queried. */
+  consentWatch: { id: 'consent.watch', topics: [Topics.mpiLink, Topics.audit] },
   /** The exchange drops cached consent policies when they change (one group: the cache is shared Redis). */
   exchangeConsentCache: { id: 'exchange.consent-cache', topics: [Topics.consent] },
 } as const satisfies Record<string, { id: string; topics: readonly Topic[] }>;

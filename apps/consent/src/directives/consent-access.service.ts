@@ -7,9 +7,12 @@ import { ConsentLinkRepository, matchedEnterpriseId } from '../links/consent-lin
 
 type Queryable = Pick<EntityManager, 'query'>;
 
+/** Recording consent needs an authenticated holding; reading also the institution's own record. */
+export type AccessPurpose = 'record' | 'read';
+
 /**
- * Which person a directive's anchor concerns and whether a caller may see it: an institution may
- * record or read consent only for a patient it holds a source record of (consent_links).
+ * Which person a directive's anchor concerns and whether a caller may reach it: an institution may
+ * record or look up consent only for a patient it holds (consent_links, README "Holding a record").
  */
 @Injectable()
 export class ConsentAccessService {
@@ -31,10 +34,21 @@ export class ConsentAccessService {
     return matchedEnterpriseId(await this.links.lockSource(tx, anchor.system, anchor.value));
   }
 
-  async holds(q: Queryable, institutionId: string, anchor: ConsentAnchor): Promise<boolean> {
+  /**
+   * Whether the institution holds the patient of the anchor: a record of it MATCH-linked to the
+   * same person that arrived authenticated (policy.holdingInstitutions). For `read`, the
+   * institution's own source record counts however it arrived (it may look at what hangs on its
+   * own record); recording consent needs an authenticated record.
+   */
+  async holds(
+    q: Queryable,
+    institutionId: string,
+    anchor: ConsentAnchor,
+    purpose: AccessPurpose,
+  ): Promise<boolean> {
     if (anchor.kind === 'source') {
       const row = await this.links.find(q, anchor.system, anchor.value);
-      if (row?.institutionId === institutionId) return true;
+      if (row?.institutionId === institutionId && (purpose === 'read' || row.authenticated)) return true;
       const eid = matchedEnterpriseId(row);
       return eid !== null && (await this.links.holdingInstitutions(q, eid)).includes(institutionId);
     }
@@ -42,14 +56,19 @@ export class ConsentAccessService {
   }
 
   /** 403 unless the caller is regional or its institution holds the patient. */
-  async assertMayAccess(q: Queryable, caller: ConsentCaller, anchor: ConsentAnchor): Promise<void> {
+  async assertMayAccess(
+    q: Queryable,
+    caller: ConsentCaller,
+    anchor: ConsentAnchor,
+    purpose: AccessPurpose,
+  ): Promise<void> {
     if (caller.kind === 'regional') return;
-    if (await this.holds(q, caller.institutionId, anchor)) return;
+    if (await this.holds(q, caller.institutionId, anchor, purpose)) return;
     throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
       {
         code: 'forbidden',
         diagnostics:
-          'The requesting institution holds no record of this patient, so it may not record or read their consent. Send the patient to the exchange first (ADT/Patient feed).',
+          'The requesting institution holds no record of this patient that arrived from an authenticated sender, so it may not record or read their consent. Send the patient to the exchange over an authenticated feed first (ADT/Patient).',
       },
     ]);
   }

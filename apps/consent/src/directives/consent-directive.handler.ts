@@ -5,7 +5,9 @@ import type { EntityManager } from 'typeorm';
 import type { Consent } from '@tessera/contracts';
 import { fromFhirConsent } from '@tessera/consent-policy';
 import type { ConsentAnchor, ConsentDirective, ConsentIssue } from '@tessera/consent-policy';
+import { AuditUnavailableError, AuditWriter } from '@tessera/platform-audit';
 import { OperationOutcomeException } from '@tessera/platform-service';
+import { reasonOf } from '../http/consent-caller';
 import type { ConsentCaller } from '../http/consent-caller';
 import { versionConflict } from '../http/if-match';
 import { PolicyCachePublisher } from '../policy/policy-cache.publisher';
@@ -13,7 +15,13 @@ import { PolicyChangeWriter } from '../policy/policy-change.writer';
 import type { PolicyVersion } from '../policy/policy-version.repository';
 import { ConsentAccessService } from './consent-access.service';
 import { DirectiveRepository } from './directive.repository';
-import type { StoredDirective } from './directive.repository';
+import type { Revision, StoredDirective } from './directive.repository';
+import {
+  changeRight,
+  mayRead,
+  RECORDED_BY_ANOTHER_INSTITUTION,
+  restrictsSharing,
+} from './directive-ownership.policy';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -22,7 +30,9 @@ function invalid(issues: readonly ConsentIssue[]): OperationOutcomeException {
 }
 
 function notFound(): OperationOutcomeException {
-  return new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: 'No Consent with this id.' }]);
+  return new OperationOutcomeException(HttpStatus.NOT_FOUND, [
+    { code: 'not-found', diagnostics: 'No Consent with this id.' },
+  ]);
 }
 
 function sameAnchor(a: ConsentAnchor, b: ConsentAnchor): boolean {
@@ -40,6 +50,23 @@ export function storedResource(accepted: unknown, directive: ConsentDirective): 
     id: directive.id,
     meta: { ...body.meta, versionId: String(directive.version), lastUpdated: directive.recordedAt },
   };
+}
+
+function forbidden(diagnostics: string): OperationOutcomeException {
+  return new OperationOutcomeException(HttpStatus.FORBIDDEN, [{ code: 'forbidden', diagnostics }]);
+}
+
+/** Who made a version: `<institution>/<client>` for an institution, the client id for a regional operator. */
+function revisedBy(caller: ConsentCaller): string {
+  return caller.kind === 'institution' ? `${caller.institutionId}/${caller.clientId}` : caller.clientId;
+}
+
+/** A patient's directives as one caller may see them (README "Ownership of consent"). */
+export interface DirectiveSearchResult {
+  /** The directives the caller may read (an institution: those it recorded). */
+  readonly matches: readonly StoredDirective[];
+  /** Active directives recorded by others that restrict sharing, whose content is not shown (institutions only). */
+  readonly hiddenRestricting: number;
 }
 
 export interface DirectiveWriteResult {
@@ -62,6 +89,7 @@ export class ConsentDirectiveHandler {
     private readonly access: ConsentAccessService,
     private readonly changes: PolicyChangeWriter,
     private readonly cache: PolicyCachePublisher,
+    private readonly audit: AuditWriter,
   ) {}
 
   async create(resource: unknown, caller: ConsentCaller): Promise<DirectiveWriteResult> {
@@ -77,45 +105,63 @@ export class ConsentDirectiveHandler {
     const directive = parsed.directive;
     const result = await this.dataSource.transaction(async (tx) => {
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
-      await this.access.assertMayAccess(tx, caller, directive.anchor);
+      await this.access.assertMayAccess(tx, caller, directive.anchor, 'record');
       const stored = storedResource(resource, directive);
-      await this.directives.insert(tx, directive, stored);
+      const owner = caller.kind === 'institution' ? caller.institutionId : null;
+      await this.directives.insert(tx, directive, stored, owner, { revisedBy: revisedBy(caller) });
       const policyVersions = await this.raiseAffected(tx, directive, eid);
-      return { stored: { directive, resource: stored, updatedAt: recordedAt }, policyVersions };
+      return { stored: { directive, resource: stored, updatedAt: recordedAt, owner }, policyVersions };
     });
     await this.cache.raise(result.policyVersions);
     return result;
   }
 
-  async update(id: string, resource: unknown, expectedVersion: number, caller: ConsentCaller): Promise<DirectiveWriteResult> {
+  /**
+   * Revises a directive: only its owner, a consent operator (directives regional operators
+   * recorded) or a privacy officer with a reason (`reasonHeader`, audited before the commit).
+   * The owner and recordedBy stay; the history row names who revised it and why. A PD1-12
+   * directive stays feed-managed (source hl7v2) when its institution revises it through FHIR.
+   */
+  async update(
+    id: string,
+    resource: unknown,
+    expectedVersion: number,
+    caller: ConsentCaller,
+    reasonHeader?: string,
+  ): Promise<DirectiveWriteResult> {
     if (!ID.test(id)) throw notFound();
     const bodyId = (resource as { id?: unknown } | null)?.id;
     if (bodyId !== undefined && bodyId !== id) {
-      throw invalid([{ code: 'invariant', expression: 'Consent.id', diagnostics: 'Consent.id must match the id in the URL.' }]);
+      throw invalid([
+        {
+          code: 'invariant',
+          expression: 'Consent.id',
+          diagnostics: 'Consent.id must match the id in the URL.',
+        },
+      ]);
     }
     const result = await this.dataSource.transaction(async (tx) => {
       const current = await this.directives.find(tx, id, true);
       if (current === undefined) throw notFound();
-      await this.access.assertMayAccess(tx, caller, current.directive.anchor);
-      if (current.directive.version !== expectedVersion) throw versionConflict(current.directive.version);
-      if (current.directive.source === 'hl7v2') {
-        throw new OperationOutcomeException(HttpStatus.CONFLICT, [
-          {
-            code: 'business-rule',
-            diagnostics:
-              'This Consent is managed by the institution feed (PD1-12 protection indicator); change it by sending the patient with PD1-12 = N.',
-          },
-        ]);
+      const right = changeRight(caller, current.owner);
+      if (right.kind === 'forbidden') {
+        this.refused(caller, id, 'update');
+        throw forbidden(right.diagnostics);
       }
+      const revision: Revision =
+        right.kind === 'privacy-officer'
+          ? { revisedBy: revisedBy(caller), reason: reasonOf(reasonHeader) }
+          : { revisedBy: revisedBy(caller) };
+      if (current.directive.version !== expectedVersion) throw versionConflict(current.directive.version);
       const recordedAt = new Date().toISOString();
       const parsed = fromFhirConsent(resource, {
         id,
         version: current.directive.version + 1,
         recordedAt,
-        ...(caller.kind === 'institution' ? { recordedBy: caller.institutionId } : {}),
+        recordedBy: current.directive.recordedBy,
       });
       if (parsed.issues !== undefined) throw invalid(parsed.issues);
-      const directive = parsed.directive;
+      const directive: ConsentDirective = { ...parsed.directive, source: current.directive.source };
       if (!sameAnchor(directive.anchor, current.directive.anchor)) {
         throw invalid([
           {
@@ -127,12 +173,65 @@ export class ConsentDirectiveHandler {
       }
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       const stored = storedResource(resource, directive);
-      await this.directives.update(tx, directive, stored);
+      await this.directives.update(tx, directive, stored, revision);
       const policyVersions = await this.raiseAffected(tx, directive, eid);
-      return { stored: { directive, resource: stored, updatedAt: recordedAt }, policyVersions };
+      if (right.kind === 'privacy-officer') await this.auditOverride(caller, directive, eid, revision);
+      return {
+        stored: { directive, resource: stored, updatedAt: recordedAt, owner: current.owner },
+        policyVersions,
+      };
     });
     await this.cache.raise(result.policyVersions);
     return result;
+  }
+
+  /**
+   * The privacy officer's override, on hie.audit before the transaction commits (fail closed: no
+   * record, no change). The directive id and the reason, no content.
+   */
+  private async auditOverride(
+    caller: ConsentCaller,
+    directive: ConsentDirective,
+    eid: string | null,
+    revision: Revision,
+  ): Promise<void> {
+    try {
+      await this.audit.record({
+        type: 'consent-decision',
+        subtype: 'update',
+        action: 'U',
+        outcome: '0',
+        agent: { clientId: caller.clientId, institutionId: null, roles: caller.roles },
+        patients: eid === null ? [] : [eid],
+        entities: [{ type: 'Consent', reference: `Consent/${directive.id}` }],
+        detail: `privacy officer override of an institution's directive (now ${directive.status}); reason: ${revision.reason ?? ''}`,
+      });
+    } catch (error) {
+      if (!(error instanceof AuditUnavailableError)) throw error;
+      throw new OperationOutcomeException(HttpStatus.SERVICE_UNAVAILABLE, [
+        {
+          code: 'transient',
+          diagnostics: 'The audit trail is unavailable, so the directive was not changed. Try again shortly.',
+        },
+      ]);
+    }
+  }
+
+  /** A refused attempt on another's directive: a security alert, not waited for. */
+  private refused(caller: ConsentCaller, id: string, subtype: 'read' | 'update'): void {
+    this.audit.recordDetached({
+      type: 'security-alert',
+      subtype,
+      action: subtype === 'read' ? 'R' : 'U',
+      outcome: '4',
+      outcomeDesc: '403 consent directive recorded by another institution',
+      agent: {
+        clientId: caller.clientId,
+        institutionId: caller.kind === 'institution' ? caller.institutionId : null,
+        roles: caller.roles,
+      },
+      entities: [{ type: 'Consent', reference: `Consent/${id}` }],
+    });
   }
 
   /**
@@ -140,31 +239,56 @@ export class ConsentDirectiveHandler {
    * them through an MPI merge/unmerge; every person it applies to (the anchor and the persons its
    * covered records are linked to now) gets a new policy version.
    */
-  private async raiseAffected(tx: EntityManager, directive: ConsentDirective, eid: string | null): Promise<PolicyVersion[]> {
+  private async raiseAffected(
+    tx: EntityManager,
+    directive: ConsentDirective,
+    eid: string | null,
+  ): Promise<PolicyVersion[]> {
     if (eid === null) return [];
-    if (directive.anchor.kind !== 'enterprise') return this.changes.record(tx, [eid], 'directive', directive.id);
+    if (directive.anchor.kind !== 'enterprise')
+      return this.changes.record(tx, [eid], 'directive', directive.id);
     await this.directives.recordCoverage(tx, directive.id, eid);
     const covered = await this.directives.coveredPersons(tx, directive.id);
     return this.changes.record(tx, [eid, ...covered], 'directive', directive.id);
   }
 
+  /** An institution reads only the directives it recorded (403 otherwise: it learns one exists, not its text). */
   async read(id: string, caller: ConsentCaller): Promise<StoredDirective> {
     if (!ID.test(id)) throw notFound();
     const stored = await this.directives.find(this.dataSource, id);
     if (stored === undefined) throw notFound();
-    await this.access.assertMayAccess(this.dataSource, caller, stored.directive.anchor);
+    if (!mayRead(caller, stored.owner)) {
+      this.refused(caller, id, 'read');
+      throw forbidden(RECORDED_BY_ANOTHER_INSTITUTION);
+    }
     return stored;
   }
 
   /**
    * Directives of a patient: an enterprise id gives the person's (anchored on it or on its linked
-   * records); a source record gives its person's when it is linked, else its own.
+   * records); a source record gives its person's when it is linked, else its own. An institution
+   * gets the directives it recorded, and the number of active directives recorded by others that
+   * restrict sharing (their content withheld).
    */
-  async search(anchor: ConsentAnchor, status: ConsentDirective['status'] | undefined, caller: ConsentCaller): Promise<StoredDirective[]> {
-    await this.access.assertMayAccess(this.dataSource, caller, anchor);
+  async search(
+    anchor: ConsentAnchor,
+    status: ConsentDirective['status'] | undefined,
+    caller: ConsentCaller,
+    now: Date = new Date(),
+  ): Promise<DirectiveSearchResult> {
+    await this.access.assertMayAccess(this.dataSource, caller, anchor, 'read');
     const eid = await this.access.enterpriseIdOf(this.dataSource, anchor);
-    if (eid !== null) return this.directives.forPerson(this.dataSource, eid, status);
-    if (anchor.kind === 'source') return this.directives.forSource(this.dataSource, anchor.system, anchor.value, status);
-    return [];
+    const all =
+      eid !== null
+        ? await this.directives.forPerson(this.dataSource, eid)
+        : anchor.kind === 'source'
+          ? await this.directives.forSource(this.dataSource, anchor.system, anchor.value)
+          : [];
+    const visible = all.filter((s) => mayRead(caller, s.owner));
+    return {
+      matches: visible.filter((s) => status === undefined || s.directive.status === status),
+      hiddenRestricting: all.filter((s) => !mayRead(caller, s.owner) && restrictsSharing(s.directive, now))
+        .length,
+    };
   }
 }

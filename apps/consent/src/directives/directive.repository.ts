@@ -8,6 +8,14 @@ export interface StoredDirective {
   readonly directive: ConsentDirective;
   readonly resource: Consent;
   readonly updatedAt: string;
+  /** The institution that recorded it (only it, or a privacy officer, may change it); null: a regional operator. */
+  readonly owner: string | null;
+}
+
+/** Who made a version: the client (and its institution) and, for a privacy officer's override, why. */
+export interface Revision {
+  readonly revisedBy: string;
+  readonly reason?: string | undefined;
 }
 
 interface DbRow {
@@ -17,12 +25,18 @@ interface DbRow {
   resource: Consent;
   compiled: ConsentDirective;
   updated_at: Date;
+  owner_institution: string | null;
 }
 
 type Queryable = Pick<EntityManager, 'query'>;
 
 function toStored(r: DbRow): StoredDirective {
-  return { directive: r.compiled, resource: r.resource, updatedAt: r.updated_at.toISOString() };
+  return {
+    directive: r.compiled,
+    resource: r.resource,
+    updatedAt: r.updated_at.toISOString(),
+    owner: r.owner_institution,
+  };
 }
 
 function anchorColumns(anchor: ConsentAnchor): [string, string | null, string | null, string | null] {
@@ -37,12 +51,19 @@ function anchorColumns(anchor: ConsentAnchor): [string, string | null, string | 
  */
 @Injectable()
 export class DirectiveRepository {
-  async insert(tx: EntityManager, directive: ConsentDirective, resource: Consent): Promise<void> {
+  async insert(
+    tx: EntityManager,
+    directive: ConsentDirective,
+    resource: Consent,
+    owner: string | null,
+    revision: Revision,
+  ): Promise<void> {
     const [kind, eid, system, value] = anchorColumns(directive.anchor);
     await tx.query(
       `INSERT INTO consent_directives
-         (id, anchor_kind, anchor_eid, anchor_system, anchor_value, status, version, resource, compiled, source, recorded_by, recorded_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12)`,
+         (id, anchor_kind, anchor_eid, anchor_system, anchor_value, status, version, resource, compiled, source, recorded_by, recorded_at,
+          owner_institution)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11, $12, $13)`,
       [
         directive.id,
         kind,
@@ -56,13 +77,22 @@ export class DirectiveRepository {
         directive.source,
         directive.recordedBy,
         directive.recordedAt,
+        owner,
       ],
     );
-    await this.history(tx, directive, resource);
+    await this.history(tx, directive, resource, revision);
   }
 
-  /** Replaces the current version (the caller checked the expected version under FOR UPDATE). */
-  async update(tx: EntityManager, directive: ConsentDirective, resource: Consent): Promise<void> {
+  /**
+   * Replaces the current version (the caller checked the expected version under FOR UPDATE). The
+   * owner never changes.
+   */
+  async update(
+    tx: EntityManager,
+    directive: ConsentDirective,
+    resource: Consent,
+    revision: Revision,
+  ): Promise<void> {
     await tx.query(
       `UPDATE consent_directives SET status = $2, version = $3, resource = $4::jsonb, compiled = $5::jsonb,
               recorded_by = $6, recorded_at = $7, updated_at = now()
@@ -77,20 +107,34 @@ export class DirectiveRepository {
         directive.recordedAt,
       ],
     );
-    await this.history(tx, directive, resource);
+    await this.history(tx, directive, resource, revision);
   }
 
-  private async history(tx: EntityManager, directive: ConsentDirective, resource: Consent): Promise<void> {
+  private async history(
+    tx: EntityManager,
+    directive: ConsentDirective,
+    resource: Consent,
+    revision: Revision,
+  ): Promise<void> {
     await tx.query(
-      `INSERT INTO consent_directive_history (id, version, status, resource, compiled, recorded_by)
-       VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)`,
-      [directive.id, directive.version, directive.status, JSON.stringify(resource), JSON.stringify(directive), directive.recordedBy],
+      `INSERT INTO consent_directive_history (id, version, status, resource, compiled, recorded_by, revised_by, revision_reason)
+       VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8)`,
+      [
+        directive.id,
+        directive.version,
+        directive.status,
+        JSON.stringify(resource),
+        JSON.stringify(directive),
+        directive.recordedBy,
+        revision.revisedBy,
+        revision.reason ?? null,
+      ],
     );
   }
 
   async find(q: Queryable, id: string, forUpdate = false): Promise<StoredDirective | undefined> {
     const rows = await q.query<DbRow[]>(
-      `SELECT id, status, version, resource, compiled, updated_at FROM consent_directives WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      `SELECT id, status, version, resource, compiled, updated_at, owner_institution FROM consent_directives WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
       [id],
     );
     return rows[0] === undefined ? undefined : toStored(rows[0]);
@@ -99,7 +143,7 @@ export class DirectiveRepository {
   /** The feed-managed (PD1-12) directive of a source record, locked. */
   async findHl7v2(tx: EntityManager, system: string, value: string): Promise<StoredDirective | undefined> {
     const rows = await tx.query<DbRow[]>(
-      `SELECT id, status, version, resource, compiled, updated_at FROM consent_directives
+      `SELECT id, status, version, resource, compiled, updated_at, owner_institution FROM consent_directives
         WHERE anchor_system = $1 AND anchor_value = $2 AND source = 'hl7v2' FOR UPDATE`,
       [system, value],
     );
@@ -115,7 +159,7 @@ export class DirectiveRepository {
   async forPerson(q: Queryable, enterpriseId: string, status?: DirectiveStatus): Promise<StoredDirective[]> {
     // Three index paths (anchor_eid; consent_links by eid → anchor_system/value; → coverage), not one OR.
     const rows = await q.query<DbRow[]>(
-      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at
+      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.owner_institution
          FROM consent_directives d
         WHERE ($2::text IS NULL OR d.status = $2)
           AND d.id IN (
@@ -172,9 +216,14 @@ export class DirectiveRepository {
   }
 
   /** Directives anchored on one source record. */
-  async forSource(q: Queryable, system: string, value: string, status?: DirectiveStatus): Promise<StoredDirective[]> {
+  async forSource(
+    q: Queryable,
+    system: string,
+    value: string,
+    status?: DirectiveStatus,
+  ): Promise<StoredDirective[]> {
     const rows = await q.query<DbRow[]>(
-      `SELECT id, status, version, resource, compiled, updated_at FROM consent_directives
+      `SELECT id, status, version, resource, compiled, updated_at, owner_institution FROM consent_directives
         WHERE anchor_system = $1 AND anchor_value = $2 AND ($3::text IS NULL OR status = $3)
         ORDER BY recorded_at, id`,
       [system, value, status ?? null],

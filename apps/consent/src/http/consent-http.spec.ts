@@ -1,7 +1,7 @@
 import type { Principal } from '@tessera/platform-auth';
 import { OperationOutcomeException } from '@tessera/platform-service';
 import { parsePatientParam, parseStatusParam } from '../directives/consent.controller';
-import { callerOf } from './consent-caller';
+import { callerOf, isPrivacyOfficer, reasonOf } from './consent-caller';
 import { etagOf, expectedVersionOf } from './if-match';
 
 function principal(kind: Principal['kind'], institutionId: string | null = null): Principal {
@@ -20,12 +20,26 @@ function statusOf(fn: () => unknown): number | undefined {
 
 describe('callerOf', () => {
   it('a regional operator may touch any patient; an operator bound to an institution acts as it', () => {
-    expect(callerOf(principal('operator'), undefined)).toEqual({ kind: 'regional', clientId: 'c-operator' });
-    expect(callerOf(principal('operator', 'H1'), 'H2')).toEqual({ kind: 'institution', institutionId: 'H1', clientId: 'c-operator' });
+    expect(callerOf(principal('operator'), undefined)).toEqual({
+      kind: 'regional',
+      clientId: 'c-operator',
+      roles: [],
+    });
+    expect(callerOf(principal('operator', 'H1'), 'H2')).toEqual({
+      kind: 'institution',
+      institutionId: 'H1',
+      clientId: 'c-operator',
+      roles: [],
+    });
   });
 
   it('the exchange service token must name the requesting institution', () => {
-    expect(callerOf(principal('service'), 'H1')).toEqual({ kind: 'institution', institutionId: 'H1', clientId: 'c-service' });
+    expect(callerOf(principal('service'), 'H1')).toEqual({
+      kind: 'institution',
+      institutionId: 'H1',
+      clientId: 'c-service',
+      roles: [],
+    });
     expect(statusOf(() => callerOf(principal('service'), undefined))).toBe(400);
     expect(statusOf(() => callerOf(principal('service'), 'bad id!'))).toBe(400);
   });
@@ -33,6 +47,29 @@ describe('callerOf', () => {
   it('refuses institution tokens and missing principals', () => {
     expect(statusOf(() => callerOf(principal('institution', 'H1'), 'H1'))).toBe(403);
     expect(statusOf(() => callerOf(undefined, undefined))).toBe(401);
+  });
+});
+
+describe('privacy officer and X-Tessera-Reason', () => {
+  it('only a regional operator with privacy.officer overrides; an institution-bound one acts as its institution', () => {
+    const officer = { ...principal('operator'), roles: ['privacy.officer'] };
+    expect(isPrivacyOfficer(callerOf(officer, undefined))).toBe(true);
+    expect(isPrivacyOfficer(callerOf({ ...officer, institutionId: 'H1' }, undefined))).toBe(false);
+    expect(
+      isPrivacyOfficer(callerOf({ ...principal('operator'), roles: ['consent.write'] }, undefined)),
+    ).toBe(false);
+  });
+
+  it('needs 5-500 characters without control characters', () => {
+    expect(reasonOf('  patient asked the privacy office in writing  ')).toBe(
+      'patient asked the privacy office in writing',
+    );
+    expect(statusOf(() => reasonOf(undefined))).toBe(400);
+    expect(statusOf(() => reasonOf('   '))).toBe(400);
+    expect(statusOf(() => reasonOf('abc'))).toBe(400);
+    expect(statusOf(() => reasonOf('x'.repeat(501)))).toBe(400);
+    expect(statusOf(() => reasonOf('line one\nline two'))).toBe(400);
+    expect(statusOf(() => reasonOf('bell\u0007 inside'))).toBe(400);
   });
 });
 
@@ -54,7 +91,11 @@ describe('Consent search parameters', () => {
   it('patient is an enterprise id (optionally Patient/<id>) or system|value', () => {
     expect(parsePatientParam('E-1')).toEqual({ kind: 'enterprise', enterpriseId: 'E-1' });
     expect(parsePatientParam('Patient/E-1')).toEqual({ kind: 'enterprise', enterpriseId: 'E-1' });
-    expect(parsePatientParam('urn:oid:1.2.3|MRN|7')).toEqual({ kind: 'source', system: 'urn:oid:1.2.3', value: 'MRN|7' });
+    expect(parsePatientParam('urn:oid:1.2.3|MRN|7')).toEqual({
+      kind: 'source',
+      system: 'urn:oid:1.2.3',
+      value: 'MRN|7',
+    });
     expect(statusOf(() => parsePatientParam(undefined))).toBe(400);
     expect(statusOf(() => parsePatientParam('|x'))).toBe(400);
   });

@@ -9,6 +9,8 @@ export interface ConsentLinkRow {
   readonly value: string;
   readonly enterpriseId: string | null;
   readonly institutionId: string | null;
+  /** Whether a message about this record ever came from an authenticated sender (earned once, kept). */
+  readonly authenticated: boolean;
   readonly state: LinkState | null;
   readonly origin: LinkOrigin | null;
   readonly decidedAt: string | null;
@@ -28,6 +30,7 @@ interface DbRow {
   value: string;
   enterprise_id: string | null;
   institution_id: string | null;
+  authenticated: boolean;
   state: LinkState | null;
   origin: LinkOrigin | null;
   decided_at: Date | null;
@@ -42,6 +45,7 @@ function toRow(r: DbRow): ConsentLinkRow {
     value: r.value,
     enterpriseId: r.enterprise_id,
     institutionId: r.institution_id,
+    authenticated: r.authenticated,
     state: r.state,
     origin: r.origin,
     decidedAt: r.decided_at === null ? null : r.decided_at.toISOString(),
@@ -49,8 +53,16 @@ function toRow(r: DbRow): ConsentLinkRow {
   };
 }
 
+/** What writeInstitution found and whether the message was the record's institution's. */
+export interface InstitutionWrite {
+  readonly before: ConsentLinkRow | undefined;
+  readonly accepted: boolean;
+}
+
 /** The enterprise id a source record is MATCH-linked to (null when not linked or only possibly). */
-export function matchedEnterpriseId(row: Pick<ConsentLinkRow, 'state' | 'enterpriseId'> | undefined): string | null {
+export function matchedEnterpriseId(
+  row: Pick<ConsentLinkRow, 'state' | 'enterpriseId'> | undefined,
+): string | null {
   return row?.state === 'MATCH' ? row.enterpriseId : null;
 }
 
@@ -60,7 +72,12 @@ export function matchedEnterpriseId(row: Pick<ConsentLinkRow, 'state' | 'enterpr
  */
 @Injectable()
 export class ConsentLinkRepository {
-  async find(q: Queryable, system: string, value: string, forUpdate = false): Promise<ConsentLinkRow | undefined> {
+  async find(
+    q: Queryable,
+    system: string,
+    value: string,
+    forUpdate = false,
+  ): Promise<ConsentLinkRow | undefined> {
     const rows = await q.query<DbRow[]>(
       `SELECT * FROM consent_links WHERE system = $1 AND value = $2${forUpdate ? ' FOR UPDATE' : ''}`,
       [system, value],
@@ -73,10 +90,10 @@ export class ConsentLinkRepository {
    * the record and a link decision moving it are serialized: whichever commits second sees the other.
    */
   async lockSource(tx: EntityManager, system: string, value: string): Promise<ConsentLinkRow> {
-    await tx.query(`INSERT INTO consent_links (system, value) VALUES ($1, $2) ON CONFLICT (system, value) DO NOTHING`, [
-      system,
-      value,
-    ]);
+    await tx.query(
+      `INSERT INTO consent_links (system, value) VALUES ($1, $2) ON CONFLICT (system, value) DO NOTHING`,
+      [system, value],
+    );
     const row = await this.find(tx, system, value, true);
     if (row === undefined) throw new Error('consent_links row vanished under its lock');
     return row;
@@ -93,21 +110,34 @@ export class ConsentLinkRepository {
     );
   }
 
-  /** Records which institution sends this source record; returns the row before the write. */
+  /**
+   * Records which institution sends this source record and whether it was authenticated. The
+   * record's institution is the first that sent it; another institution's message about the same
+   * record does not take it over — unless the record so far came only from unauthenticated senders
+   * and this one is authenticated (a believed MSH-4 gives way to a verified sender). `authenticated`
+   * is earned once and kept. `accepted` is false when the message was another institution's.
+   */
   async writeInstitution(
     tx: EntityManager,
     system: string,
     value: string,
     institutionId: string,
-  ): Promise<ConsentLinkRow | undefined> {
+    authenticated: boolean,
+  ): Promise<InstitutionWrite> {
     const before = await this.find(tx, system, value, true);
-    if (before?.institutionId === institutionId) return before;
+    const held = before?.institutionId ?? null;
+    const heldAuthenticated = before?.authenticated ?? false;
+    const takesOver = held === null || (held !== institutionId && !heldAuthenticated && authenticated);
+    if (held !== institutionId && !takesOver) return { before, accepted: false };
+    const earned = authenticated || (held === institutionId && heldAuthenticated);
+    if (held === institutionId && earned === heldAuthenticated) return { before, accepted: true };
     await tx.query(
-      `INSERT INTO consent_links (system, value, institution_id) VALUES ($1, $2, $3)
-       ON CONFLICT (system, value) DO UPDATE SET institution_id = EXCLUDED.institution_id, updated_at = now()`,
-      [system, value, institutionId],
+      `INSERT INTO consent_links (system, value, institution_id, authenticated) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (system, value) DO UPDATE SET institution_id = EXCLUDED.institution_id,
+         authenticated = EXCLUDED.authenticated, updated_at = now()`,
+      [system, value, institutionId, earned],
     );
-    return before;
+    return { before, accepted: true };
   }
 
   /** Source records currently MATCH-linked to the person. */
@@ -119,11 +149,16 @@ export class ConsentLinkRepository {
     return rows.map(toRow);
   }
 
-  /** Institutions holding a source record MATCH-linked to the person. */
+  /**
+   * Institutions holding the person: a source record MATCH-linked to them that arrived from an
+   * authenticated sender (README "Holding a record"). A record from an unauthenticated sender
+   * earns no holder powers.
+   */
   async holdingInstitutions(q: Queryable, enterpriseId: string): Promise<string[]> {
     const rows = await q.query<{ institution_id: string }[]>(
       `SELECT DISTINCT institution_id FROM consent_links
-        WHERE enterprise_id = $1 AND state = 'MATCH' AND institution_id IS NOT NULL ORDER BY institution_id`,
+        WHERE enterprise_id = $1 AND state = 'MATCH' AND institution_id IS NOT NULL AND authenticated
+        ORDER BY institution_id`,
       [enterpriseId],
     );
     return rows.map((r) => r.institution_id);
