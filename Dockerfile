@@ -15,7 +15,9 @@
 # signing key is mounted at run time (EXCHANGE_SIGNING_KEY_FILE; docker-compose.yml,
 # k8s/base/exchange.yaml). Kubernetes mounts its own region files from a ConfigMap.
 
-ARG NODE_IMAGE=node:22-bookworm-slim
+# The Node.js version pinned in package.json (`tessera.node.version`): the same runtime as
+# `npm start` / `npm test` (scripts/bootstrap.mjs), checked by tools/platform/deployment-manifests.spec.ts.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 ############################ build ############################
 FROM ${NODE_IMAGE} AS build
@@ -29,7 +31,9 @@ COPY scripts ./scripts
 COPY libs ./libs
 COPY apps ./apps
 COPY tools ./tools
-RUN npm run build \
+# scripts/build.mjs directly: `npm run build` goes through scripts/bootstrap.mjs, which would run
+# npm ci a second time (this image's Node is already the pinned one).
+RUN node scripts/build.mjs \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -f dist/.tsbuildinfo
 

@@ -84,7 +84,8 @@ function finish() {
     console.log(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.name.padEnd(48)} ${s.seconds.toFixed(1).padStart(6)} s${s.ok ? '' : `  ${s.note}`}`);
   }
   failed += stepFailures;
-  console.log(`\ntests: ${passed} passed, ${failed} failed`);
+  console.log(`\nruntime: Node.js ${process.version} (${process.execPath})`);
+  console.log(`tests: ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && steps.every((s) => s.ok) ? 0 : 1);
 }
 

@@ -270,6 +270,22 @@ describe('Dockerfile and .dockerignore', () => {
     expect(excluded('node_modules/yaml/package.json')).toBe(true);
   });
 
+  it('builds and runs on the Node.js version package.json pins for npm start / npm test', () => {
+    const pkg = JSON.parse(read('package.json')) as {
+      engines: { node: string };
+      tessera: { node: { version: string } };
+    };
+    const pinned = pkg.tessera.node.version;
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:(\S+)$/m);
+    const image = /^ARG NODE_IMAGE=node:(\S+)$/m.exec(dockerfile)![1];
+    expect(image).toBe(`${pinned}-bookworm-slim`);
+    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual([
+      '${NODE_IMAGE}',
+      '${NODE_IMAGE}',
+    ]);
+    expect(pkg.engines.node).toBe(`>=${pinned.split('.')[0]}`);
+  });
+
   it('names every service in its SERVICE check and defaults to the exchange port', () => {
     const line = /build arg SERVICE is required: ([a-z|-]+)/.exec(dockerfile)![1];
     expect(line.split('|').sort()).toEqual(SERVICES.map((s) => s.name).sort());
