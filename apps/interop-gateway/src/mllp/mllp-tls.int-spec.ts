@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -175,7 +176,17 @@ function alertsOn(
   });
 }
 
-function institutionsYaml(tlsPort: number): string {
+function institutionsYaml(tlsPort: number, plainPort?: number): string {
+  const plain =
+    plainPort === undefined
+      ? []
+      : [
+          '  - id: north-valley',
+          '    name: North Valley (plain port, no allow-list)',
+          '    sendingFacilities: [NVMC]',
+          '    assigningAuthorities: [{ namespace: NVMC, system: "urn:oid:2.16.840.1.113883.3.9999.3.1", default: true }]',
+          `    feed: { ackMode: original, defaultCharset: "UNICODE UTF-8", port: ${plainPort} }`,
+        ];
   return [
     'region: tls-test',
     'institutions:',
@@ -189,6 +200,7 @@ function institutionsYaml(tlsPort: number): string {
     '    sendingFacilities: [STAURELIA]',
     '    assigningAuthorities: [{ namespace: STA, system: "urn:oid:2.16.840.1.113883.3.9999.1.1", default: true }]',
     '    feed: { ackMode: original, defaultCharset: "UNICODE UTF-8", tls: false }',
+    ...plain,
     '',
   ].join('\n');
 }
@@ -276,7 +288,7 @@ describe('interop-gateway MLLP over TLS on an institution port', () => {
     const controlId = `TLS4-${run}`;
     const ack = await tlsExchange(tlsPort, dir, 'client', adt('STAURELIA', controlId));
     expect(msaOf(ack).code).toBe('AR');
-    expect(ack).toContain('|MSH^1^4|204^Unknown key identifier^HL70357|E|');
+    expect(ack).toContain('|MSH^1^4^1|204^Unknown key identifier^HL70357|E|');
     expect(ack).toContain('"STAURELIA" is not a facility of institution "riverside"');
     expect(ack).not.toContain('Testperson');
     const [row] = await ledgerRows(database, controlId);
@@ -315,6 +327,7 @@ describe('interop-gateway MLLP with a TLS shared port (MLLP_SHARED_TLS)', () => 
   let gateway: RunningService;
   let audit: TopicWatcher;
   let sharedPort: number;
+  let plainPort: number;
 
   const adt = (facility: string, controlId: string) =>
     [
@@ -326,7 +339,8 @@ describe('interop-gateway MLLP with a TLS shared port (MLLP_SHARED_TLS)', () => 
   beforeAll(async () => {
     makePki(dir);
     sharedPort = await freePort();
-    writeFileSync(path.join(dir, 'institutions.yaml'), institutionsYaml(await freePort()));
+    plainPort = await freePort();
+    writeFileSync(path.join(dir, 'institutions.yaml'), institutionsYaml(await freePort(), plainPort));
     audit = await TopicWatcher.open(kafka, Topics.audit);
     gateway = await startServiceProcess('interop-gateway', await freePort(), {
       DB_NAME: database,
@@ -385,5 +399,19 @@ describe('interop-gateway MLLP with a TLS shared port (MLLP_SHARED_TLS)', () => 
     ).rejects.toThrow();
     expect(await ledgerRows(database, `SHR3-${run}`)).toEqual([]);
     expect(await ledgerRows(database, `SHR4-${run}`)).toEqual([]);
+  });
+
+  it('does not open a plain institution port without an allow-list off loopback, and keeps running', async () => {
+    const refused = await new Promise<string>((resolve) => {
+      const probe = net.connect({ host: '127.0.0.1', port: plainPort });
+      probe.once('connect', () => {
+        probe.destroy();
+        resolve('connected');
+      });
+      probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    expect(gateway.output()).toContain('MLLP institution port not opened');
+    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
   });
 });
