@@ -91,50 +91,14 @@ export function authenticateConnection(
     };
   }
   switch (listener.security.kind) {
-    case 'tls': {
-      const name = connection.certificateName;
-      const identity = name === undefined ? undefined : `CN=${name}`;
-      const owner =
-        listener.reservedFor === undefined
-          ? name === undefined
-            ? undefined
-            : byCertificate(name)
-          : institution;
-      if (name === undefined || owner === undefined || !owner.feed.certificateNames.includes(name)) {
-        return {
-          accepted: false,
-          cause: 'certificate',
-          reason:
-            listener.reservedFor === undefined
-              ? `client certificate ${identity ?? 'without a single CN'} names no registered institution (feed.certificateNames) on ${label}`
-              : `client certificate ${identity ?? 'without a single CN'} is not one of institution "${listener.reservedFor}"'s certificate names on ${label}`,
-          ...(identity === undefined ? {} : { identity }),
-        };
-      }
-      // On its own port an institution's allow-list holds too; on the shared port the certificate alone names it.
-      const ownPort = listener.reservedFor !== undefined;
-      if (
-        ownPort &&
-        owner.feed.allowedAddresses.length > 0 &&
-        !addressAllowed(address, owner.feed.allowedAddresses)
-      ) {
-        return {
-          accepted: false,
-          cause: 'address',
-          reason: `source address ${address} is not on institution "${owner.id}"'s allow-list on ${label}`,
-          ...(identity === undefined ? {} : { identity }),
-        };
-      }
-      return {
-        accepted: true,
-        sender: {
-          authentication: 'tls-client-certificate',
-          identity: identity!,
-          institutionId: owner.id,
-          listener: label,
-        },
-      };
-    }
+    case 'tls':
+      return authenticateCertificate(
+        listener,
+        institution,
+        address,
+        connection.certificateName,
+        byCertificate,
+      );
     case 'allow-list':
       if (institution === undefined || !addressAllowed(address, institution.feed.allowedAddresses)) {
         return {
@@ -173,4 +137,60 @@ export function authenticateConnection(
         },
       };
   }
+}
+
+/**
+ * A TLS connection (the certificate already verified against MLLP_TLS_CA_FILE): its CN must be one
+ * of the certificate names of the port's institution, or, on the shared port, name exactly one
+ * institution. On its own port an institution's allow-list holds too.
+ */
+function authenticateCertificate(
+  listener: { readonly label: string; readonly reservedFor?: string },
+  institution: Institution | undefined,
+  address: string,
+  name: string | undefined,
+  byCertificate: (commonName: string) => Institution | undefined,
+): ConnectionVerdict {
+  if (name === undefined) {
+    return {
+      accepted: false,
+      cause: 'certificate',
+      reason: `client certificate without a single CN on ${listener.label}`,
+    };
+  }
+  const identity = `CN=${name}`;
+  const owner = listener.reservedFor === undefined ? byCertificate(name) : institution;
+  if (owner === undefined || !owner.feed.certificateNames.includes(name)) {
+    return {
+      accepted: false,
+      cause: 'certificate',
+      reason:
+        listener.reservedFor === undefined
+          ? `client certificate ${identity} names no registered institution (feed.certificateNames) on ${listener.label}`
+          : `client certificate ${identity} is not one of institution "${listener.reservedFor}"'s certificate names on ${listener.label}`,
+      identity,
+    };
+  }
+  const ownPort = listener.reservedFor !== undefined;
+  if (
+    ownPort &&
+    owner.feed.allowedAddresses.length > 0 &&
+    !addressAllowed(address, owner.feed.allowedAddresses)
+  ) {
+    return {
+      accepted: false,
+      cause: 'address',
+      reason: `source address ${address} is not on institution "${owner.id}"'s allow-list on ${listener.label}`,
+      identity,
+    };
+  }
+  return {
+    accepted: true,
+    sender: {
+      authentication: 'tls-client-certificate',
+      identity,
+      institutionId: owner.id,
+      listener: listener.label,
+    },
+  };
 }
