@@ -94,6 +94,27 @@ describe('MllpClient', () => {
     expect(ack.latencyMs).toBeLessThan(5_000);
   });
 
+  it('connects from the given source address (localAddress), as an allow-listed feed does', async () => {
+    const peers: string[] = [];
+    const server = net.createServer((socket) => {
+      peers.push(socket.remoteAddress ?? '');
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      for (const localAddress of ['127.0.0.2', '127.0.0.3']) {
+        const client = await connect({ host: '127.0.0.1', port, localAddress });
+        client.destroy();
+      }
+      for (const deadline = Date.now() + 5_000; peers.length < 2 && Date.now() < deadline;)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(peers.map((p) => p.replace(/^::ffff:/, ''))).toEqual(['127.0.0.2', '127.0.0.3']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('encodes a string message in the given charset and decodes the ACK by its MSH-18', async () => {
     stub = await startAckStub({ charsetFor: () => 'GB 18030-2000' });
     const client = await connect({ host: '127.0.0.1', port: stub.port });

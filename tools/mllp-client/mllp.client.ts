@@ -22,6 +22,11 @@ export interface MllpConnectOptions {
   readonly port: number;
   /** true, or node:tls options (CA, client certificate, servername …) for MLLP over TLS. */
   readonly tls?: boolean | tls.ConnectionOptions;
+  /**
+   * Source address to connect from, e.g. `127.0.0.2`: the gateway authenticates an institution's
+   * own plain port by source address (feed.allowedAddresses), and all of 127.0.0.0/8 is loopback.
+   */
+  readonly localAddress?: string;
   /** Default 10 s. */
   readonly connectTimeoutMs?: number;
   /** Largest ACK accepted, in bytes. Default 1 MiB. */
@@ -99,10 +104,11 @@ export class MllpClient {
     const maxAckBytes = options.maxAckBytes ?? 1024 * 1024;
     return new Promise((resolve, reject) => {
       const tlsOptions = options.tls === true ? {} : options.tls === false ? undefined : options.tls;
+      const from = options.localAddress === undefined ? {} : { localAddress: options.localAddress };
       const socket =
         tlsOptions !== undefined
-          ? tls.connect({ ...tlsOptions, host: options.host, port: options.port })
-          : net.connect({ host: options.host, port: options.port });
+          ? tls.connect({ ...tlsOptions, ...from, host: options.host, port: options.port })
+          : net.connect({ ...from, host: options.host, port: options.port });
       const readyEvent = tlsOptions !== undefined ? 'secureConnect' : 'connect';
       const timer = setTimeout(() => {
         socket.destroy();

@@ -218,6 +218,15 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('opens the gateway MLLP port without authentication only explicitly, published on loopback', () => {
+    const gateway = compose.services['interop-gateway'];
+    expect(gateway.environment).toMatchObject({
+      MLLP_HOST: '0.0.0.0',
+      MLLP_SHARED_PORT_UNAUTHENTICATED: 'true',
+    });
+    expect(gateway.ports).toContain('127.0.0.1:2575:2575');
+  });
+
   it('sets only variables a config namespace declares', () => {
     for (const service of [...SERVICES.map((s) => s.name), 'init']) {
       const unknown = Object.keys(compose.services[service].environment ?? {}).filter(
@@ -402,6 +411,21 @@ describe('k8s/ (kustomize)', () => {
     const example = find(examples, 'Secret', secretVolume.secret!.secretName);
     expect(Object.keys(example.stringData!)).toEqual(secretVolume.secret!.items!.map((i) => i.key));
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  });
+
+  it('binds the gateway MLLP port off loopback only with TLS client certificates, from a documented Secret', () => {
+    const pod = find(objects, 'Deployment', 'interop-gateway').spec!.template!.spec;
+    const env = envOf(pod.containers[0]);
+    expect(env.get('MLLP_HOST')?.value).toBe('0.0.0.0');
+    expect(env.get('MLLP_SHARED_TLS')?.value).toBe('true');
+    expect(env.has('MLLP_SHARED_PORT_UNAUTHENTICATED')).toBe(false);
+    const secretVolume = pod.volumes!.find((v) => v.secret?.secretName === 'tessera-mllp-tls')!;
+    expect(secretVolume.secret!.defaultMode).toBe(0o440);
+    for (const v of ['MLLP_TLS_CERT_FILE', 'MLLP_TLS_KEY_FILE', 'MLLP_TLS_CA_FILE'])
+      expect(env.get(v)?.value).toMatch(/^\/etc\/tessera\/mllp-tls\//);
+    const examples = parseDocuments(read('k8s/base/secrets.example.yaml'));
+    const example = find(examples, 'Secret', 'tessera-mllp-tls');
+    expect(Object.keys(example.stringData!)).toEqual(secretVolume.secret!.items!.map((i) => i.key));
   });
 
   it('sets only variables a config namespace declares', () => {

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { loadConfig } from '@tessera/platform-config';
 import { Audiences, AuthModule } from '@tessera/platform-auth';
 import { AuditModule } from '@tessera/platform-audit';
 import { PlatformModule } from '@tessera/platform-service';
@@ -13,7 +12,7 @@ import { LedgerController } from './ledger/ledger.controller';
 import { LedgerQueryService } from './ledger/ledger-query.service';
 import { LedgerReplayService } from './ledger/ledger-replay.service';
 import { LedgerRetentionService } from './ledger/ledger-retention.service';
-import { GATEWAY_SETTINGS, gatewayConfig } from './gateway.config';
+import { GATEWAY_SETTINGS, loadGatewaySettings } from './gateway.config';
 import { IngestHandler } from './ingest/ingest.handler';
 import { InstitutionFacilityOrmEntity, InstitutionOrmEntity } from './institutions/institution.orm-entity';
 import { InstitutionRegistry } from './institutions/institution.registry';
@@ -21,7 +20,11 @@ import { InstitutionsController } from './institutions/institutions.controller';
 import { InstitutionTypeormRepository } from './institutions/institution.typeorm-repository';
 import { LedgerWriterService } from './ledger/ledger-writer.service';
 import { MapMessageHandler } from './mapping/map-message.handler';
-import { DEFAULT_MAPPER_CONSUMER_OPTIONS, MAPPER_CONSUMER_OPTIONS, MapperConsumer } from './mapping/mapper.consumer';
+import {
+  DEFAULT_MAPPER_CONSUMER_OPTIONS,
+  MAPPER_CONSUMER_OPTIONS,
+  MapperConsumer,
+} from './mapping/mapper.consumer';
 import { migrations } from './migrations';
 import { MllpListener } from './mllp/mllp.listener';
 
@@ -44,7 +47,7 @@ export const serviceOptions: ServiceOptions = {
   ],
   controllers: [InstitutionsController, LedgerController, FhirController, Hl7BatchController],
   providers: [
-    { provide: GATEWAY_SETTINGS, useFactory: () => loadConfig(gatewayConfig) },
+    { provide: GATEWAY_SETTINGS, useFactory: () => loadGatewaySettings() },
     InstitutionTypeormRepository,
     InstitutionRegistry,
     LedgerWriterService,

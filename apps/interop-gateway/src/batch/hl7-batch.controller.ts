@@ -60,7 +60,12 @@ export class Hl7BatchController {
     const result = await this.batches.ingestFile(
       bytes,
       `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
-      institutionId,
+      {
+        authentication: 'access-token',
+        identity: principal.clientId,
+        institutionId,
+        listener: 'http /hl7/batch',
+      },
     );
     if (result.messages === 0) {
       throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { decodeHl7Bytes, parseHl7, splitHl7Batch } from '@tessera/hl7v2';
 import { IngestHandler } from '../ingest/ingest.handler';
+import type { AuthenticatedSender } from '../ingest/sender.types';
 
 export interface BatchMessageResult {
   /** 1-based position of the message in the file. */
@@ -32,15 +33,12 @@ export interface BatchResult {
 export class Hl7BatchHandler {
   constructor(private readonly ingest: IngestHandler) {}
 
-  async ingestFile(bytes: Buffer, peer: string, reservedFor?: string): Promise<BatchResult> {
+  /** `sender`: the uploading institution's token (its messages only; others are answered AR). */
+  async ingestFile(bytes: Buffer, peer: string, sender: AuthenticatedSender): Promise<BatchResult> {
     const split = splitHl7Batch(bytes);
     const results = await Promise.all(
       split.messages.map(async (message, i): Promise<BatchMessageResult> => {
-        const result = await this.ingest.ingest(message, {
-          peer,
-          channel: 'http',
-          ...(reservedFor === undefined ? {} : { reservedFor }),
-        });
+        const result = await this.ingest.ingest(message, { peer, channel: 'http', sender });
         const ack =
           result.ack === undefined
             ? ''

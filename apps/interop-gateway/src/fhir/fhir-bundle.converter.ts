@@ -6,6 +6,7 @@ import type {
   Observation,
   Patient,
 } from '@medplum/fhirtypes';
+import type { SenderAuthentication } from '@tessera/contracts';
 import { deterministicId } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
 import type { CanonicalEvent } from '../mapping/canonical-events';
@@ -128,6 +129,7 @@ export function convertBundle(
   institution: Institution,
   ledgerId: string,
   contentSha256: string,
+  senderAuthentication: SenderAuthentication = 'access-token',
 ): ConvertedBundle {
   const systems = registeredSystems(institution);
   const ids = new Map<number, string>();
@@ -237,6 +239,7 @@ export function convertBundle(
       sourceMessageId: ledgerId,
       mapperVersion: FHIR_INGEST_VERSION,
       channel: 'fhir' as const,
+      senderAuthentication,
     };
     if (group.patient !== undefined)
       events.push({ kind: 'patient-upserted', data: { ...common, patient: group.patient } });
@@ -286,6 +289,7 @@ export function decideFhirBundle(
   raw: Buffer,
   institution: Institution | undefined,
   ledgerId: string,
+  senderAuthentication: SenderAuthentication = 'access-token',
 ): MappingDecision {
   const failed = (detail: string): MappingDecision => ({
     status: 'failed',
@@ -306,7 +310,7 @@ export function decideFhirBundle(
     );
   }
   const sha = createHash('sha256').update(raw).digest('hex');
-  const converted = convertBundle(validation.bundle, institution, ledgerId, sha);
+  const converted = convertBundle(validation.bundle, institution, ledgerId, sha, senderAuthentication);
   return {
     status: 'mapped',
     mapperVersion: FHIR_INGEST_VERSION,

@@ -30,7 +30,13 @@ export class FhirIngestHandler {
     private readonly outbox: OutboxWriter,
   ) {}
 
-  async ingest(raw: Buffer, institution: Institution, peer: string): Promise<FhirIngestResult> {
+  /** `clientId`: the token's client, recorded as the sender's identity (authenticated by access token). */
+  async ingest(
+    raw: Buffer,
+    institution: Institution,
+    peer: string,
+    clientId: string,
+  ): Promise<FhirIngestResult> {
     const json = parseBundleJson(raw);
     if (json === undefined) {
       throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
@@ -47,12 +53,13 @@ export class FhirIngestHandler {
     const sha256 = createHash('sha256').update(raw).digest('hex');
     const id = randomUUID();
     return this.dataSource.transaction(async (tx) => {
-      const converted = convertBundle(bundle, institution, id, sha256);
+      const converted = convertBundle(bundle, institution, id, sha256, 'access-token');
       const [row] = await tx.query<Array<{ id: string; inserted: boolean }>>(
         `INSERT INTO ledger_messages (id, received_at, institution_id, sending_application, sending_facility, message_type,
            control_id, hl7_version, content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode, state,
-           mapped_at, mapper_version)
-         VALUES ($1, now(), $2, 'FHIR', $3, $4, $5, 'FHIR R4', $6, 'UTF-8', $7, $8, $9, 'http', $10, 'original', 'mapped', now(), $11)
+           mapped_at, mapper_version, sender_authentication, sender_identity)
+         VALUES ($1, now(), $2, 'FHIR', $3, $4, $5, 'FHIR R4', $6, 'UTF-8', $7, $8, $9, 'http', $10, 'original', 'mapped', now(), $11,
+           'access-token', $12)
          ON CONFLICT (sending_facility, control_id, content_sha256) DO UPDATE SET resend_count = ledger_messages.resend_count + 1
          RETURNING id, (xmax = 0) AS inserted`,
         [
@@ -67,6 +74,7 @@ export class FhirIngestHandler {
           peer,
           converted.partitionKey,
           FHIR_INGEST_VERSION,
+          clientId,
         ],
       );
       if (row === undefined || !row.inserted) {

@@ -85,7 +85,12 @@ export class FhirController {
       ]);
     }
     const body = await fhirBodyOf(req);
-    const result = await this.handler.ingest(body, institution, req.socket.remoteAddress ?? '');
+    const result = await this.handler.ingest(
+      body,
+      institution,
+      req.socket.remoteAddress ?? '',
+      principal.clientId,
+    );
     response.status(HttpStatus.OK);
     response.setHeader('Content-Type', FHIR_JSON);
     response.setHeader('X-Tessera-Ledger-Id', result.ledgerId);

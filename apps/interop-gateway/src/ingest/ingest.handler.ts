@@ -15,18 +15,21 @@ import {
 } from '@tessera/hl7v2';
 import type { AckCode, AckOutcome, Hl7AckError, Hl7AckSubject, Hl7Message } from '@tessera/hl7v2';
 import { Counter as PromCounter, Histogram as PromHistogram } from '@tessera/platform-observability';
+import { AuditWriter } from '@tessera/platform-audit';
 import { METRICS_REGISTRY } from '@tessera/platform-service';
 import { GATEWAY_SETTINGS } from '../gateway.config';
 import type { GatewaySettings } from '../gateway.config';
 import { mapHl7Message } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
+import { withOwnIdentifierSystems } from '../mapping/identifier-ownership.policy';
 import { mappingContextFor } from '../mapping/mapping-context.factory';
 import { InstitutionRegistry } from '../institutions/institution.registry';
 import type { DurableResult, NewLedgerMessage } from '../ledger/ledger-message';
 import { LedgerWriterService } from '../ledger/ledger-writer.service';
 import { encodeAck, nextAckControlId, peekHeader } from './ack-text';
-import { ackPlanFor, assessMappability, assessMessage } from './message-acceptance.policy';
-import type { Acceptance } from './message-acceptance.policy';
+import { ackPlanFor, assessMappability, assessMessage, assessSender } from './message-acceptance.policy';
+import type { Acceptance, SenderRefusal } from './message-acceptance.policy';
+import type { AuthenticatedSender } from './sender.types';
 
 /** The result of ingesting one message: the ACK to send (if the sender wants one) and what happened. */
 export interface IngestResult {
@@ -39,8 +42,8 @@ export interface IngestResult {
 export interface IngestSource {
   readonly peer: string;
   readonly channel: 'mllp' | 'http';
-  /** Set on an institution's own port: only that institution's facilities may send there. */
-  readonly reservedFor?: string;
+  /** How the sender was authenticated, and the institution the connection is bound to, if any. */
+  readonly sender: AuthenticatedSender;
 }
 
 const tracer = trace.getTracer('tessera.interop-gateway');
@@ -63,13 +66,21 @@ const NOT_DURABLE: Hl7AckError = {
 export class IngestHandler {
   private readonly received: Counter<'institution' | 'type' | 'ack'>;
   private readonly latency: Histogram<'ack'>;
+  private readonly senderRefusals: Counter<'institution' | 'channel'>;
 
   constructor(
     private readonly institutions: InstitutionRegistry,
     private readonly ledger: LedgerWriterService,
+    private readonly audit: AuditWriter,
     @Inject(GATEWAY_SETTINGS) private readonly settings: GatewaySettings,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
+    this.senderRefusals = new PromCounter({
+      name: 'gateway_sender_refusals_total',
+      help: 'Messages answered AR because MSH-4 is not a facility of the institution the connection authenticated as (or claims an institution that authenticates elsewhere)',
+      labelNames: ['institution', 'channel'],
+      registers: [registry],
+    });
     this.received = new PromCounter({
       name: 'gateway_messages_total',
       help: 'HL7v2 messages received, by institution (feed), message type and ACK code',
@@ -115,15 +126,21 @@ export class IngestHandler {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     // MSH is ASCII in every supported charset: read MSH-4 before decoding to pick the feed's default.
     const fragments = peekHeader(bytes);
-    const institution = this.institutions.byFacilityCode(fragments.sendingFacility ?? '');
+    const claimed = this.institutions.byFacilityCode(fragments.sendingFacility ?? '');
+    const bound = source.sender.institutionId;
+    // The row belongs to the institution the connection proved to be; otherwise to the one MSH-4 names.
+    const institution =
+      bound === undefined ? claimed : (this.institutions.get(bound)?.institution ?? claimed);
     const base = {
       id: randomUUID(),
       receivedAt,
-      institutionId: institution?.id ?? null,
+      institutionId: bound ?? claimed?.id ?? null,
       contentSha256: sha256,
       raw: bytes,
       peer: source.peer,
       channel: source.channel,
+      senderAuthentication: source.sender.authentication,
+      senderIdentity: source.sender.identity ?? null,
     };
 
     let message: Hl7Message;
@@ -139,14 +156,21 @@ export class IngestHandler {
       return this.finish(started, institution, 'unparseable', await this.unparseable(base, fragments, error));
     }
 
-    const assessed = assessMessage(
-      message,
-      institution,
-      source.reservedFor === undefined ? {} : { reservedFor: source.reservedFor },
+    const refusal = assessSender(
+      message.header,
+      claimed,
+      bound === undefined ? {} : { institutionId: bound },
     );
+    if (refusal !== undefined) this.alertRefusal(refusal, message.header.sendingFacility, source);
+    const assessed = refusal?.acceptance ?? assessMessage(message, claimed);
     const acceptance =
-      assessed.outcome === 'accepted' && institution !== undefined
-        ? assessMappability(mapHl7Message(message, mappingContextFor(institution)))
+      assessed.outcome === 'accepted' && claimed !== undefined
+        ? assessMappability(
+            withOwnIdentifierSystems(
+              mapHl7Message(message, mappingContextFor(claimed)),
+              this.institutions.identifierSystemsOfOthers(claimed.id),
+            ),
+          )
         : assessed;
     const plan = ackPlanFor(institution, message);
     const header = message.header;
@@ -167,7 +191,9 @@ export class IngestHandler {
       stateDetail: acceptance.outcome === 'accepted' ? null : (acceptance.errors[0]?.userMessage ?? null),
     };
     const durable = await this.ledger.write(record);
-    const { outcome, errors } = this.answer(acceptance, durable);
+    // A refused sender is answered AR even when the bytes repeat a stored message (a replayed capture).
+    const { outcome, errors } =
+      refusal !== undefined && durable.durable ? refusal.acceptance : this.answer(acceptance, durable);
     const code = immediateAckCode(plan, outcome);
     const ack = code === undefined ? undefined : this.ackBytes(message, code, errors, charset);
     return this.finish(started, institution, record.messageType, {
@@ -198,7 +224,15 @@ export class IngestHandler {
   private async unparseable(
     base: Pick<
       NewLedgerMessage,
-      'id' | 'receivedAt' | 'institutionId' | 'contentSha256' | 'raw' | 'peer' | 'channel'
+      | 'id'
+      | 'receivedAt'
+      | 'institutionId'
+      | 'contentSha256'
+      | 'raw'
+      | 'peer'
+      | 'channel'
+      | 'senderAuthentication'
+      | 'senderIdentity'
     >,
     fragments: Hl7AckSubject,
     error: unknown,
@@ -236,6 +270,36 @@ export class IngestHandler {
       ledgerId: durable.durable ? durable.stored.id : record.id,
       duplicate: durable.durable && durable.stored.duplicate,
     };
+  }
+
+  /**
+   * A security alert (hie.audit) for a message refused because of its sender: who the connection
+   * authenticated as, the facility claimed and the listener; no message content.
+   */
+  private alertRefusal(refusal: SenderRefusal, claimedFacility: string, source: IngestSource): void {
+    const sender = source.sender;
+    this.senderRefusals.inc({ institution: sender.institutionId ?? 'none', channel: source.channel });
+    this.audit.recordDetached({
+      type: 'security-alert',
+      subtype: 'create',
+      action: 'C',
+      outcome: '4',
+      outcomeDesc: refusal.reason.slice(0, 500),
+      agent: {
+        clientId: sender.identity ?? null,
+        institutionId: sender.institutionId ?? null,
+        network: source.peer.slice(0, 100),
+      },
+      entities: [
+        { type: 'listener', reference: sender.listener.slice(0, 200) },
+        { type: 'sending-facility', reference: claimedFacility.slice(0, 200) },
+      ],
+      detail:
+        `HL7 v2 message refused (AR): ${refusal.reason}; sender authentication ${sender.authentication}${sender.identity === undefined ? '' : ` (${sender.identity})`} on ${sender.listener}`.slice(
+          0,
+          1000,
+        ),
+    });
   }
 
   private ackBytes(

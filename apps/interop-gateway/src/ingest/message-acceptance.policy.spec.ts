@@ -2,14 +2,20 @@ import { parseHl7 } from '@tessera/hl7v2';
 import type { Institution } from '../institutions/institution';
 import { mapHl7Message } from '@tessera/v2-fhir';
 import { mappingContextFor } from '../mapping/mapping-context.factory';
-import { ackPlanFor, assessMappability, assessMessage } from './message-acceptance.policy';
+import { ackPlanFor, assessMappability, assessMessage, assessSender } from './message-acceptance.policy';
 
 const institution: Institution = {
   id: 'st-aurelia',
   name: 'St. Aurelia',
   sendingFacilities: ['STAURELIA'],
   assigningAuthorities: [{ namespace: 'STA', system: 'urn:oid:1.2.3', default: true }],
-  feed: { ackMode: 'message', defaultCharset: 'UNICODE UTF-8', tls: false },
+  feed: {
+    ackMode: 'message',
+    defaultCharset: 'UNICODE UTF-8',
+    tls: false,
+    certificateNames: ['st-aurelia'],
+    allowedAddresses: [],
+  },
   active: true,
 };
 
@@ -24,6 +30,50 @@ function msg(
 
 const PID = 'PID|1||12345^^^STA^MR||Doe^Jane||19800101|F';
 
+describe('assessSender', () => {
+  const header = { sendingFacility: 'STAURELIA' };
+
+  it('takes MSH-4 of the institution the connection authenticated as', () => {
+    expect(assessSender(header, institution, { institutionId: 'st-aurelia' })).toBeUndefined();
+  });
+
+  it("refuses with AR 204 at MSH-4 a facility that is not the authenticated institution's, naming both, no content", () => {
+    const refusal = assessSender(header, institution, { institutionId: 'riverside' });
+    expect(refusal).toMatchObject({
+      acceptance: {
+        outcome: 'rejected',
+        errors: [{ code: 204, severity: 'E', location: { segment: 'MSH', field: 4 } }],
+      },
+      reason: 'MSH-4 "STAURELIA" is not a sending facility of institution "riverside"',
+    });
+    expect(refusal?.acceptance.errors[0]?.userMessage).toContain(
+      '"STAURELIA" is not a facility of institution "riverside"',
+    );
+    // An unregistered facility is not the authenticated institution's either.
+    expect(
+      assessSender({ sendingFacility: 'NOWHERE' }, undefined, { institutionId: 'riverside' }),
+    ).toMatchObject({
+      acceptance: { outcome: 'rejected', errors: [{ code: 204 }] },
+    });
+  });
+
+  it('believes MSH-4 on an unbound port, except for an institution that authenticates on its own port', () => {
+    expect(assessSender(header, institution, {})).toBeUndefined();
+    expect(assessSender(header, undefined, {})).toBeUndefined();
+    const listed = {
+      ...institution,
+      feed: { ...institution.feed, port: 12000, allowedAddresses: ['10.0.0.0/8'] },
+    };
+    expect(assessSender(header, listed, {})).toMatchObject({
+      acceptance: { outcome: 'rejected', errors: [{ code: 204, location: { field: 4 } }] },
+    });
+    const withTls = { ...institution, feed: { ...institution.feed, port: 12000, tls: true } };
+    expect(assessSender(header, withTls, {})?.acceptance.errors[0]?.userMessage).toContain(
+      'TLS client certificate',
+    );
+  });
+});
+
 describe('assessMessage', () => {
   it('accepts a complete ADT^A01', () => {
     expect(assessMessage(msg('ADT^A01^ADT_A01', ['EVN|A01', PID, 'PV1|1|I']), institution)).toEqual({
@@ -36,17 +86,6 @@ describe('assessMessage', () => {
     expect(result).toMatchObject({
       outcome: 'rejected',
       errors: [{ code: 204, location: { segment: 'MSH', field: 4 } }],
-    });
-  });
-
-  it('rejects a facility of another institution on a port reserved for one institution', () => {
-    const message = msg('ADT^A01', [PID]);
-    expect(assessMessage(message, institution, { reservedFor: 'st-aurelia' })).toEqual({
-      outcome: 'accepted',
-    });
-    expect(assessMessage(message, institution, { reservedFor: 'riverside' })).toMatchObject({
-      outcome: 'rejected',
-      errors: [{ code: 204, location: { field: 4 } }],
     });
   });
 

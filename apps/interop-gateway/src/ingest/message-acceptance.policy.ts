@@ -40,27 +40,73 @@ function reject(outcome: 'error' | 'rejected', error: Hl7AckError): Acceptance {
   return { outcome, errors: [{ severity: 'E', ...error }] };
 }
 
+/**
+ * What the connection (or token) a message came on proved about its sender: the institution it is
+ * bound to — by a client certificate, an institution's own port, or an access token — or none, when
+ * MSH-4 is believed (a plain shared port).
+ */
+export interface SenderBinding {
+  readonly institutionId?: string;
+}
+
+/** A message refused because of who sent it: the answer, and a reason for the security alert. */
+export interface SenderRefusal {
+  readonly acceptance: Acceptance & { readonly outcome: 'rejected' };
+  readonly reason: string;
+}
+
+/**
+ * Whether the sender may send as MSH-4. On a bound connection MSH-4 must be a facility of the bound
+ * institution: it can never send in another institution's name. On an unbound (plain shared) port,
+ * an institution that proves who it is elsewhere (TLS client certificate, allow-listed own port) is
+ * refused: there, anyone could claim its MSH-4.
+ *
+ * Code 204 (table 0357, Unknown key identifier): MSH-4 is the key naming the sender, and it is
+ * unknown among the facilities of the institution this connection proved to be. Not 207
+ * (application internal error), which tells the sender the exchange failed and invites a resend
+ * that could never succeed.
+ */
+export function assessSender(
+  header: Pick<Hl7Message['header'], 'sendingFacility'>,
+  claimed: Institution | undefined,
+  binding: SenderBinding,
+): SenderRefusal | undefined {
+  const facility = header.sendingFacility;
+  const refuse = (userMessage: string, reason: string): SenderRefusal => ({
+    acceptance: {
+      outcome: 'rejected',
+      errors: [
+        {
+          severity: 'E',
+          code: Hl7ErrorCodes.UnknownKeyIdentifier,
+          location: { segment: 'MSH', sequence: 1, field: 4 },
+          diagnostic: 'sending facility not authorized for this sender',
+          userMessage,
+        },
+      ],
+    },
+    reason,
+  });
+  const bound = binding.institutionId;
+  if (bound !== undefined) {
+    if (claimed?.id === bound) return undefined;
+    return refuse(
+      `Sending facility (MSH-4) "${facility}" is not a facility of institution "${bound}", which this connection authenticated as; the message was not accepted. Send each facility's messages on its own institution's connection, or ask the exchange operators to register "${facility}" for "${bound}".`,
+      `MSH-4 "${facility}" is not a sending facility of institution "${bound}"`,
+    );
+  }
+  if (claimed !== undefined && (claimed.feed.tls || claimed.feed.allowedAddresses.length > 0)) {
+    return refuse(
+      `Institution "${claimed.id}" proves who sends its feed on its own port (${claimed.feed.tls ? 'TLS client certificate' : 'allow-listed source addresses'}); this port does not take its messages. Send them on that port.`,
+      `MSH-4 "${facility}" of institution "${claimed.id}" sent on an unauthenticated port; the institution sends on its own authenticated port`,
+    );
+  }
+  return undefined;
+}
+
 /** Decides whether a parsed message is taken (HL7 v2.x Chapter 2 §2.9.2: AR for what the receiver does not take, AE for content errors). */
-export function assessMessage(
-  message: Hl7Message,
-  institution: Institution | undefined,
-  connection: { readonly reservedFor?: string } = {},
-): Acceptance {
+export function assessMessage(message: Hl7Message, institution: Institution | undefined): Acceptance {
   const header = message.header;
-  if (connection.reservedFor !== undefined && institution?.id !== connection.reservedFor) {
-    return reject('rejected', {
-      code: Hl7ErrorCodes.UnknownKeyIdentifier,
-      location: { segment: 'MSH', sequence: 1, field: 4 },
-      userMessage: `This connection is reserved for institution "${connection.reservedFor}"; sending facility (MSH-4) "${header.sendingFacility}" is not one of its facilities.`,
-    });
-  }
-  if (connection.reservedFor === undefined && institution?.feed.tls === true) {
-    return reject('rejected', {
-      code: Hl7ErrorCodes.UnknownKeyIdentifier,
-      location: { segment: 'MSH', sequence: 1, field: 4 },
-      userMessage: `Institution "${institution.id}" sends over TLS with a client certificate on its own port; this shared port does not take its messages.`,
-    });
-  }
   if (institution === undefined) {
     return reject('rejected', {
       code: Hl7ErrorCodes.UnknownKeyIdentifier,

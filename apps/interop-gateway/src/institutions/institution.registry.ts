@@ -10,6 +10,7 @@ import { GATEWAY_SETTINGS } from '../gateway.config';
 import type { GatewaySettings } from '../gateway.config';
 import { institutionSchema } from './institution';
 import type { Institution } from './institution';
+import { identifierSystemsOfOthers } from '../mapping/identifier-ownership.policy';
 import { InstitutionTypeormRepository } from './institution.typeorm-repository';
 import type { VersionedInstitution } from './institution.typeorm-repository';
 
@@ -27,7 +28,11 @@ const seedFileSchema = z.object({ region: z.string(), institutions: z.array(inst
 @Injectable()
 export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown {
   private byFacility = new Map<string, Institution>();
+  /** Client-certificate CN → institution; null when two institutions claim the name (refused). */
+  private byCertificate = new Map<string, Institution | null>();
   private byId = new Map<string, VersionedInstitution>();
+  /** Per institution: the identifier systems only other institutions registered (computed on first use). */
+  private systemsOfOthers = new Map<string, ReadonlySet<string>>();
   private subscriber: RedisClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly changeListeners: Array<() => void> = [];
@@ -43,7 +48,9 @@ export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown 
     await this.seed();
     await this.refresh();
     this.subscriber = this.redis.duplicate();
-    this.subscriber.on('error', (error: Error) => this.logger.warn({ err: error }, 'institution subscriber error'));
+    this.subscriber.on('error', (error: Error) =>
+      this.logger.warn({ err: error }, 'institution subscriber error'),
+    );
     await this.subscriber.connect();
     await this.subscriber.subscribe(CHANGED_CHANNEL, () => void this.refreshQuietly());
     this.timer = setInterval(() => void this.refreshQuietly(), REFRESH_INTERVAL_MS);
@@ -58,6 +65,25 @@ export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown 
   /** The active institution sending as MSH-4 `facility`, if registered. */
   byFacilityCode(facility: string): Institution | undefined {
     return this.byFacility.get(facility);
+  }
+
+  /** The active institution a client certificate's CN names (feed.certificateNames), if exactly one. */
+  byCertificateName(commonName: string): Institution | undefined {
+    return this.byCertificate.get(commonName) ?? undefined;
+  }
+
+  /** The patient-identifier systems registered by other institutions and not by `institutionId`. */
+  identifierSystemsOfOthers(institutionId: string): ReadonlySet<string> {
+    let systems = this.systemsOfOthers.get(institutionId);
+    const institution = this.byId.get(institutionId)?.institution;
+    if (systems === undefined && institution !== undefined) {
+      systems = identifierSystemsOfOthers(
+        institution,
+        [...this.byId.values()].map((e) => e.institution),
+      );
+      this.systemsOfOthers.set(institutionId, systems);
+    }
+    return systems ?? new Set();
   }
 
   get(id: string): VersionedInstitution | undefined {
@@ -83,12 +109,18 @@ export class InstitutionRegistry implements OnModuleInit, OnApplicationShutdown 
   async refresh(): Promise<void> {
     const all = await this.repository.all();
     const byFacility = new Map<string, Institution>();
+    const byCertificate = new Map<string, Institution | null>();
     for (const entry of all) {
       if (!entry.institution.active) continue;
       for (const code of entry.institution.sendingFacilities) byFacility.set(code, entry.institution);
+      for (const name of entry.institution.feed.certificateNames) {
+        byCertificate.set(name, byCertificate.has(name) ? null : entry.institution);
+      }
     }
     this.byFacility = byFacility;
+    this.byCertificate = byCertificate;
     this.byId = new Map(all.map((entry) => [entry.institution.id, entry]));
+    this.systemsOfOthers = new Map();
     for (const listener of this.changeListeners) listener();
   }
 

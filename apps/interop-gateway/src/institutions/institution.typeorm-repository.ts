@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { Institution } from './institution';
+import { withFeedDefaults } from './institution';
 import { InstitutionFacilityOrmEntity, InstitutionOrmEntity } from './institution.orm-entity';
 
 export interface VersionedInstitution {
@@ -23,12 +24,18 @@ export class InstitutionTypeormRepository {
 
   async all(): Promise<VersionedInstitution[]> {
     const rows = await this.dataSource.getRepository(InstitutionOrmEntity).find({ order: { id: 'ASC' } });
-    return rows.map((row) => ({ institution: row.document, version: row.version, updatedAt: row.updatedAt }));
+    return rows.map((row) => ({
+      institution: withFeedDefaults(row.document),
+      version: row.version,
+      updatedAt: row.updatedAt,
+    }));
   }
 
   async get(id: string): Promise<VersionedInstitution | undefined> {
     const row = await this.dataSource.getRepository(InstitutionOrmEntity).findOneBy({ id });
-    return row === null ? undefined : { institution: row.document, version: row.version, updatedAt: row.updatedAt };
+    return row === null
+      ? undefined
+      : { institution: withFeedDefaults(row.document), version: row.version, updatedAt: row.updatedAt };
   }
 
   /**
@@ -46,7 +53,8 @@ export class InstitutionTypeormRepository {
            ON CONFLICT (id) DO NOTHING RETURNING version`,
           [institution.id, JSON.stringify(institution), now],
         );
-        if (inserted.length === 0) throw new InstitutionConflictError(`Institution ${institution.id} already exists`);
+        if (inserted.length === 0)
+          throw new InstitutionConflictError(`Institution ${institution.id} already exists`);
         version = 1;
       } else {
         const updated = await tx.query<[Array<{ version: number }>, number]>(
@@ -63,8 +71,26 @@ export class InstitutionTypeormRepository {
         version = row.version;
       }
       await this.replaceFacilities(tx, institution);
+      await this.checkCertificateNames(tx, institution);
       return { institution, version, updatedAt: now };
     });
+  }
+
+  /** A client-certificate name identifies one institution only (the institutions table is small). */
+  private async checkCertificateNames(tx: EntityManager, institution: Institution): Promise<void> {
+    const others = await tx.query<Array<{ id: string; document: Institution }>>(
+      `SELECT id, document FROM institutions WHERE id <> $1 FOR SHARE`,
+      [institution.id],
+    );
+    for (const other of others) {
+      const taken = withFeedDefaults(other.document).feed.certificateNames;
+      const clash = institution.feed.certificateNames.find((name) => taken.includes(name));
+      if (clash !== undefined) {
+        throw new InstitutionConflictError(
+          `Certificate name ${clash} already identifies institution ${other.id}`,
+        );
+      }
+    }
   }
 
   private async replaceFacilities(tx: EntityManager, institution: Institution): Promise<void> {

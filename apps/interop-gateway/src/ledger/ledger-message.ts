@@ -1,3 +1,4 @@
+import type { SenderAuthentication } from '@tessera/contracts';
 import type { Hl7AckError } from '@tessera/hl7v2';
 
 /**
@@ -27,6 +28,10 @@ export interface NewLedgerMessage {
   readonly text: string | null;
   readonly peer: string;
   readonly channel: 'mllp' | 'http';
+  /** How the sender was authenticated on its connection (or by its token). */
+  readonly senderAuthentication: SenderAuthentication;
+  /** `CN=…`, the peer address or the token's client id; null when nothing was authenticated. */
+  readonly senderIdentity: string | null;
   /** Kafka key: institution|local patient id, so one patient's messages stay in order. */
   readonly partitionKey: string;
   readonly ackMode: 'original' | 'enhanced';
@@ -47,4 +52,8 @@ export interface StoredOutcome {
 
 export type DurableResult =
   | { readonly durable: true; readonly stored: StoredOutcome }
-  | { readonly durable: false; readonly reason: 'database' | 'kafka' | 'timeout'; readonly stored?: StoredOutcome };
+  | {
+      readonly durable: false;
+      readonly reason: 'database' | 'kafka' | 'timeout';
+      readonly stored?: StoredOutcome;
+    };

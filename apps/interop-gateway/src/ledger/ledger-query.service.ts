@@ -18,6 +18,10 @@ export interface LedgerListItem {
   readonly messageType: string;
   readonly controlId: string;
   readonly channel: string;
+  /** How the sender was authenticated (tls-client-certificate, ip-allow-list, loopback, access-token, none); null before it was recorded. */
+  readonly senderAuthentication: string | null;
+  /** `CN=…`, the peer address or the token's client id; null when nothing was authenticated. */
+  readonly senderIdentity: string | null;
   readonly state: string;
   readonly stateDetail: string | null;
   readonly ackCode: string | null;
@@ -51,7 +55,7 @@ export interface RawMessage {
 }
 
 const LIST_COLUMNS = `id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_at_text,
-  institution_id, sending_facility, message_type, control_id, channel, state, state_detail, ack_code, ack_latency_ms,
+  institution_id, sending_facility, message_type, control_id, channel, sender_authentication, sender_identity, state, state_detail, ack_code, ack_latency_ms,
   duplicate_control_id, resend_count, published_at, mapped_at, mapper_version`;
 
 type Row = Record<string, unknown>;
@@ -67,6 +71,8 @@ function listItem(r: Row): Omit<LedgerListItem, 'replays'> {
     messageType: r['message_type'] as string,
     controlId: r['control_id'] as string,
     channel: r['channel'] as string,
+    senderAuthentication: r['sender_authentication'] as string | null,
+    senderIdentity: r['sender_identity'] as string | null,
     state: r['state'] as string,
     stateDetail: r['state_detail'] as string | null,
     ackCode: r['ack_code'] as string | null,
@@ -156,7 +162,10 @@ export class LedgerQueryService {
         Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null }>
       >(`SELECT raw, charset, channel, institution_id FROM ledger_messages WHERE id = $1`, [id]);
       // An interface analyst sees only their own institution's messages (404, not 403: no existence leak).
-      if (row === undefined || (operator.institutionId !== null && row.institution_id !== operator.institutionId)) {
+      if (
+        row === undefined ||
+        (operator.institutionId !== null && row.institution_id !== operator.institutionId)
+      ) {
         return undefined;
       }
       const entity = `ledger-message/${id}`;
@@ -170,7 +179,11 @@ export class LedgerQueryService {
           action: 'R',
           outcome: '0',
           recordedAt: new Date().toISOString(),
-          agent: { clientId: operator.clientId, institutionId: operator.institutionId, roles: [...operator.roles] },
+          agent: {
+            clientId: operator.clientId,
+            institutionId: operator.institutionId,
+            roles: [...operator.roles],
+          },
           observer: 'interop-gateway',
           purposeOfUse: 'HOPERAT',
           breakGlass: false,

@@ -4,6 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { SenderAuthentication } from '@tessera/contracts';
 import { LOGGER } from '@tessera/platform-service';
 import { decideFhirBundle } from '../fhir/fhir-bundle.converter';
 import { InstitutionRegistry } from '../institutions/institution.registry';
@@ -15,6 +16,15 @@ import { filterFromJson, filterKey, filterSql, filterToJson, REPLAYABLE_STATES }
 import { decodeRaw } from './ledger-query.service';
 
 export const REPLAY_BATCH = 200;
+
+/** The columns a replay reads of one ledger message. */
+interface StoredRow {
+  readonly raw: Buffer;
+  readonly charset: string;
+  readonly channel: string;
+  readonly institution_id: string | null;
+  readonly sender_authentication: string | null;
+}
 /** A running job whose replica stopped heart-beating this long ago is resumed by another replica. */
 const ORPHAN_AFTER_MS = 60_000;
 const SWEEP_INTERVAL_MS = 30_000;
@@ -110,11 +120,10 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
   }
 
   private async replayIn(tx: EntityManager, id: string, by: string): Promise<ReplayOneResult> {
-    const [row] = await tx.query<
-      Array<{ raw: Buffer; charset: string; channel: string; institution_id: string | null; state: string }>
-    >(`SELECT raw, charset, channel, institution_id, state FROM ledger_messages WHERE id = $1 FOR UPDATE`, [
-      id,
-    ]);
+    const [row] = await tx.query<Array<StoredRow & { state: string }>>(
+      `SELECT raw, charset, channel, institution_id, sender_authentication, state FROM ledger_messages WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
     if (row === undefined) return { status: 'not-found' };
     if (!(REPLAYABLE_STATES as readonly string[]).includes(row.state))
       return { status: 'not-replayable', state: row.state };
@@ -123,19 +132,21 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
     return { status: 'replayed', id, ...applied };
   }
 
-  private decide(
-    id: string,
-    row: { raw: Buffer; charset: string; channel: string; institution_id: string | null },
-  ): MappingDecision {
+  /** The message through the current mapper; its events keep how the original sender was authenticated. */
+  private decide(id: string, row: StoredRow): MappingDecision {
+    const recorded = SenderAuthentication.safeParse(row.sender_authentication);
+    const senderAuthentication = recorded.success ? recorded.data : undefined;
     if (row.channel === 'http') {
       const institution =
         row.institution_id === null ? undefined : this.institutions.get(row.institution_id)?.institution;
-      return decideFhirBundle(row.raw, institution, id);
+      // A stored Bundle always came with the institution's access token.
+      return decideFhirBundle(row.raw, institution, id, senderAuthentication ?? 'access-token');
     }
     return this.mapper.decide({
       ledgerId: id,
       institutionId: row.institution_id,
       text: decodeRaw(row.raw, row.charset, row.channel).text,
+      ...(senderAuthentication === undefined ? {} : { senderAuthentication }),
     });
   }
 

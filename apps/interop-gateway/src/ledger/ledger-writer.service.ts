@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { Counter, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { InboundHl7v2Received } from '@tessera/contracts';
+import { InboundHl7v2Received, SenderAuthentication } from '@tessera/contracts';
 import { decodeHl7Bytes } from '@tessera/hl7v2';
 import type { EventProducer, PublishInput } from '@tessera/platform-kafka';
 import { Counter as PromCounter, Histogram as PromHistogram } from '@tessera/platform-observability';
@@ -77,7 +77,10 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
   }
 
   onModuleInit(): void {
-    this.republishTimer = setInterval(() => void this.republishStale(), this.settings.LEDGER_REPUBLISH_AFTER_MS);
+    this.republishTimer = setInterval(
+      () => void this.republishStale(),
+      this.settings.LEDGER_REPUBLISH_AFTER_MS,
+    );
     this.republishTimer.unref();
   }
 
@@ -152,7 +155,10 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     try {
       stored = await this.store(batch.map((p) => p.message));
     } catch (error) {
-      this.logger.error({ err: error, messages: batch.length }, 'ledger: group commit failed; answering negatively');
+      this.logger.error(
+        { err: error, messages: batch.length },
+        'ledger: group commit failed; answering negatively',
+      );
       for (const p of batch) p.resolve({ durable: false, reason: 'database' });
       return;
     }
@@ -161,7 +167,8 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     const toPublish = new Map<string, Pending>();
     for (const p of batch) {
       const outcome = outcomeOf(p);
-      if (outcome.state === 'received' && p.message.text !== null && !toPublish.has(outcome.id)) toPublish.set(outcome.id, p);
+      if (outcome.state === 'received' && p.message.text !== null && !toPublish.has(outcome.id))
+        toPublish.set(outcome.id, p);
     }
     // Rows that need no publication (rejected, unparseable, repeats already on Kafka) are durable now.
     for (const p of batch) {
@@ -178,7 +185,10 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
         );
       } catch (error) {
         published = false;
-        this.logger.error({ err: error, messages: toPublish.size }, 'ledger: publish to Kafka failed; answering negatively');
+        this.logger.error(
+          { err: error, messages: toPublish.size },
+          'ledger: publish to Kafka failed; answering negatively',
+        );
       }
     }
     const acknowledgedAt = Date.now();
@@ -198,20 +208,29 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
            WHERE m.id = l.id AND m.state = 'received'`,
           [ids, latencies],
         )
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'ledger: marking published failed (the republisher will retry)'));
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'ledger: marking published failed (the republisher will retry)'),
+        );
     }
     const rejected = batch.filter((p) => outcomeOf(p).inserted && p.message.state !== 'received');
     if (rejected.length > 0) {
       void this.dataSource
         .query(
           `UPDATE ledger_messages m SET ack_latency_ms = l.latency FROM unnest($1::uuid[], $2::int[]) AS l(id, latency) WHERE m.id = l.id`,
-          [rejected.map((p) => p.message.id), rejected.map((p) => acknowledgedAt - p.message.receivedAt.getTime())],
+          [
+            rejected.map((p) => p.message.id),
+            rejected.map((p) => acknowledgedAt - p.message.receivedAt.getTime()),
+          ],
         )
         .catch((error: unknown) => this.logger.warn({ err: error }, 'ledger: recording ACK latency failed'));
     }
   }
 
-  private inboundEvent(id: string, m: NewLedgerMessage, text: string): PublishInput<typeof InboundHl7v2Received.schema._output> {
+  private inboundEvent(
+    id: string,
+    m: NewLedgerMessage,
+    text: string,
+  ): PublishInput<typeof InboundHl7v2Received.schema._output> {
     return {
       id,
       key: m.partitionKey,
@@ -227,13 +246,17 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
         receivedAt: m.receivedAt.toISOString(),
         charset: m.charset,
         contentSha256: m.contentSha256,
+        senderAuthentication: m.senderAuthentication,
+        ...(m.senderIdentity === null ? {} : { senderIdentity: m.senderIdentity.slice(0, 300) }),
         message: text,
       },
     };
   }
 
   /** One transaction: insert new rows, find the stored original of repeats, flag reused MSH-10s. */
-  private async store(messages: readonly NewLedgerMessage[]): Promise<Map<string, StoredOutcome & { inserted: boolean }>> {
+  private async store(
+    messages: readonly NewLedgerMessage[],
+  ): Promise<Map<string, StoredOutcome & { inserted: boolean }>> {
     const unique = new Map<string, NewLedgerMessage>();
     for (const m of messages) if (!unique.has(dedupeKey(m))) unique.set(dedupeKey(m), m);
     const rows = [...unique.values()];
@@ -242,15 +265,16 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
       const returned = await tx.query<ReturnedRow[]>(
         `INSERT INTO ledger_messages (id, received_at, institution_id, sending_application, sending_facility, message_type,
            control_id, hl7_version, content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode,
-           ack_code, ack_errors, state, state_detail)
+           ack_code, ack_errors, state, state_detail, sender_authentication, sender_identity)
          SELECT id, received_at, institution_id, sending_application, sending_facility, message_type, control_id,
            hl7_version, content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode, ack_code,
-           ack_errors::jsonb, state, state_detail
+           ack_errors::jsonb, state, state_detail, sender_authentication, sender_identity
          FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
            $9::text[], $10::text[], $11::int[], $12::bytea[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-           $18::text[], $19::text[], $20::text[])
+           $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
            AS t(id, received_at, institution_id, sending_application, sending_facility, message_type, control_id, hl7_version,
-             content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode, ack_code, ack_errors, state, state_detail)
+             content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode, ack_code, ack_errors, state, state_detail,
+             sender_authentication, sender_identity)
          ON CONFLICT (sending_facility, control_id, content_sha256)
            DO UPDATE SET resend_count = ledger_messages.resend_count + 1
          RETURNING id, sending_facility, control_id, content_sha256, state, ack_code, ack_errors, (xmax = 0) AS inserted`,
@@ -275,6 +299,8 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
           column((m) => JSON.stringify(m.ackErrors)),
           column((m) => m.state),
           column((m) => m.stateDetail),
+          column((m) => m.senderAuthentication),
+          column((m) => m.senderIdentity),
         ],
       );
       const newIds = returned.filter((r) => r.inserted).map((r) => r.id);
@@ -320,12 +346,14 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock(7265002) AS locked')) as [{ locked: boolean }];
+      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock(7265002) AS locked')) as [
+        { locked: boolean },
+      ];
       if (!locked) return;
       try {
         const rows = (await runner.query(
           `SELECT id, received_at, institution_id, sending_application, sending_facility, message_type, control_id,
-             hl7_version, content_sha256, charset, raw, partition_key
+             hl7_version, content_sha256, charset, raw, partition_key, sender_authentication, sender_identity
            FROM ledger_messages WHERE state = 'received' AND received_at < now() - ($1::int * interval '1 millisecond')
            ORDER BY received_at LIMIT 500`,
           [this.settings.LEDGER_REPUBLISH_AFTER_MS],
@@ -333,13 +361,21 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
         if (rows.length === 0) return;
         const events = rows.map((r) => {
           const message = this.fromRow(r);
-          return this.inboundEvent(message.id, message, decodeHl7Bytes(message.raw, message.charset, { onMalformed: 'replace' }).text);
+          return this.inboundEvent(
+            message.id,
+            message,
+            decodeHl7Bytes(message.raw, message.charset, { onMalformed: 'replace' }).text,
+          );
         });
         await this.producer.publishBatch(InboundHl7v2Received, events);
-        await runner.query(`UPDATE ledger_messages SET state = 'published', published_at = now() WHERE id = ANY($1::uuid[]) AND state = 'received'`, [
-          rows.map((r) => r['id']),
-        ]);
-        this.logger.info({ messages: rows.length }, 'ledger: republished stored messages that had not reached Kafka');
+        await runner.query(
+          `UPDATE ledger_messages SET state = 'published', published_at = now() WHERE id = ANY($1::uuid[]) AND state = 'received'`,
+          [rows.map((r) => r['id'])],
+        );
+        this.logger.info(
+          { messages: rows.length },
+          'ledger: republished stored messages that had not reached Kafka',
+        );
       } finally {
         await runner.query('SELECT pg_advisory_unlock(7265002)');
       }
@@ -366,6 +402,9 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
       text: null,
       peer: '',
       channel: 'mllp',
+      // Rows stored before senders were authenticated have none recorded: they count as 'none'.
+      senderAuthentication: SenderAuthentication.catch('none').parse(r['sender_authentication']),
+      senderIdentity: (r['sender_identity'] as string | null) ?? null,
       partitionKey: r['partition_key'] as string,
       ackMode: 'original',
       ackCode: null,

@@ -6,7 +6,7 @@ import {
   PatientMerged,
   PatientUpserted,
 } from '@tessera/contracts';
-import type { EventDefinition } from '@tessera/contracts';
+import type { EventDefinition, SenderAuthentication } from '@tessera/contracts';
 import type { OutboxWriter } from '@tessera/platform-outbox';
 import type { MappingResult } from '@tessera/v2-fhir';
 
@@ -31,6 +31,8 @@ export interface Provenance {
   readonly institutionId: string;
   readonly sourceMessageId: string;
   readonly channel: 'hl7v2' | 'fhir';
+  /** How the sender of the source message was authenticated; absent when it was not recorded (= none). */
+  readonly senderAuthentication?: SenderAuthentication;
 }
 
 export const GATEWAY_SOURCE = '/tessera/interop-gateway';
@@ -53,6 +55,9 @@ export function canonicalEventsOf(result: MappingResult, provenance: Provenance)
     sourceMessageId: provenance.sourceMessageId,
     mapperVersion: result.mapperVersion,
     channel: provenance.channel,
+    ...(provenance.senderAuthentication === undefined
+      ? {}
+      : { senderAuthentication: provenance.senderAuthentication }),
   };
   const events: CanonicalEvent[] = [];
   if (result.merge === undefined) {

@@ -45,7 +45,11 @@ export class MapMessageHandler {
     const institution =
       message.institutionId === null ? undefined : this.institutions.get(message.institutionId)?.institution;
     try {
-      return decideMapping(message, institution);
+      const others =
+        institution === undefined
+          ? new Set<string>()
+          : this.institutions.identifierSystemsOfOthers(institution.id);
+      return decideMapping(message, institution, others);
     } catch (error) {
       // A defect of the mapper, not of the message: the same input fails again, so record it
       // (replay once the mapper is fixed) instead of retrying. The error text stays in the log.

@@ -37,22 +37,22 @@ export class MapperConsumer {
   ) {
     if (!settings.GATEWAY_ROLES.includes('mapper')) return;
     this.runner = messaging
-      .consumer(
-        options.groupId,
-        {
-          // Partitions are independent patients' streams: map several at once (order holds per partition).
-          partitionsConsumedConcurrently: 3,
-          // One transaction per 50 records instead of per record (see ConsumerRunnerOptions).
-          transactionBatchSize: 50,
-          ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
-        },
-      )
+      .consumer(options.groupId, {
+        // Partitions are independent patients' streams: map several at once (order holds per partition).
+        partitionsConsumedConcurrently: 3,
+        // One transaction per 50 records instead of per record (see ConsumerRunnerOptions).
+        transactionBatchSize: 50,
+        ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
+      })
       .on(InboundHl7v2Received, async (event, tx) => {
         await handler.mapInbound(
           {
             ledgerId: event.data.ledgerId,
             institutionId: event.data.institutionId,
             text: event.data.message,
+            ...(event.data.senderAuthentication === undefined
+              ? {}
+              : { senderAuthentication: event.data.senderAuthentication }),
           },
           tx,
         );

@@ -1,3 +1,4 @@
+import type { SenderAuthentication } from '@tessera/contracts';
 import type { Hl7Message } from '@tessera/hl7v2';
 import { isHl7ParseError, parseHl7 } from '@tessera/hl7v2';
 import type { MappingError, MappingWarning } from '@tessera/v2-fhir';
@@ -5,6 +6,7 @@ import { MAPPER_VERSION, formatLocation, mapHl7Message } from '@tessera/v2-fhir'
 import type { Institution } from '../institutions/institution';
 import type { CanonicalEvent } from './canonical-events';
 import { canonicalEventsOf } from './canonical-events';
+import { withOwnIdentifierSystems } from './identifier-ownership.policy';
 import { mappingContextFor } from './mapping-context.factory';
 
 /** Longest state_detail kept in the ledger (operators read it in lists). */
@@ -30,6 +32,8 @@ export interface StoredHl7Message {
   readonly institutionId: string | null;
   /** The message text decoded by its character set. */
   readonly text: string;
+  /** How its sender was authenticated (ledger / InboundHl7v2Received); copied onto every canonical event. */
+  readonly senderAuthentication?: SenderAuthentication;
 }
 
 function clip(text: string): string {
@@ -59,6 +63,7 @@ function describeWarnings(warnings: readonly MappingWarning[]): string | null {
 export function decideMapping(
   message: StoredHl7Message,
   institution: Institution | undefined,
+  systemsOfOthers: ReadonlySet<string> = new Set(),
 ): MappingDecision {
   const failed = (detail: string): MappingDecision => ({
     status: 'failed',
@@ -77,7 +82,10 @@ export function decideMapping(
     if (!isHl7ParseError(error)) throw error;
     return failed(`The message cannot be parsed (${error.code} at ${error.where}): ${error.message}`);
   }
-  const outcome = mapHl7Message(parsed, mappingContextFor(institution));
+  const outcome = withOwnIdentifierSystems(
+    mapHl7Message(parsed, mappingContextFor(institution)),
+    systemsOfOthers,
+  );
   switch (outcome.status) {
     case 'unsupported':
       return failed(`Not mapped (mapper ${MAPPER_VERSION}): ${describeMappingErrors([outcome.error])}`);
@@ -91,6 +99,9 @@ export function decideMapping(
           institutionId: institution.id,
           sourceMessageId: message.ledgerId,
           channel: 'hl7v2',
+          ...(message.senderAuthentication === undefined
+            ? {}
+            : { senderAuthentication: message.senderAuthentication }),
         }),
         warnings: outcome.result.warnings,
         detail: describeWarnings(outcome.result.warnings),

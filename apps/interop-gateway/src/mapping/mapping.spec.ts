@@ -12,6 +12,7 @@ import { MAPPER_VERSION } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
 import { institutionSchema } from '../institutions/institution';
 import { patientKey } from './canonical-events';
+import { identifierSystemsOfOthers } from './identifier-ownership.policy';
 import { mappingContextFor } from './mapping-context.factory';
 import { decideMapping, describeMappingErrors } from './mapping-outcome.policy';
 
@@ -156,5 +157,144 @@ describe('canonical events', () => {
     );
     if (decision.status !== 'mapped') throw new Error(decision.detail);
     expect(decision.events.map((e) => e.kind)).toEqual(['patient-upserted']);
+  });
+});
+
+describe('sender authentication on canonical events', () => {
+  const stored = (name: string, senderAuthentication?: 'tls-client-certificate') => ({
+    ledgerId: '00000000-0000-4000-8000-000000000002',
+    institutionId: 'hosp-a',
+    text: golden(name),
+    ...(senderAuthentication === undefined ? {} : { senderAuthentication }),
+  });
+
+  it('copies it onto every event the mapper derives: patient, encounter, results, document, merge', () => {
+    const kinds = new Set<string>();
+    for (const name of ['ADT_A01', 'ORU_R01', 'MDM_T02_ed', 'ADT_A40']) {
+      const decision = decideMapping(stored(name, 'tls-client-certificate'), hospA);
+      if (decision.status !== 'mapped') throw new Error(decision.detail);
+      for (const event of decision.events) {
+        kinds.add(event.kind);
+        expect({ name, kind: event.kind, senderAuthentication: event.data.senderAuthentication }).toEqual({
+          name,
+          kind: event.kind,
+          senderAuthentication: 'tls-client-certificate',
+        });
+      }
+      const definitions = {
+        'patient-upserted': PatientUpserted,
+        'patient-merged': PatientMerged,
+        'encounter-upserted': EncounterUpserted,
+        'observation-reported': ObservationReported,
+        'document-published': DocumentPublished,
+      } as const;
+      for (const event of decision.events) {
+        expect(
+          (
+            validateEventData(definitions[event.kind] as typeof PatientUpserted, event.data) as {
+              senderAuthentication?: string;
+            }
+          ).senderAuthentication,
+        ).toBe('tls-client-certificate');
+      }
+    }
+    expect([...kinds].sort()).toEqual([
+      'document-published',
+      'encounter-upserted',
+      'observation-reported',
+      'patient-merged',
+      'patient-upserted',
+    ]);
+  });
+
+  it('leaves it out when the message has none recorded (older messages count as unauthenticated)', () => {
+    const decision = decideMapping(stored('ADT_A01'), hospA);
+    if (decision.status !== 'mapped') throw new Error(decision.detail);
+    expect(decision.events.every((e) => !('senderAuthentication' in e.data))).toBe(true);
+  });
+});
+
+describe("assigning authorities are the sender's own", () => {
+  // Another institution of the region, whose namespace and OID a message of hosp-a names.
+  const hospB = institutionSchema.parse({
+    id: 'hosp-b',
+    name: 'Synthetic Hospital B',
+    sendingFacilities: ['HOSPB'],
+    assigningAuthorities: [
+      { namespace: 'HOSPB', system: 'urn:oid:2.16.840.1.113883.3.9999.8.1', default: true },
+    ],
+    feed: {},
+  });
+
+  const others = identifierSystemsOfOthers(hospA, [hospA, hospB]);
+  const pid3 = (authority: string) =>
+    golden('ADT_A01').replace(/PID\|1\|\|[^|]*\|/, `PID|1||MRN-B-1^^^${authority}^MR|`);
+
+  it('knows which systems only other institutions registered', () => {
+    expect([...others]).toEqual([hospB.assigningAuthorities[0].system]);
+    // A system both registered (a regional resident id) is not another's.
+    const shared = {
+      ...hospB,
+      assigningAuthorities: [...hospB.assigningAuthorities, hospA.assigningAuthorities[1]],
+    };
+    expect([...identifierSystemsOfOthers(hospA, [hospA, shared])]).toEqual([
+      hospB.assigningAuthorities[0].system,
+    ]);
+  });
+
+  it("never maps another institution's PID-3.4 namespace to that institution's system", () => {
+    expect(Object.values(mappingContextFor(hospA).patientIdentifierSystems)).not.toContain(
+      hospB.assigningAuthorities[0].system,
+    );
+    for (const authority of ['HOSPB', 'HOSPB&&']) {
+      const decision = decideMapping(
+        { ledgerId: 'l-b', institutionId: 'hosp-a', text: pid3(authority) },
+        hospA,
+        others,
+      );
+      if (decision.status !== 'mapped') throw new Error(decision.detail);
+      const patient = decision.events[0];
+      const identifiers =
+        (patient.data as { patient: { identifier?: Array<{ system?: string }> } }).patient.identifier ?? [];
+      expect({ authority, systems: identifiers.map((i) => i.system) }).toEqual({
+        authority,
+        systems: expect.not.arrayContaining([hospB.assigningAuthorities[0].system]),
+      });
+      expect(patient.data.patientSystem).not.toBe(hospB.assigningAuthorities[0].system);
+      expect(patient.data.patientSystem).toMatch(/^urn:tessera:aa:hosp-a:/);
+      expect(patient.data.institutionId).toBe('hosp-a');
+    }
+  });
+
+  it("refuses (103 at PID-3.4) an identifier whose ISO OID is another institution's registered system", () => {
+    for (const authority of ['HOSPB&2.16.840.1.113883.3.9999.8.1&ISO', '&2.16.840.1.113883.3.9999.8.1&ISO']) {
+      const decision = decideMapping(
+        { ledgerId: 'l-b', institutionId: 'hosp-a', text: pid3(authority) },
+        hospA,
+        others,
+      );
+      expect({ authority, decision }).toEqual({
+        authority,
+        decision: expect.objectContaining({
+          status: 'failed',
+          detail: expect.stringContaining('103 at PID-3.4'),
+        }),
+      });
+    }
+    // Without the other institution registered, the OID is what was sent (urn:oid:).
+    const alone = decideMapping(
+      { ledgerId: 'l-b', institutionId: 'hosp-a', text: pid3('&2.16.840.1.113883.3.9999.8.1&ISO') },
+      hospA,
+    );
+    expect(alone.status).toBe('mapped');
+  });
+
+  it("refuses an A40 whose prior identifier (MRG-1) is in another institution's system", () => {
+    const text = golden('ADT_A40').replace(
+      /MRG\|([^^|]*)\^\^\^[^^|]*/,
+      'MRG|$1^^^&2.16.840.1.113883.3.9999.8.1&ISO',
+    );
+    const decision = decideMapping({ ledgerId: 'l-m', institutionId: 'hosp-a', text }, hospA, others);
+    expect(decision).toMatchObject({ status: 'failed', detail: expect.stringContaining('103 at MRG-1.4') });
   });
 });

@@ -26,13 +26,33 @@ export interface MappedPatient {
 /**
  * PD1-12 protection indicator (HL7 table 0136: Y protect access to the patient's information, N
  * normal access) -> Patient.extension with valueBoolean. The v2-to-FHIR IG leaves PD1-12 unmapped;
- * the consent service turns `true` into an opt-out directive on this source record.
+ * the consent service turns `true` into an opt-out directive on this source record, and reads a
+ * Patient without the extension as "no change".
+ *
+ * HL7 v2.5 §2.5.3 (null values in fields): an empty field means "not sent — keep what you have",
+ * while the explicit null `""` means "delete the value you have". So:
+ *   PD1-12 Y -> true; N -> false; `""` -> false (the indicator is cleared: no protection is
+ *   requested any more); PD1 absent, PD1-12 empty (or not a table 0136 value) -> no extension.
  */
 export const PROTECTION_INDICATOR_EXTENSION = 'urn:tessera:fhir:extension:v2-protection-indicator';
 
-/** The PD1-12 value a Patient carries: true (Y), false (N), undefined (not sent). */
+/** The PD1-12 value a Patient carries: true (Y), false (N or cleared with ""), undefined (not sent: no change). */
 export function protectionIndicatorOf(patient: Pick<Patient, 'extension'>): boolean | undefined {
   return patient.extension?.find((e) => e.url === PROTECTION_INDICATOR_EXTENSION)?.valueBoolean;
+}
+
+/** PD1-12 as the protection extension's value (see PROTECTION_INDICATOR_EXTENSION); undefined: none. */
+function protectionIndicatorValue(pd1: Hl7Segment | undefined): boolean | undefined {
+  const raw = pd1?.value(12) ?? '';
+  if (raw === '""') return false;
+  switch (raw.toUpperCase()) {
+    case 'Y':
+      return true;
+    case 'N':
+      return false;
+    default:
+      return undefined;
+  }
 }
 
 /** Identifier types that name the institution's own patient number, in order of preference. */
@@ -121,10 +141,9 @@ export function mapPatient(
   }
 
   // PD1-12 protection indicator (table 0136) -> extension (see PROTECTION_INDICATOR_EXTENSION).
-  const protection = pd1?.value(12).toUpperCase() ?? '';
-  if (protection === 'Y' || protection === 'N') {
-    extension.push({ url: PROTECTION_INDICATOR_EXTENSION, valueBoolean: protection === 'Y' });
-  }
+  const protection = protectionIndicatorValue(pd1);
+  if (protection !== undefined)
+    extension.push({ url: PROTECTION_INDICATOR_EXTENSION, valueBoolean: protection });
 
   // PID-7 date/time of birth -> birthDate (date part only).
   const birthRaw = pid.value(7, 1);
