@@ -10,12 +10,13 @@ import {
   readClientKey,
   registeredScopes,
 } from '../exchange-client/demo-keys';
+import { connect, readAck } from '../mllp-client';
 import { optOutConsent, tourCandidates } from './tour-plan';
 import type { TourPerson } from './tour-plan';
 
 /*
  * A tour of the exchange API after the demo feed (run by `npm start`):
- *   node dist/tools/demo-exchange/demo-exchange.js [--url http://127.0.0.1:8080] [--wait-s 120]
+ *   node dist/tools/demo-exchange/demo-exchange.js [--url http://127.0.0.1:8080] [--gateway http://127.0.0.1:8081] [--wait-s 120]
  * A clinician at Riverside reads a St Aurelia patient's documents; the patient opts out at St Aurelia
  * and Riverside no longer sees them; North Valley breaks the glass in an emergency; St Aurelia asks
  * who accessed the record; a call without a token is refused. The opt-out is withdrawn at the end,
@@ -50,13 +51,20 @@ class ExchangeCaller {
   async call(
     client: string | null,
     path: string,
-    init: { purpose?: string; method?: string; body?: unknown; headers?: Record<string, string> } = {},
+    init: {
+      purpose?: string;
+      method?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      contentType?: string;
+    } = {},
   ): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/fhir+json', ...init.headers };
     if (client !== null) headers['authorization'] = `Bearer ${await this.token(client)}`;
     if (init.purpose !== undefined) headers['x-tessera-purpose-of-use'] = init.purpose;
-    if (init.body !== undefined) headers['content-type'] = 'application/fhir+json';
-    const response = await fetch(`${this.base}${path}`, {
+    if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/fhir+json';
+    // A path is the exchange's; a whole URL names another service (the gateway's admin API).
+    const response = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, {
       method: init.method ?? 'GET',
       headers,
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
@@ -133,12 +141,74 @@ async function poll<T>(
   return last;
 }
 
+/** The port the tour gives North Valley's feed (the shared demo port is 2575). */
+const FEED_PORT = 2576;
+const OPERATOR = 'ops-console';
+
+/**
+ * Gives North Valley its own plain MLLP port admitting only 127.0.0.1, through the gateway's admin
+ * API (role platform.admin, If-Match); unchanged when a previous tour already did.
+ */
+async function openFeedPort(exchange: ExchangeCaller, gateway: string): Promise<Answer> {
+  const url = `${gateway}/admin/institutions/${EMERGENCY.institution}`;
+  const current = await exchange.call(OPERATOR, url, { headers: { accept: 'application/json' } });
+  const feed = (current.json['feed'] ?? {}) as { port?: number; allowedAddresses?: string[] };
+  if (
+    current.status !== 200 ||
+    (feed.port === FEED_PORT && (feed.allowedAddresses ?? []).includes('127.0.0.1'))
+  )
+    return current;
+  return exchange.call(OPERATOR, url, {
+    method: 'PUT',
+    contentType: 'application/json',
+    headers: { accept: 'application/json', 'if-match': current.etag ?? '' },
+    body: { ...current.json, feed: { ...feed, port: FEED_PORT, allowedAddresses: ['127.0.0.1'] } },
+  });
+}
+
+/** Sends one synthetic ADT^A04 claiming `facility` as MSH-4 on an institution's own port; reads the ACK. */
+async function sendOnFeedPort(
+  port: number,
+  facility: string,
+): Promise<{ code: string; location: string; summary: string }> {
+  const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const control = `TOUR${Date.now().toString(36).toUpperCase()}`;
+  const message = [
+    `MSH|^~\\&|ADT|${facility}|TESSERA|REGION|${stamp}||ADT^A04^ADT_A01|${control}|P|2.5.1`,
+    `EVN|A04|${stamp}`,
+    'PID|1||TOUR-0001^^^RCC^MR||Sample^Tour||19800101|U',
+    'PV1|1|O',
+  ].join('\r');
+  try {
+    const client = await connect({ host: '127.0.0.1', port });
+    try {
+      const ack = readAck((await client.send(message, { timeoutMs: 15_000 })).text);
+      const error = ack.errors[0];
+      return {
+        code: ack.code,
+        location: error?.location ?? '',
+        summary: `${ack.code}${error === undefined ? '' : ` ${error.code} at ${error.location}`}; security alert audited`,
+      };
+    } finally {
+      client.destroy();
+    }
+  } catch (error) {
+    return { code: '', location: '', summary: `no ACK: ${(error as Error).message}` };
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
-    options: { url: { type: 'string' }, 'wait-s': { type: 'string' }, institutions: { type: 'string' } },
+    options: {
+      url: { type: 'string' },
+      gateway: { type: 'string' },
+      'wait-s': { type: 'string' },
+      institutions: { type: 'string' },
+    },
   });
   const base = (values.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const gateway = (values.gateway ?? 'http://127.0.0.1:8081').replace(/\/+$/, '');
   const waitSeconds = Number(values['wait-s'] ?? '120');
   const institutionsFile = values.institutions ?? findInstitutionsFile(__dirname);
   // The same feed npm start sent (seed 1, 60 persons; local ids do not depend on the run tag).
@@ -153,7 +223,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const step = (s: Step) => {
     steps.push(s);
     console.log(
-      `  ${String(steps.length).padEnd(2)} ${s.ok ? 'ok  ' : 'FAIL'} ${s.what.padEnd(54)} ${s.who.padEnd(17)} ${s.purpose.padEnd(7)} ${String(s.status).padEnd(4)} ${s.result}`,
+      `  ${String(steps.length).padEnd(2)} ${s.ok ? 'ok  ' : 'FAIL'} ${s.what.padEnd(54)} ${s.who.padEnd(17)} ${s.purpose.padEnd(7)} ${(s.status === 0 ? '-' : String(s.status)).padEnd(4)} ${s.result}`,
     );
   };
   const documents = (
@@ -298,6 +368,33 @@ export async function main(argv: readonly string[]): Promise<number> {
     status: glass.status,
     result: `${describe(seenGlass)}; audited, privacy review opened`,
     ok: glass.status === 200 && (seenGlass.sources.get(HOLDER.institution) ?? 0) > 0,
+  });
+
+  // Feeds prove who sends them: an operator gives North Valley a port of its own that admits only
+  // its engine's address (here: this machine); a message there that claims another hospital's
+  // sending facility is refused (AR, ERR at MSH-4) and audited as a security alert.
+  const opened = await openFeedPort(exchange, gateway);
+  step({
+    what: "An operator opens North Valley's own MLLP port",
+    who: OPERATOR,
+    purpose: '-',
+    status: opened.status,
+    result: `:${FEED_PORT}, allowed address 127.0.0.1`,
+    ok: opened.status === 200,
+  });
+  const spoof = await poll(
+    'the new MLLP port',
+    30,
+    () => sendOnFeedPort(FEED_PORT, 'RIVERSIDE'),
+    (a) => a.code !== '',
+  );
+  step({
+    what: "A sender on North Valley's port signs as Riverside (MSH-4)",
+    who: `MLLP :${FEED_PORT}`,
+    purpose: '-',
+    status: 0,
+    result: spoof.summary,
+    ok: spoof.code === 'AR' && spoof.location.startsWith('MSH^1^4'),
   });
 
   const anonymous = await exchange.call(
