@@ -163,6 +163,7 @@ export class Region {
   readonly services = new Map<ServiceName, ServiceHandle>();
   exchangeUrl = '';
   gatewayUrl = '';
+  mpiUrl = '';
   consentUrl = '';
   sharedMllpPort = 0;
   staPort = 0;
@@ -248,6 +249,7 @@ export class Region {
         `services did not start:\n${failures.map((f) => String(f.reason).slice(0, 3000)).join('\n')}`,
       );
     this.gatewayUrl = this.services.get('interop-gateway')?.url ?? '';
+    this.mpiUrl = this.services.get('mpi')?.url ?? '';
     this.consentUrl = this.services.get('consent')?.url ?? '';
     await this.waitForConsumerGroups();
     this.baseline = await this.endOffsets(['hie.patient', 'hie.mpi.link']);
@@ -387,6 +389,20 @@ export class Region {
         purpose: 'TREAT',
       },
     );
+  }
+
+  /**
+   * The enterprise id the MPI links a source record to, asked as a regional operator (mpi.review):
+   * an institution's own PIXm no longer shows other institutions' identifiers of a person whose
+   * consent restricts sharing, so only an operator can see that two records were linked.
+   */
+  async enterpriseIdOf(system: string, value: string): Promise<string | null> {
+    const answer = await this.call(
+      'ops-console',
+      `${this.mpiUrl}/mpi/links/history?system=${encodeURIComponent(system)}&value=${encodeURIComponent(value)}`,
+    );
+    const eid = answer.status === 200 ? answer.json['enterpriseId'] : null;
+    return typeof eid === 'string' ? eid : null;
   }
 
   /** The gateway ledger rows with this MSH-10 (operator token with ledger.read). */

@@ -536,11 +536,12 @@ describe('trust model: adversarial findings and held defences (five services, re
       );
       const directiveId = feedDirective(active)?.id ?? '';
       await region.until(
-        'records linked (St Aurelia’s PIXm shows the Riverside MRN) and Riverside sees its own note',
+        'records linked (the MPI links both MRNs to one person) and Riverside sees its own note',
         async () => {
           const docs = await region.documents('riverside-ehr', rcc(p));
-          const pix = await region.pix('sta-ehr', sta(p));
-          const linked = identifiersOf(pix).some((i) => i.system === RCC_SYSTEM && i.value === p.rccMrn);
+          const staPerson = await region.enterpriseIdOf(STA_SYSTEM, p.staMrn);
+          const linked =
+            staPerson !== null && staPerson === (await region.enterpriseIdOf(RCC_SYSTEM, p.rccMrn));
           return { ...docs, status: linked ? docs.status : 0 };
         },
         (a) => a.status === 200 && fromSource(a, RCC_SOURCE).length === 1,
