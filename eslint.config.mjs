@@ -1,4 +1,4 @@
-// One shared, type-aware ESLint config (STYLE.md habits 2-4).
+// One shared, type-aware ESLint config (docs/conventions.md §2–§4).
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 // Infrastructure packages a pure domain or contracts library may never import.
 const INFRA_PACKAGES = ['@nestjs/*', 'typeorm', 'kafkajs', 'redis', '@redis/*', 'ioredis', 'pg', '@opentelemetry/*', 'express'];
 
-// Module boundaries (STYLE.md habit 3).
+// Module boundaries (docs/conventions.md §3).
 const BOUNDARIES = {
   enforceBuildableLibDependency: false,
   allow: [],
@@ -76,7 +76,7 @@ export default tseslint.config(
     },
   },
   {
-    // Configuration is read only in config files (STYLE.md habit 7).
+    // Configuration is read only in config files (docs/conventions.md §7).
     files: ['**/*.ts'],
     ignores: ['**/*.config.ts', 'libs/platform/config/**', 'libs/testing/**', '**/*.spec.ts', '**/*.int-spec.ts', 'tools/**', 'bench/**'],
     rules: {

@@ -1,4 +1,4 @@
-// One Jest config for every project. Tiers are chosen by file name (STYLE.md habit 9):
+// One Jest config for every project. Tiers are chosen by file name (docs/conventions.md §9):
 //   *.spec.ts      unit, no I/O                 -> `jest --selectProjects unit`
 //   *.int-spec.ts  real Postgres/Redis/Kafka    -> `jest --selectProjects integration`
 // Tests run in UTC (scripts/test.mjs sets TZ=UTC before Jest starts).

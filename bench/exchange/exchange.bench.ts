@@ -26,7 +26,7 @@ import type { BenchProcess, SearchRunResult } from '../bench-support';
 import { seededRandom } from '../registry/registry.bench';
 
 /*
- * Exchange benchmark (issue 6): `npm run bench -- exchange [options]`.
+ * Exchange benchmark: `npm run bench -- exchange [options]`.
  *
  *   --decisions 200000   warm-cache consent decisions timed (Redis MGET + decidePatient, in process)
  *   --persons 10000      policies cached for the decision phase

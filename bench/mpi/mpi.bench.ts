@@ -27,7 +27,7 @@ import { errorBreakdown, pairwiseQuality, patientOf, systemOf } from './mpi-data
 import type { TruthRecord } from './mpi-data';
 
 /*
- * MPI quality and speed benchmark (issue 4): `npm run bench -- mpi [options]`.
+ * MPI quality and speed benchmark: `npm run bench -- mpi [options]`.
  *
  *   --records 100000   source records to index (seeded synthetic US population, 4 institutions)
  *   --seed 2026        population seed (the matcher's m/u were estimated on seed 777)

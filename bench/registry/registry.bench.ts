@@ -22,7 +22,7 @@ import {
 } from './registry-data';
 
 /*
- * Document-registry benchmark (issue 5): `npm run bench -- registry [options]`.
+ * Document-registry benchmark: `npm run bench -- registry [options]`.
  *
  *   --patients 1000000   persons (1–3 source records each, 4 institutions)
  *   --items 5000000      documents + encounters (half each), skewed over persons (registry-data.ts)

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-// Proves the module-boundary rules really constrain (STYLE.md habit 3): a domain library that
+// Proves the module-boundary rules really constrain (docs/conventions.md §3): a domain library that
 // imports infrastructure, or a lib that reaches into a layer it may not, fails lint — with the
 // repository's own ESLint CLI and config, on real files placed inside the libraries.
 const ROOT = path.resolve(__dirname, '../..');

@@ -1,6 +1,6 @@
 // Revocation propagation across exchange replicas: two exchange processes (from dist) share one
 // Redis policy cache. With both caches warm, the patient revokes consent at the consent service;
-// both replicas are polled continuously through the change. Claim (issue 6): no query answered
+// both replicas are polled continuously through the change. Claim: no query answered
 // more than 1 s after the consent service's 201 returns the other institution's data. The design
 // claims more (none started after the 201), and this test checks that too. The consent service is
 // a contract stand-in that raises the policy version key before it answers (design "Policy cache

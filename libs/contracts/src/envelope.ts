@@ -4,7 +4,7 @@ import { z } from 'zod';
  * CloudEvents 1.0 in Kafka binary mode: attributes travel as `ce_*` headers, the record value is
  * the JSON `data`. See https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/kafka-protocol-binding.md §3.2.
  * `schemaversion` is an extension attribute: the payload schema version lives in the envelope, not
- * in the topic name (ARCHITECTURE.md, "Kafka conventions").
+ * in the topic name (docs/architecture.md "Kafka conventions").
  */
 export const CloudEventHeaders = {
   id: 'ce_id',

@@ -1,5 +1,5 @@
 /**
- * Kafka topics of the exchange (ARCHITECTURE.md, "Kafka conventions").
+ * Kafka topics of the exchange (docs/architecture.md "Kafka conventions").
  * Topics are created from this list at platform start, never by broker auto-creation.
  */
 export const Topics = {
@@ -52,7 +52,7 @@ export interface TopicSpec {
 /**
  * Every topic the platform needs, with retry/DLQ topics derived from the consumer groups.
  * Main topics keep their records forever so any projection can be rebuilt by replay
- * (ARCHITECTURE.md: "Replay: every projection can be rebuilt from its topics").
+ * (docs/architecture.md "Replay").
  */
 export function allTopicSpecs(
   partitions: number,

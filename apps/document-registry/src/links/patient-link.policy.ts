@@ -1,6 +1,7 @@
 /**
- * The registry's projection of MPI link decisions (hie.mpi.link, ARCHITECTURE.md "Identity"): one
- * row per source record = (assigning authority system, local id), holding the newest decision.
+ * The registry's projection of MPI link decisions (hie.mpi.link, docs/architecture.md "Identity
+ * (MPI)"): one row per source record = (assigning authority system, local id), holding the newest
+ * decision.
  *
  * Link events are keyed by source record, so they normally arrive in order; but a replay, a retry
  * through `<topic>.<group>.retry` or a re-partitioned topic can deliver an older decision after a

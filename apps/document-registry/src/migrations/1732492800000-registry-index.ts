@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The registry's index (issue 5): one row per source resource (deterministic FHIR id from the
+ * The registry's index: one row per source resource (deterministic FHIR id from the
  * gateway), never keyed by enterprise id. Which person a row belongs to is resolved at query time
  * through `patient_links`, so an MPI merge or unmerge re-keys every query without rewriting rows.
  *

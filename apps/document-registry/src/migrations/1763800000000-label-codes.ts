@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Consent pushdown (issue 6): `label_codes` holds the codes of an item's security labels
+ * Consent pushdown: `label_codes` holds the codes of an item's security labels
  * (`security_labels` is the jsonb of Codings returned to callers), so the visibility filter
  * `institution_id = :own OR (:others = 'all' AND NOT label_codes && :denied)` is a plain array
  * operator on the row. Backfilled from `security_labels`: every non-empty code whatever its system,

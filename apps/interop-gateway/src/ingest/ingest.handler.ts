@@ -57,10 +57,11 @@ const NOT_DURABLE: Hl7AckError = {
 };
 
 /**
- * The use case behind every inbound HL7v2 message (ARCHITECTURE.md "path of one message", 1-2):
- * decode by MSH-18 → parse → check the sender and the content → store and publish durably (group
- * commit) → build the ACK in the sender's character set. A message is answered positively only
- * once it is durable; a message that cannot be parsed is stored with its error, never dropped.
+ * The use case behind every inbound HL7v2 message (docs/architecture.md "The path of one message",
+ * steps 1-2): decode by MSH-18 → parse → check the sender and the content → store and publish
+ * durably (group commit) → build the ACK in the sender's character set. A message is answered
+ * positively only once it is durable; a message that cannot be parsed is stored with its error, never
+ * dropped.
  */
 @Injectable()
 export class IngestHandler {

@@ -153,7 +153,7 @@ export class LedgerQueryService {
 
   /**
    * The raw content of one message (PHI), decoded by its character set. The access is recorded in
-   * ledger_access_log and an AuditRecorded event (IHE BALP "read", ARCHITECTURE.md "Consent and
+   * ledger_access_log and an AuditRecorded event (IHE BALP "read", docs/architecture.md "Consent and
    * security") is enqueued in the same transaction: no raw view without its audit trail.
    */
   async readRaw(id: string, operator: Principal): Promise<RawMessage | undefined> {

@@ -82,7 +82,7 @@ function toJob(r: JobRow): ReplayJob {
 }
 
 /**
- * Replays stored messages through the CURRENT mapper (ARCHITECTURE.md "Replay"): the raw message
+ * Replays stored messages through the CURRENT mapper (docs/architecture.md "Replay"): the raw message
  * is mapped again, its canonical events are enqueued again (new event ids, the same deterministic
  * resource ids) and {at, by, mapperVersion, outcome} is appended to the row's replays, all in one
  * transaction per message. Filtered replays are background jobs kept in Postgres: any replica

@@ -37,7 +37,7 @@ function dedupeKey(m: Pick<NewLedgerMessage, 'sendingFacility' | 'controlId' | '
 }
 
 /**
- * Makes messages durable before they are acknowledged (ARCHITECTURE.md "path of one message",
+ * Makes messages durable before they are acknowledged (docs/architecture.md "The path of one message",
  * step 2): the ledger row committed in Postgres, then — for accepted messages — the record on
  * hie.inbound.hl7v2 with acks=all. Messages arriving together on any connection share one group
  * commit (one INSERT, one transaction, one produce request), so durability does not cost a disk

@@ -18,7 +18,7 @@ export type EncounterUpsertedData = DataOf<typeof EncounterUpserted>;
 export type ObservationReportedData = DataOf<typeof ObservationReported>;
 export type DocumentPublishedData = DataOf<typeof DocumentPublished>;
 
-/** One canonical event to publish (ARCHITECTURE.md "path of one message", step 3). */
+/** One canonical event to publish (docs/architecture.md "The path of one message", step 3). */
 export type CanonicalEvent =
   | { readonly kind: 'patient-upserted'; readonly data: PatientUpsertedData }
   | { readonly kind: 'patient-merged'; readonly data: PatientMergedData }

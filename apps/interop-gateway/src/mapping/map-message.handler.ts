@@ -27,8 +27,8 @@ export interface AppliedMapping {
 }
 
 /**
- * The use case "map a stored message into canonical events" (ARCHITECTURE.md "path of one
- * message", step 3), shared by the hie.inbound.hl7v2 consumer and the operators' replay. The
+ * The use case "map a stored message into canonical events" (docs/architecture.md "The path of
+ * one message", step 3), shared by the hie.inbound.hl7v2 consumer and the operators' replay. The
  * events and the ledger state are written in the caller's transaction: with the consumer's inbox
  * row, or with the replay record.
  */

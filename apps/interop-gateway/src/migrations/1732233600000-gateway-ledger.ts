@@ -49,7 +49,8 @@ export class GatewayLedger1732233600000 implements MigrationInterface {
         CONSTRAINT ledger_messages_state_check
           CHECK (state IN ('received', 'published', 'mapped', 'failed', 'rejected', 'unparseable'))
       )`);
-    // Dedupe key (ARCHITECTURE.md "path of one message" step 1); also serves lookups by facility + MSH-10.
+    // Dedupe key (docs/architecture.md "The path of one message", step 1); also serves lookups by
+    // facility + MSH-10.
     await q.query(
       `CREATE UNIQUE INDEX ledger_messages_dedupe ON ledger_messages (sending_facility, control_id, content_sha256)`,
     );

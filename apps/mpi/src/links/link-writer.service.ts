@@ -30,7 +30,7 @@ export interface LinkChange {
 /**
  * Every link change is the current link (version + 1), an immutable link_events row and an
  * MpiLinkChanged event on hie.mpi.link keyed `${system}|${localId}`, all in the caller's transaction
- * (ARCHITECTURE.md "Identity": every link decision is an immutable event).
+ * (docs/architecture.md "Identity (MPI)": every link decision is an immutable event).
  */
 @Injectable()
 export class LinkWriter {

@@ -85,10 +85,10 @@ function distinct(values: readonly string[]): string[] {
 }
 
 /**
- * The link policy of ARCHITECTURE.md "Identity (MPI)" and issue 4 "Behaviour", as a pure function of
+ * The link policy of docs/architecture.md "Identity (MPI)", as a pure function of
  * the scored candidates:
  * 1. A MANUAL link is never moved by the engine.
- * 2. An asserted (trusted) enterprise id links deterministically (issue 4 "Matching").
+ * 2. An asserted (trusted) enterprise id links deterministically.
  * 3. Candidates the operators marked "not the same person" are ignored.
  * 4. A placeholder identity never links automatically: MATCH-grade candidates become review candidates.
  * 5. MATCH candidates all in one enterprise id → link there (or stay, if already there).

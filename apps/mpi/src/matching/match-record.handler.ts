@@ -14,7 +14,7 @@ import { demographicsOf, searchPhones } from './patient-demographics';
 import { MATCHING_PROFILE } from './rule-sets';
 import type { MatchingProfile } from './rule-sets';
 
-/** Candidates compared per record (issue 4 "Blocking": a cap keeps a common name from exploding). */
+/** Candidates compared per record (a cap keeps a common name from exploding). */
 export const CANDIDATE_CAP = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -58,7 +58,7 @@ export function recordLockKey(system: string, localId: string): string {
 }
 
 /**
- * Use case "a source record arrived" (issue 4 "Behaviour"): version the record, normalize and block it
+ * Use case "a source record arrived": version the record, normalize and block it
  * with libs/matching, score the blocked candidates (Fellegi–Sunter), decide with `decideLink`, and
  * write the link, its history row, any review task and an MpiLinkChanged outbox event in the caller's
  * transaction (the consumer's inbox transaction).
@@ -83,7 +83,7 @@ export class MatchRecordHandler {
     const at = new Date();
     const normalized = normalizeRecord(demographicsOf(input.patient), this.region, this.ruleSet);
     const keys = blockingKeys(normalized);
-    // Concurrency (issue 4): two records of one new person sharing a blocking key are decided one
+    // Concurrency: two records of one new person sharing a blocking key are decided one
     // after the other, each seeing the other's committed link, whatever partition or replica they use.
     await this.repository.lockKeys(tx, [recordLockKey(input.system, input.localId), ...keys, ...extraLocks]);
 
@@ -101,10 +101,11 @@ export class MatchRecordHandler {
   }
 
   /**
-   * Re-runs the decision about one stored record (issue 4 "Rule change") with `ruleSet`, on its current
-   * version and the current links. `dry-run` only reports what would change; `apply` takes the same
-   * locks as a new record, decides again and writes the change (a MANUAL link is never moved and
-   * "not the same person" is respected: `decideLink` rules 1 and 3). Retired records are not matched.
+   * Re-runs the decision about one stored record (re-matching after a rule change) with `ruleSet`, on
+   * its current version and the current links. `dry-run` only reports what would change; `apply` takes
+   * the same locks as a new record, decides again and writes the change (a MANUAL link is never moved
+   * and "not the same person" is respected: `decideLink` rules 1 and 3). Retired records are not
+   * matched.
    */
   async rematch(
     tx: EntityManager,

@@ -57,7 +57,7 @@ function view(merge: MergeRow): MergeView {
 }
 
 /**
- * Operator merge and unmerge of two enterprise ids (issue 4 "Operator actions"). A merge is one
+ * Operator merge and unmerge of two enterprise ids. A merge is one
  * recorded decision: every source record of the merged id gets a MANUAL link to the surviving id (an
  * event each), the merged id points at the survivor, and the merge lists the decisions it wrote. An
  * unmerge removes exactly that effect by replaying each moved record's remaining decisions: a record

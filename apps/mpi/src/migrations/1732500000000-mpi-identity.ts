@@ -1,9 +1,10 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The MPI's identity model (ARCHITECTURE.md "Identity (MPI)"): source records as sent and versioned,
- * enterprise ids as anchors, one current link per source record, an append-only history of every link
- * change, the blocking-key index for candidate retrieval, review tasks and "not the same person" pairs.
+ * The MPI's identity model (docs/architecture.md "Identity (MPI)"): source records as sent and
+ * versioned, enterprise ids as anchors, one current link per source record, an append-only history of
+ * every link change, the blocking-key index for candidate retrieval, review tasks and "not the same
+ * person" pairs.
  */
 export class MpiIdentity1732500000000 implements MigrationInterface {
   name = 'MpiIdentity1732500000000';

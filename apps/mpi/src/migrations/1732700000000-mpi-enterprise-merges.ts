@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Operator merges of two enterprise ids (issue 4 "Operator actions"): every enterprise id gets a
+ * Operator merges of two enterprise ids: every enterprise id gets a
  * version (raised by every link change in or out of it, the operators' optimistic lock) and a
  * `merged_into` pointer; a merge is a recorded decision whose link changes are listed, so an unmerge
  * can remove exactly its effect.

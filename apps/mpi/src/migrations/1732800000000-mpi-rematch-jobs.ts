@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Re-matching after a rule change (issue 4 "Rule change"): background jobs and their dry-run reports. */
+/** Re-matching after a rule change: background jobs and their dry-run reports. */
 export class MpiRematchJobs1732800000000 implements MigrationInterface {
   name = 'MpiRematchJobs1732800000000';
 

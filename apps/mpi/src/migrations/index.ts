@@ -5,7 +5,7 @@ import { MpiEnterpriseMerges1732700000000 } from './1732700000000-mpi-enterprise
 import { MpiRematchJobs1732800000000 } from './1732800000000-mpi-rematch-jobs';
 import { MpiPdqContactSearch1732900000000 } from './1732900000000-mpi-pdq-contact-search';
 
-/** Migrations of the mpi database, in order. Never `synchronize` (STYLE.md habit 10). */
+/** Migrations of the mpi database, in order. Never `synchronize` (docs/conventions.md §10). */
 export const migrations = [
   MessagingTables1700000000000,
   MpiIdentity1732500000000,

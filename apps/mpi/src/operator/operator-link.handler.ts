@@ -31,7 +31,7 @@ export type OperatorResult =
   | { readonly status: 'conflict'; readonly currentVersion: number };
 
 /**
- * Operators' link decisions (issue 4 "Operator actions"): each is MANUAL (the engine never moves it
+ * Operators' link decisions: each is MANUAL (the engine never moves it
  * again), names who and why, is checked against the link version the operator saw (optimistic
  * locking between concurrent reviewers), decides the record's open review tasks, and is an event.
  */

@@ -20,7 +20,7 @@ function present(patient: Patient, field: SurvivingField): boolean {
 }
 
 /**
- * The golden record of an enterprise id (issue 4 "Model": a projection by documented survivorship).
+ * The golden record of an enterprise id (a projection by documented survivorship).
  * Survivorship rule, per field (name, gender, birthDate, telecom, address): the most recently updated
  * source that has the field wins; ties go to the source listed first by (system, local id). Identifiers
  * are the union of every source's identifiers (deduplicated by system|value), preceded by the

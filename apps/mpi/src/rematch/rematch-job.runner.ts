@@ -44,7 +44,7 @@ export type RematchResult<T> =
   | { readonly status: 'conflict'; readonly diagnostics: string };
 
 /**
- * Re-matching after a rule change (issue 4 "Rule change"): a job re-decides every active record in
+ * Re-matching after a rule change: a job re-decides every active record in
  * scope with the named rule set in the background and lists the links that would change (dry run,
  * nothing written but the report); `apply` then re-decides each listed record again under the
  * matcher's locks and writes what still changes (MANUAL links never move, "not the same person" is

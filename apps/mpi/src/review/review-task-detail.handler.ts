@@ -86,7 +86,7 @@ function recordView(row: RecordRow): ReviewRecordView {
 }
 
 /**
- * A review task as an operator decides it (issue 4 "Review queue"): the task's record and each
+ * A review task as an operator decides it: the task's record and each
  * candidate side by side, field by field, with the comparison level and weight the matcher gives the
  * pair on their current versions (and the score the task was opened with).
  */

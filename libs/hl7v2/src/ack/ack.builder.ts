@@ -25,7 +25,7 @@ import { HL7_ERROR_CODE_TEXT, Hl7ErrorCodes } from './hl7-error-code.const';
  *   (rules for receiving) tells receivers to ignore fields they do not expect, and readers
  *   updated to v2.5 find the richer form. MSA-3 (text message) carries the first error's user
  *   message for these versions (it is deprecated from v2.5 on, so left empty there).
- * - Texts placed in ERR-7/ERR-8/MSA-3 must not contain patient data (STYLE.md habit 12); the
+ * - Texts placed in ERR-7/ERR-8/MSA-3 must not contain patient data (docs/conventions.md §12); the
  *   builder escapes them but cannot check them.
  */
 

@@ -18,7 +18,7 @@ export interface Hl7ErrorLocation {
 
 /**
  * A message that cannot be parsed at all. The message text says what was wrong and where
- * (STYLE.md habit 12) and never contains field values, so it may be logged and returned to the
+ * (docs/conventions.md §12) and never contains field values, so it may be logged and returned to the
  * sender in ERR-8 as is.
  */
 export class Hl7ParseError extends Error {

@@ -51,7 +51,7 @@ export function loadConfig<S extends z.ZodObject>(config: ConfigNamespace<S>, en
   throw new ConfigError(config.namespace, problems);
 }
 
-/** The only read of the process environment in the code base (STYLE.md habit 7). */
+/** The only read of the process environment in the code base (docs/conventions.md §7). */
 export function processEnv(): Env {
   return process.env;
 }

@@ -94,7 +94,7 @@ type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead-lettered';
 
 /**
  * Runs one consumer group over the topics of its registered event types and their retry topics
- * (ARCHITECTURE.md "Kafka conventions"):
+ * (docs/architecture.md "Kafka conventions"):
  * - offsets are committed only after the record was applied (or forwarded to retry/DLQ);
  * - the handler runs in a Postgres transaction that also inserts the inbox row
  *   (consumer_group, event_id); an event already in the inbox is skipped;

@@ -32,7 +32,7 @@ export interface EventProducerOptions {
 }
 
 /**
- * Idempotent producer with acks=all (ARCHITECTURE.md "Kafka conventions"). kafkajs requires
+ * Idempotent producer with acks=all (docs/architecture.md "Kafka conventions"). kafkajs requires
  * `maxInFlightRequests: 1` for idempotence; it also keeps records of one partition in order
  * across retries.
  */

@@ -15,7 +15,7 @@ import type { PublishInput } from '@tessera/platform-kafka';
 export type EnqueueInput<T> = PublishInput<T>;
 
 /**
- * Writes events to the transactional outbox (ARCHITECTURE.md "Kafka conventions": a service that
+ * Writes events to the transactional outbox (docs/architecture.md "Kafka conventions": a service that
  * changes its own database publishes through a row in the same transaction; the relay sends it).
  */
 export class OutboxWriter {

@@ -13,7 +13,7 @@ export interface DataSourceOptions {
   readonly database: string;
   /** Entity classes (or schemas) of the service. */
   readonly entities?: MixedList<string | (new () => unknown) | EntitySchema>;
-  /** Migration classes of the service, in order; never `synchronize` (STYLE.md habit 10). */
+  /** Migration classes of the service, in order; never `synchronize` (docs/conventions.md §10). */
   readonly migrations?: MixedList<string | (new () => unknown)>;
   readonly applicationName?: string;
   readonly poolSize?: number;

@@ -1,4 +1,4 @@
-/** DI tokens of the platform module (STYLE.md: ports bound by DI tokens). */
+/** DI tokens of the platform module (ports bound by DI tokens, docs/conventions.md §13). */
 export const SERVICE_OPTIONS = Symbol('SERVICE_OPTIONS');
 export const PLATFORM_SETTINGS = Symbol('PLATFORM_SETTINGS');
 export const LOGGER = Symbol('LOGGER');
