@@ -14,6 +14,7 @@ import { parseHl7 } from '@tessera/hl7v2';
 import { generatePopulation } from '@tessera/synthetic-population';
 import type { TruthPerson } from '@tessera/synthetic-population';
 import { mapHl7Message } from '@tessera/v2-fhir';
+import type { MappingResult } from '@tessera/v2-fhir';
 import { dropTestDatabase, freePort, startTestIssuer, testKafka, TopicWatcher, uniqueTestId, waitFor, withAdmin } from '@tessera/testing';
 import type { CollectedRecord, TestIssuer } from '@tessera/testing';
 
@@ -405,15 +406,20 @@ describe('updates from HL7 v2: an absent field keeps, "" deletes', () => {
    * The Patient the gateway publishes for an HL7 v2 message, produced by the real v2-to-FHIR mapper
    * (so the test exercises the mapper's representation of `""` as well as the MPI's overlay).
    */
-  function fromV2(at: Institution, trigger: string, pid: string): ReturnType<typeof upserted> {
-    const msh = `MSH|^~\\&|HIS|${at.id}|TESSERA|REGION|20261207090000+0000||ADT^${trigger}^ADT_A01|${uniqueTestId('c')}|P|2.5.1`;
-    const outcome = mapHl7Message(parseHl7([msh, pid, 'PV1|1|O'].join('\r')), {
+  function mapV2(at: Institution, messageType: string, segments: readonly string[]): MappingResult {
+    const msh = `MSH|^~\\&|HIS|${at.id}|TESSERA|REGION|20261207090000+0000||${messageType}|${uniqueTestId('c')}|P|2.5.1`;
+    const outcome = mapHl7Message(parseHl7([msh, ...segments].join('\r')), {
       institutionId: at.id,
       patientIdentifierSystems: { HOSP: at.system, SSA: SSN },
       defaultPatientSystem: at.system,
     });
     if (outcome.status !== 'mapped') throw new Error(`the test message did not map: ${JSON.stringify(outcome)}`);
-    const event = upserted(at, outcome.result.localPatientId, outcome.result.patient);
+    return outcome.result;
+  }
+
+  function fromV2(at: Institution, trigger: string, pid: string) {
+    const result = mapV2(at, `ADT^${trigger}^ADT_A01`, [pid, 'PV1|1|O']);
+    const event = upserted(at, result.localPatientId, result.patient);
     return { ...event, data: { ...event.data, channel: 'hl7v2' as const } };
   }
 
@@ -476,7 +482,7 @@ describe('updates from HL7 v2: an absent field keeps, "" deletes', () => {
     expect(golden?.identifier?.some((i) => i.system === SSN && i.value === d.nationalId)).toBe(true);
 
     // ADT^A08 with PID-13 "" (delete the home phone): the phone goes, the address stays.
-    await producer.publish(PatientUpserted, fromV2(hx, 'A08', `PID|1||U-1^^^HOSP^MR||${name}||${born}|${sex}||||""`));
+    await producer.publish(PatientUpserted, fromV2(hx, 'A08', `PID|1||U-1^^^HOSP^MR||${name}||${born}|${sex}|||||""`));
     await waitFor('version 3 of U-1', () => versionOf(hx, 'U-1'), (v) => v === 3, { timeoutMs: 60_000 });
     const afterClear = await storedPatient(hx, 'U-1');
     expect(afterClear.telecom).toBeUndefined();
@@ -506,6 +512,45 @@ describe('updates from HL7 v2: an absent field keeps, "" deletes', () => {
     const stored = await storedPatient(hx, 'F-1');
     expect(stored.telecom).toBeUndefined();
     expect(stored.address).toBeUndefined();
+  });
+
+  it('overlays the surviving record of an A40 with a thin PID; the prior record is retired as before', async () => {
+    const hx = institution();
+    const d = person().demographics;
+    const demographics = `${d.family}^${d.given}^^^^^L||${d.birthDate.replace(/-/g, '')}|${d.sex === 'M' ? 'M' : 'F'}`;
+    const full = `|||${d.address.line}^^${d.address.city}^^${d.address.postalCode}^USA^H||${d.phone}^PRN^PH`;
+    await producer.publish(PatientUpserted, fromV2(hx, 'A04', `PID|1||OLD-2^^^HOSP^MR~${d.nationalId}^^^SSA^SS||${demographics}${full}`));
+    const prior = await waitForLink(hx, 'OLD-2');
+    await producer.publish(PatientUpserted, fromV2(hx, 'A04', `PID|1||NEW-2^^^HOSP^MR~${d.nationalId}^^^SSA^SS||${demographics}${full}`));
+    await waitForLink(hx, 'NEW-2');
+    const before = await storedPatient(hx, 'NEW-2');
+
+    const a40 = mapV2(hx, 'ADT^A40^ADT_A39', [`PID|1||NEW-2^^^HOSP^MR||${demographics}`, 'MRG|OLD-2^^^HOSP^MR']);
+    const merge = a40.merge!;
+    const event = upserted(hx, a40.localPatientId, a40.patient);
+    await producer.publish(PatientMerged, {
+      ...event,
+      data: {
+        ...event.data,
+        channel: 'hl7v2' as const,
+        priorPatientSystem: merge.prior.system,
+        priorLocalPatientId: merge.prior.value,
+        priorPatient: merge.priorPatient,
+      },
+    });
+    const retired = await waitFor('the prior record to be retired', () => linkOf(hx, 'OLD-2'), (l) => l?.state === 'NO_MATCH');
+    const surviving = await waitForLink(hx, 'NEW-2');
+    expect(retired?.enterprise_id).toBe(surviving.enterprise_id);
+    expect(surviving.enterprise_id).toBe(prior.enterprise_id);
+    expect(await versionOf(hx, 'NEW-2')).toBe(2);
+    const survivor = await storedPatient(hx, 'NEW-2');
+    expect(survivor.telecom).toEqual(before.telecom);
+    expect(survivor.address).toEqual(before.address);
+    expect(survivor.identifier).toEqual(before.identifier);
+    expect(survivor.link).toEqual([{ other: { reference: `Patient/${merge.priorPatientId}` }, type: 'replaces' }]);
+    // The prior record is stored as the A40 describes it (inactive, replaced-by), as before.
+    expect(await versionOf(hx, 'OLD-2')).toBe(2);
+    expect(await storedPatient(hx, 'OLD-2')).toEqual(JSON.parse(JSON.stringify(merge.priorPatient)));
   });
 });
 
