@@ -10,8 +10,11 @@ import type { Kafka } from 'kafkajs';
 import { deadLetterTopic, PatientMerged, PatientUpserted, retryTopic, Topics } from '@tessera/contracts';
 import type { EventProducer } from '@tessera/platform-kafka';
 import { EVENT_PRODUCER, loadPlatformSettings, migrateService } from '@tessera/platform-service';
+import { parseHl7 } from '@tessera/hl7v2';
 import { generatePopulation } from '@tessera/synthetic-population';
 import type { TruthPerson } from '@tessera/synthetic-population';
+import { mapHl7Message } from '@tessera/v2-fhir';
+import type { MappingResult } from '@tessera/v2-fhir';
 import { dropTestDatabase, freePort, startTestIssuer, testKafka, TopicWatcher, uniqueTestId, waitFor, withAdmin } from '@tessera/testing';
 import type { CollectedRecord, TestIssuer } from '@tessera/testing';
 
@@ -395,6 +398,159 @@ describe('matching', () => {
     expect(await waitForLink(h9, 'S-1')).toEqual({ enterprise_id: enterpriseId, state: 'MATCH', origin: 'AUTO' });
     const [event] = await links.waitFor((r) => r.key === `${h9.system}|S-1` && ours(r, enterpriseId));
     expect(parsed(event)['reason']).toBe('enterprise id asserted by the source');
+  });
+});
+
+describe('updates from HL7 v2: an absent field keeps, "" deletes', () => {
+  /**
+   * The Patient the gateway publishes for an HL7 v2 message, produced by the real v2-to-FHIR mapper
+   * (so the test exercises the mapper's representation of `""` as well as the MPI's overlay).
+   */
+  function mapV2(at: Institution, messageType: string, segments: readonly string[]): MappingResult {
+    const msh = `MSH|^~\\&|HIS|${at.id}|TESSERA|REGION|20261207090000+0000||${messageType}|${uniqueTestId('c')}|P|2.5.1`;
+    const outcome = mapHl7Message(parseHl7([msh, ...segments].join('\r')), {
+      institutionId: at.id,
+      patientIdentifierSystems: { HOSP: at.system, SSA: SSN },
+      defaultPatientSystem: at.system,
+    });
+    if (outcome.status !== 'mapped') throw new Error(`the test message did not map: ${JSON.stringify(outcome)}`);
+    return outcome.result;
+  }
+
+  function fromV2(at: Institution, trigger: string, pid: string) {
+    const result = mapV2(at, `ADT^${trigger}^ADT_A01`, [pid, 'PV1|1|O']);
+    const event = upserted(at, result.localPatientId, result.patient);
+    return { ...event, data: { ...event.data, channel: 'hl7v2' as const } };
+  }
+
+  async function storedPatient(at: Institution, localId: string): Promise<Patient> {
+    const rows = await dataSource.query<{ patient: Patient }[]>(
+      'SELECT patient FROM source_records WHERE system = $1 AND local_id = $2',
+      [at.system, localId],
+    );
+    return rows[0]?.patient ?? { resourceType: 'Patient' };
+  }
+
+  async function versionsOf(at: Institution, localId: string): Promise<{ version: number; patient: Patient; phone: string | null }[]> {
+    return dataSource.query(
+      `SELECT v.version, v.patient, v.normalized->>'phone' AS phone FROM source_record_versions v
+         JOIN source_records sr ON sr.id = v.source_record_id
+        WHERE sr.system = $1 AND sr.local_id = $2 ORDER BY v.version`,
+      [at.system, localId],
+    );
+  }
+
+  async function goldenOf(at: Institution, localId: string): Promise<Patient | undefined> {
+    const enterpriseId = (await waitForLink(at, localId)).enterprise_id;
+    const response = await http(`/Patient?_id=${enterpriseId}`);
+    return (response.json['entry'] as { resource: Patient }[] | undefined)?.[0]?.resource;
+  }
+
+  it('keeps phone, address and a second identifier an A08 does not send; deletes the phone an A08 sends as ""', async () => {
+    const hx = institution();
+    const d = person().demographics;
+    const name = `${d.family}^${d.given}^^^^^L`;
+    const born = d.birthDate.replace(/-/g, '');
+    const sex = d.sex === 'M' ? 'M' : 'F';
+    const address = `${d.address.line}^^${d.address.city}^^${d.address.postalCode}^USA^H`;
+    const national = d.phone.replace(/^\+1/, '');
+
+    await producer.publish(
+      PatientUpserted,
+      fromV2(hx, 'A04', `PID|1||U-1^^^HOSP^MR~${d.nationalId}^^^SSA^SS||${name}||${born}|${sex}|||${address}||${d.phone}^PRN^PH`),
+    );
+    await waitFor('version 1 of U-1', () => versionOf(hx, 'U-1'), (v) => v === 1, { timeoutMs: 60_000 });
+    const original = await storedPatient(hx, 'U-1');
+    expect(original.telecom).toEqual([{ system: 'phone', value: d.phone, use: 'home' }]);
+    expect(original.address?.[0]?.postalCode).toBe(d.address.postalCode);
+
+    // ADT^A08 with a thin PID: no PID-11, no PID-13, only the MR identifier, a new name.
+    await producer.publish(PatientUpserted, fromV2(hx, 'A08', `PID|1||U-1^^^HOSP^MR||${d.family}^${d.given}^Quill^^^^L||${born}|${sex}`));
+    await waitFor('version 2 of U-1', () => versionOf(hx, 'U-1'), (v) => v === 2, { timeoutMs: 60_000 });
+    const afterThin = await storedPatient(hx, 'U-1');
+    expect(afterThin.telecom).toEqual(original.telecom);
+    expect(afterThin.address).toEqual(original.address);
+    expect(afterThin.identifier?.map((i) => i.system)).toEqual([hx.system, SSN]);
+    expect(afterThin.name).toEqual([{ use: 'official', family: d.family, given: [d.given, 'Quill'] }]);
+    expect(afterThin.birthDate).toBe(d.birthDate);
+    // Matching and PDQm use the merged version: the phone is still searchable, the golden record has it.
+    const byPhone = await http(`/Patient?telecom=${encodeURIComponent(`phone|${national}`)}&birthdate=${d.birthDate}`);
+    expect(byPhone.json).toMatchObject({ total: 1 });
+    const golden = await goldenOf(hx, 'U-1');
+    expect(golden?.telecom).toEqual([{ system: 'phone', value: d.phone, use: 'home' }]);
+    expect(golden?.address?.[0]?.postalCode).toBe(d.address.postalCode);
+    expect(golden?.identifier?.some((i) => i.system === SSN && i.value === d.nationalId)).toBe(true);
+
+    // ADT^A08 with PID-13 "" (delete the home phone): the phone goes, the address stays.
+    await producer.publish(PatientUpserted, fromV2(hx, 'A08', `PID|1||U-1^^^HOSP^MR||${name}||${born}|${sex}|||||""`));
+    await waitFor('version 3 of U-1', () => versionOf(hx, 'U-1'), (v) => v === 3, { timeoutMs: 60_000 });
+    const afterClear = await storedPatient(hx, 'U-1');
+    expect(afterClear.telecom).toBeUndefined();
+    expect(afterClear.address?.[0]?.postalCode).toBe(d.address.postalCode);
+    expect(afterClear.name).toEqual([{ use: 'official', family: d.family, given: [d.given] }]);
+    // The stored record is the result, not the message: no list of cleared elements is kept.
+    expect(afterClear.extension).toBeUndefined();
+    const cleared = await http(`/Patient?telecom=${encodeURIComponent(`phone|${national}`)}&birthdate=${d.birthDate}`);
+    expect(cleared.json).toMatchObject({ total: 0 });
+    expect((await goldenOf(hx, 'U-1'))?.telecom).toBeUndefined();
+
+    // Each version is the merged record at that time (history), with the normalized phone matching used.
+    const versions = await versionsOf(hx, 'U-1');
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3]);
+    expect(versions.map((v) => v.patient.telecom?.length ?? 0)).toEqual([1, 1, 0]);
+    expect(versions.map((v) => v.phone === null)).toEqual([false, false, true]);
+  });
+
+  it('replaces the whole record on a FHIR update (FHIR update semantics)', async () => {
+    const hx = institution();
+    const p = person();
+    await producer.publish(PatientUpserted, upserted(hx, 'F-1', patientOf(p, hx, 'F-1')));
+    await waitFor('version 1 of F-1', () => versionOf(hx, 'F-1'), (v) => v === 1, { timeoutMs: 60_000 });
+    const { telecom: _telecom, address: _address, ...thin } = patientOf(p, hx, 'F-1');
+    await producer.publish(PatientUpserted, upserted(hx, 'F-1', thin));
+    await waitFor('version 2 of F-1', () => versionOf(hx, 'F-1'), (v) => v === 2, { timeoutMs: 60_000 });
+    const stored = await storedPatient(hx, 'F-1');
+    expect(stored.telecom).toBeUndefined();
+    expect(stored.address).toBeUndefined();
+  });
+
+  it('overlays the surviving record of an A40 with a thin PID; the prior record is retired as before', async () => {
+    const hx = institution();
+    const d = person().demographics;
+    const demographics = `${d.family}^${d.given}^^^^^L||${d.birthDate.replace(/-/g, '')}|${d.sex === 'M' ? 'M' : 'F'}`;
+    const full = `|||${d.address.line}^^${d.address.city}^^${d.address.postalCode}^USA^H||${d.phone}^PRN^PH`;
+    await producer.publish(PatientUpserted, fromV2(hx, 'A04', `PID|1||OLD-2^^^HOSP^MR~${d.nationalId}^^^SSA^SS||${demographics}${full}`));
+    const prior = await waitForLink(hx, 'OLD-2');
+    await producer.publish(PatientUpserted, fromV2(hx, 'A04', `PID|1||NEW-2^^^HOSP^MR~${d.nationalId}^^^SSA^SS||${demographics}${full}`));
+    await waitForLink(hx, 'NEW-2');
+    const before = await storedPatient(hx, 'NEW-2');
+
+    const a40 = mapV2(hx, 'ADT^A40^ADT_A39', [`PID|1||NEW-2^^^HOSP^MR||${demographics}`, 'MRG|OLD-2^^^HOSP^MR']);
+    const merge = a40.merge!;
+    const event = upserted(hx, a40.localPatientId, a40.patient);
+    await producer.publish(PatientMerged, {
+      ...event,
+      data: {
+        ...event.data,
+        channel: 'hl7v2' as const,
+        priorPatientSystem: merge.prior.system,
+        priorLocalPatientId: merge.prior.value,
+        priorPatient: merge.priorPatient,
+      },
+    });
+    const retired = await waitFor('the prior record to be retired', () => linkOf(hx, 'OLD-2'), (l) => l?.state === 'NO_MATCH');
+    const surviving = await waitForLink(hx, 'NEW-2');
+    expect(retired?.enterprise_id).toBe(surviving.enterprise_id);
+    expect(surviving.enterprise_id).toBe(prior.enterprise_id);
+    expect(await versionOf(hx, 'NEW-2')).toBe(2);
+    const survivor = await storedPatient(hx, 'NEW-2');
+    expect(survivor.telecom).toEqual(before.telecom);
+    expect(survivor.address).toEqual(before.address);
+    expect(survivor.identifier).toEqual(before.identifier);
+    expect(survivor.link).toEqual([{ other: { reference: `Patient/${merge.priorPatientId}` }, type: 'replaces' }]);
+    // The prior record is stored as the A40 describes it (inactive, replaced-by), as before.
+    expect(await versionOf(hx, 'OLD-2')).toBe(2);
+    expect(await storedPatient(hx, 'OLD-2')).toEqual(JSON.parse(JSON.stringify(merge.priorPatient)));
   });
 });
 

@@ -35,4 +35,9 @@ export {
   mapTriggerToEncounterStatus,
 } from './vocabulary/v2-tables.vocabulary';
 export { v2DateTimeToFhir } from './datatypes/v2-datetime.mapper';
-export { PROTECTION_INDICATOR_EXTENSION, protectionIndicatorOf } from './segments/patient.mapper';
+export {
+  CLEARED_ELEMENT_EXTENSION,
+  clearedElementsOf,
+  PROTECTION_INDICATOR_EXTENSION,
+  protectionIndicatorOf,
+} from './segments/patient.mapper';

@@ -9,6 +9,8 @@ export interface SourceRecordRow {
   readonly localId: string;
   readonly currentVersion: number;
   readonly retiredInto: string | null;
+  /** The FHIR Patient of the current version. */
+  readonly patient: Patient;
 }
 
 export interface LinkRow {
@@ -96,10 +98,30 @@ export class IdentityRepository {
     }
   }
 
-  async findSourceRecord(tx: EntityManager, system: string, localId: string): Promise<SourceRecordRow | null> {
+  async findSourceRecord(
+    tx: EntityManager,
+    system: string,
+    localId: string,
+  ): Promise<SourceRecordRow | null> {
     const rows = await tx.query<SourceRecordRow[]>(
-      `SELECT id, system, local_id AS "localId", current_version AS "currentVersion", retired_into AS "retiredInto"
+      `SELECT id, system, local_id AS "localId", current_version AS "currentVersion", retired_into AS "retiredInto", patient
          FROM source_records WHERE system = $1 AND local_id = $2 FOR UPDATE`,
+      [system, localId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The current version of a record by its source identity, read without a lock (the matcher reads it
+   * to know which blocking keys to lock, then reads it again under the lock).
+   */
+  async peekSourceRecord(
+    tx: EntityManager,
+    system: string,
+    localId: string,
+  ): Promise<{ readonly currentVersion: number; readonly patient: Patient } | null> {
+    const rows = await tx.query<{ currentVersion: number; patient: Patient }[]>(
+      `SELECT current_version AS "currentVersion", patient FROM source_records WHERE system = $1 AND local_id = $2`,
       [system, localId],
     );
     return rows[0] ?? null;
@@ -109,8 +131,15 @@ export class IdentityRepository {
   async currentRecord(
     tx: EntityManager,
     id: string,
-  ): Promise<{ readonly system: string; readonly localId: string; readonly retiredInto: string | null; readonly patient: Patient } | null> {
-    const rows = await tx.query<{ system: string; localId: string; retiredInto: string | null; patient: Patient }[]>(
+  ): Promise<{
+    readonly system: string;
+    readonly localId: string;
+    readonly retiredInto: string | null;
+    readonly patient: Patient;
+  } | null> {
+    const rows = await tx.query<
+      { system: string; localId: string; retiredInto: string | null; patient: Patient }[]
+    >(
       `SELECT system, local_id AS "localId", retired_into AS "retiredInto", patient FROM source_records WHERE id = $1`,
       [id],
     );
@@ -118,7 +147,12 @@ export class IdentityRepository {
   }
 
   /** Appends a version of the record (creating the record at version 1) and returns the record's id. */
-  async appendVersion(tx: EntityManager, id: string, existing: SourceRecordRow | null, input: NewVersion): Promise<number> {
+  async appendVersion(
+    tx: EntityManager,
+    id: string,
+    existing: SourceRecordRow | null,
+    input: NewVersion,
+  ): Promise<number> {
     const n = input.normalized;
     const search = [
       n.family?.latin ?? null,
@@ -150,12 +184,23 @@ export class IdentityRepository {
     await tx.query(
       `INSERT INTO source_record_versions (source_record_id, version, patient, normalized, source_message_id, received_at)
        VALUES ($1, $2, $3::jsonb, $4::jsonb, $5, $6)`,
-      [id, version, JSON.stringify(input.patient), JSON.stringify(input.normalized), input.sourceMessageId, input.at],
+      [
+        id,
+        version,
+        JSON.stringify(input.patient),
+        JSON.stringify(input.normalized),
+        input.sourceMessageId,
+        input.at,
+      ],
     );
     return version;
   }
 
-  async replaceBlockingKeys(tx: EntityManager, sourceRecordId: string, keys: readonly string[]): Promise<void> {
+  async replaceBlockingKeys(
+    tx: EntityManager,
+    sourceRecordId: string,
+    keys: readonly string[],
+  ): Promise<void> {
     await tx.query('DELETE FROM blocking_keys WHERE source_record_id = $1', [sourceRecordId]);
     if (keys.length === 0) return;
     await tx.query(
@@ -285,7 +330,14 @@ export class IdentityRepository {
   }
 
   /** Remembers that two source records are not the same person (stored once, smaller id first). */
-  async addNotSamePerson(tx: EntityManager, a: string, b: string, reason: string, by: string, at: Date): Promise<void> {
+  async addNotSamePerson(
+    tx: EntityManager,
+    a: string,
+    b: string,
+    reason: string,
+    by: string,
+    at: Date,
+  ): Promise<void> {
     const [first, second] = [a, b].sort();
     await tx.query(
       `INSERT INTO not_same_person (record_a, record_b, reason, decided_by, at) VALUES ($1, $2, $3, $4, $5)
@@ -316,7 +368,10 @@ export class IdentityRepository {
   }
 
   async decideReviewTask(tx: EntityManager, id: string, at: Date): Promise<void> {
-    await tx.query(`UPDATE review_tasks SET status = 'DECIDED', decided_at = $2, version = version + 1 WHERE id = $1`, [id, at]);
+    await tx.query(
+      `UPDATE review_tasks SET status = 'DECIDED', decided_at = $2, version = version + 1 WHERE id = $1`,
+      [id, at],
+    );
   }
 
   /** Opens a review task unless the same one (kind, record, enterprise ids) is already open. */
@@ -326,7 +381,15 @@ export class IdentityRepository {
        SELECT $1, $2, 'OPEN', $3, $4::uuid[], $5, $6::jsonb, 1, $7
         WHERE NOT EXISTS (SELECT 1 FROM review_tasks WHERE status = 'OPEN' AND kind = $2 AND source_record_id = $3
                             AND enterprise_ids = $4::uuid[])`,
-      [task.id, task.kind, task.sourceRecordId, task.enterpriseIds, task.bestScore, JSON.stringify(task.payload), task.at],
+      [
+        task.id,
+        task.kind,
+        task.sourceRecordId,
+        task.enterpriseIds,
+        task.bestScore,
+        JSON.stringify(task.payload),
+        task.at,
+      ],
     );
   }
 }

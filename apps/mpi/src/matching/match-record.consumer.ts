@@ -47,6 +47,7 @@ export class MatchRecordConsumer {
             localId: event.data.localPatientId,
             patient: event.data.patient,
             sourceMessageId: event.data.sourceMessageId,
+            channel: event.data.channel,
           },
           tx,
         );
@@ -59,6 +60,7 @@ export class MatchRecordConsumer {
             localId: event.data.localPatientId,
             patient: event.data.patient,
             sourceMessageId: event.data.sourceMessageId,
+            channel: event.data.channel,
           },
           {
             system: event.data.priorPatientSystem,

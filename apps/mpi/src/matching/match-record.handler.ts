@@ -13,11 +13,11 @@ import type { LinkDecision, ScoredCandidate } from './link-decision.policy';
 import { demographicsOf, searchPhones } from './patient-demographics';
 import { MATCHING_PROFILE } from './rule-sets';
 import type { MatchingProfile } from './rule-sets';
+import { overlaySourceRecord } from './source-record-overlay.policy';
 
 /** Candidates compared per record (a cap keeps a common name from exploding). */
 export const CANDIDATE_CAP = 200;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 
 /** A source record as an institution sent it (PatientUpserted / the surviving side of PatientMerged). */
 export interface SourceRecordInput {
@@ -26,6 +26,19 @@ export interface SourceRecordInput {
   readonly localId: string;
   readonly patient: Patient;
   readonly sourceMessageId: string;
+  /**
+   * How it arrived. `hl7v2`: the Patient is what one message said, overlaid on the stored version
+   * (overlaySourceRecord: an empty field keeps, `""` deletes). `fhir` or unset: the whole resource
+   * (FHIR update semantics), stored as sent.
+   */
+  readonly channel?: 'hl7v2' | 'fhir';
+}
+
+/** The version of a record about to be stored, with what matching derives from it. */
+interface RecordVersion {
+  readonly patient: Patient;
+  readonly normalized: NormalizedRecord;
+  readonly keys: readonly string[];
 }
 
 export interface MatchOutcome {
@@ -41,7 +54,11 @@ export interface RematchOutcome {
   readonly system: string;
   readonly localId: string;
   readonly changed: boolean;
-  readonly before: { readonly enterpriseId: string; readonly state: Decision; readonly origin: 'AUTO' | 'MANUAL' };
+  readonly before: {
+    readonly enterpriseId: string;
+    readonly state: Decision;
+    readonly origin: 'AUTO' | 'MANUAL';
+  };
   /** `enterpriseId` null: a new enterprise id (dry run). */
   readonly after: {
     readonly action: 'keep' | 'link' | 'new';
@@ -79,25 +96,64 @@ export class MatchRecordHandler {
     this.region = profile.region;
   }
 
-  async upsert(input: SourceRecordInput, tx: EntityManager, extraLocks: readonly string[] = []): Promise<MatchOutcome> {
+  async upsert(
+    input: SourceRecordInput,
+    tx: EntityManager,
+    extraLocks: readonly string[] = [],
+  ): Promise<MatchOutcome> {
     const at = new Date();
-    const normalized = normalizeRecord(demographicsOf(input.patient), this.region, this.ruleSet);
-    const keys = blockingKeys(normalized);
+    const overlay = input.channel === 'hl7v2';
+    // An HL7 v2 update is overlaid on the stored version, whose blocking keys are then the merged
+    // record's: read it first (no lock) so every lock below is taken in one sorted batch.
+    const seen = overlay ? await this.repository.peekSourceRecord(tx, input.system, input.localId) : null;
+    let next = this.recordVersion(input, seen?.patient ?? null);
     // Concurrency: two records of one new person sharing a blocking key are decided one
     // after the other, each seeing the other's committed link, whatever partition or replica they use.
-    await this.repository.lockKeys(tx, [recordLockKey(input.system, input.localId), ...keys, ...extraLocks]);
+    await this.repository.lockKeys(tx, [
+      recordLockKey(input.system, input.localId),
+      ...next.keys,
+      ...extraLocks,
+    ]);
 
     const existing = await this.repository.findSourceRecord(tx, input.system, input.localId);
+    if (overlay && (existing?.currentVersion ?? 0) !== (seen?.currentVersion ?? 0)) {
+      // Another transaction (an A40 retiring this record, arriving on another partition) wrote a version
+      // between the read and the lock: overlay on that one. Its extra keys are locked out of order; a
+      // resulting deadlock is broken by Postgres and the consumer retries the event.
+      next = this.recordVersion(input, existing?.patient ?? null);
+      await this.repository.lockKeys(tx, next.keys);
+    }
+    const { patient, normalized, keys } = next;
     const id = existing?.id ?? randomUUID();
-    await this.repository.appendVersion(tx, id, existing, { ...input, normalized, phones: searchPhones(input.patient, this.region), at });
+    await this.repository.appendVersion(tx, id, existing, {
+      ...input,
+      patient,
+      normalized,
+      phones: searchPhones(patient, this.region),
+      at,
+    });
     const link = await this.repository.findLink(tx, id);
     if (existing !== null && existing.retiredInto !== null && link !== null) {
       // A record its source merged away (A40) keeps its redirect: the new version is kept, not matched.
       return { sourceRecordId: id, enterpriseId: link.enterpriseId, state: link.state, changed: false };
     }
     await this.repository.replaceBlockingKeys(tx, id, keys);
-    const decision = await this.evaluate(tx, id, normalized, keys, link, input.patient, this.ruleSet);
-    return this.apply(tx, { id, system: input.system, localId: input.localId }, link, decision, at, this.ruleSet);
+    const decision = await this.evaluate(tx, id, normalized, keys, link, patient, this.ruleSet);
+    return this.apply(
+      tx,
+      { id, system: input.system, localId: input.localId },
+      link,
+      decision,
+      at,
+      this.ruleSet,
+    );
+  }
+
+  /** The version to store: an HL7 v2 Patient overlaid on `previous`, any other stored as sent. */
+  private recordVersion(input: SourceRecordInput, previous: Patient | null): RecordVersion {
+    const patient = input.channel === 'hl7v2' ? overlaySourceRecord(previous, input.patient) : input.patient;
+    const normalized = normalizeRecord(demographicsOf(patient), this.region, this.ruleSet);
+    return { patient, normalized, keys: blockingKeys(normalized) };
   }
 
   /**
@@ -118,13 +174,25 @@ export class MatchRecordHandler {
     if (record === null || record.retiredInto !== null) return null;
     const normalized = normalizeRecord(demographicsOf(record.patient), this.region, ruleSet);
     const keys = blockingKeys(normalized);
-    if (mode === 'apply') await this.repository.lockKeys(tx, [recordLockKey(record.system, record.localId), ...keys]);
+    if (mode === 'apply')
+      await this.repository.lockKeys(tx, [recordLockKey(record.system, record.localId), ...keys]);
     const link = await this.repository.findLink(tx, sourceRecordId);
     if (link === null) return null;
     const decision = await this.evaluate(tx, sourceRecordId, normalized, keys, link, record.patient, ruleSet);
-    const target = decision.action === 'link' ? decision.enterpriseId : decision.action === 'keep' ? link.enterpriseId : null;
+    const target =
+      decision.action === 'link'
+        ? decision.enterpriseId
+        : decision.action === 'keep'
+          ? link.enterpriseId
+          : null;
     const before = { enterpriseId: link.enterpriseId, state: link.state, origin: link.origin };
-    const after = { action: decision.action, enterpriseId: target, state: decision.state, score: decision.best?.score ?? null, reason: decision.reason };
+    const after = {
+      action: decision.action,
+      enterpriseId: target,
+      state: decision.state,
+      score: decision.best?.score ?? null,
+      reason: decision.reason,
+    };
     const base = { sourceRecordId, system: record.system, localId: record.localId, before, after };
     if (target === link.enterpriseId && decision.state === link.state) return { ...base, changed: false };
     if (mode === 'apply') {

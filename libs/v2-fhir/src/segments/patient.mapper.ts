@@ -55,6 +55,76 @@ function protectionIndicatorValue(pd1: Hl7Segment | undefined): boolean | undefi
   }
 }
 
+/** PID-6 mother's maiden name (IG PID[Patient]). */
+const MOTHERS_MAIDEN_NAME_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName';
+
+/**
+ * Elements of the Patient an HL7 v2 message cleared with the explicit null `""` (HL7 v2.5 §2.5.3:
+ * `""` means "delete the value you have", an empty field "not sent — keep what you have"). A Patient
+ * carries one extension per cleared element, `valueCode` the FHIR Patient element name (`name`,
+ * `birthDate`, `gender`, `address`, `telecom`, `maritalStatus`, `multipleBirth`, `deceased`,
+ * `generalPractitioner`; a choice element by its name without the type) or, for an element the
+ * mapping carries as an extension, that extension's URL (PID-6 -> patient-mothersMaidenName).
+ *
+ * An element is listed when at least one v2 field that feeds it is `""` and none of them is valued,
+ * e.g. PID-13 `""` with PID-14 empty -> `telecom`. Elements fed by several fields (name: PID-5, PID-9;
+ * telecom: PID-13, PID-14) are cleared or replaced as a whole. A field that is simply empty produces
+ * nothing, so a consumer that keeps stored state overlays what the Patient carries, removes the
+ * listed elements and keeps the rest; a consumer that ignores the extension sees the Patient it saw
+ * before. PID-3 (always required) and PD1-12 (mapped to false, see PROTECTION_INDICATOR_EXTENSION)
+ * are never listed; NK1 (contact) is replaced when sent, never cleared.
+ */
+export const CLEARED_ELEMENT_EXTENSION = 'urn:tessera:fhir:extension:v2-cleared-element';
+
+/** The elements a Patient says its message cleared (see CLEARED_ELEMENT_EXTENSION), in order. */
+export function clearedElementsOf(patient: Pick<Patient, 'extension'>): readonly string[] {
+  return (patient.extension ?? [])
+    .filter((e) => e.url === CLEARED_ELEMENT_EXTENSION && e.valueCode !== undefined)
+    .map((e) => e.valueCode ?? '');
+}
+
+/** The v2 fields that feed each clearable Patient element (see CLEARED_ELEMENT_EXTENSION). */
+const CLEARABLE_FIELDS: readonly {
+  readonly element: string;
+  readonly segment: 'PID' | 'PD1';
+  readonly fields: readonly number[];
+}[] = [
+  { element: MOTHERS_MAIDEN_NAME_EXTENSION, segment: 'PID', fields: [6] },
+  { element: 'name', segment: 'PID', fields: [5, 9] },
+  { element: 'birthDate', segment: 'PID', fields: [7] },
+  { element: 'gender', segment: 'PID', fields: [8] },
+  { element: 'address', segment: 'PID', fields: [11] },
+  { element: 'telecom', segment: 'PID', fields: [13, 14] },
+  { element: 'maritalStatus', segment: 'PID', fields: [16] },
+  { element: 'multipleBirth', segment: 'PID', fields: [24, 25] },
+  { element: 'deceased', segment: 'PID', fields: [29, 30] },
+  { element: 'generalPractitioner', segment: 'PD1', fields: [3, 4] },
+];
+
+/** True when the whole field is the HL7 explicit null `""` (one repetition, nothing else). */
+function explicitNull(segment: Hl7Segment, field: number): boolean {
+  const reps = segment.repetitions(field);
+  return reps.length === 1 && reps[0]?.text === '""';
+}
+
+/** Whether the mapped Patient carries `element` (a choice element under any type; an extension by URL). */
+function carries(patient: Patient, element: string): boolean {
+  if (element.includes(':')) return patient.extension?.some((e) => e.url === element) === true;
+  return Object.keys(patient).some(
+    (key) => key === element || (key.startsWith(element) && /^[A-Z]/.test(key.slice(element.length))),
+  );
+}
+
+/** The cleared-element extensions of a mapped Patient (see CLEARED_ELEMENT_EXTENSION). */
+function clearedElements(pid: Hl7Segment, pd1: Hl7Segment | undefined, patient: Patient): Extension[] {
+  return CLEARABLE_FIELDS.filter(({ element, segment, fields }) => {
+    const seg = segment === 'PID' ? pid : pd1;
+    if (seg === undefined || carries(patient, element)) return false;
+    const nulled = fields.filter((f) => explicitNull(seg, f));
+    return nulled.length > 0 && fields.every((f) => nulled.includes(f) || seg.repetitions(f).length === 0);
+  }).map(({ element }) => ({ url: CLEARED_ELEMENT_EXTENSION, valueCode: element }));
+}
+
 /** Identifier types that name the institution's own patient number, in order of preference. */
 const LOCAL_ID_TYPES: readonly string[] = ['MR', 'PI', 'PT'];
 
@@ -135,7 +205,7 @@ export function mapPatient(
   const maiden = pid.repetitions(6)[0]?.component(1, 1) ?? '';
   if (present(maiden)) {
     extension.push({
-      url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName',
+      url: MOTHERS_MAIDEN_NAME_EXTENSION,
       valueString: maiden,
     });
   }
@@ -218,10 +288,7 @@ export function mapPatient(
 
   const contact = nk1s.flatMap((nk1) => mapNextOfKin(scope, nk1) ?? []);
 
-  const patient: Patient = {
-    resourceType: 'Patient',
-    id,
-    ...(extension.length > 0 ? { extension } : {}),
+  const demographics: Omit<Patient, 'resourceType' | 'id' | 'extension'> = {
     identifier: identifiers.map((i) => ({ ...i })),
     ...(names.length > 0 ? { name: names } : {}),
     ...(telecom.length > 0 ? { telecom } : {}),
@@ -234,6 +301,14 @@ export function mapPatient(
     ...(contact.length > 0 ? { contact } : {}),
     ...(generalPractitioner.length > 0 ? { generalPractitioner } : {}),
     managingOrganization: institutionReference(scope.ctx.institutionId),
+  };
+  // Elements the message cleared with "" (see CLEARED_ELEMENT_EXTENSION); empty fields add nothing.
+  extension.push(...clearedElements(pid, pd1, { resourceType: 'Patient', extension, ...demographics }));
+  const patient: Patient = {
+    resourceType: 'Patient',
+    id,
+    ...(extension.length > 0 ? { extension } : {}),
+    ...demographics,
   };
   return { patient, localPatientId: primary.value, patientSystem: primary.system, identifiers };
 }
