@@ -13,7 +13,7 @@ import type { MappingError } from './mapping.error';
  * version when the same message would map to different resources or ids. Every result carries it so
  * a replay can tell which rules produced a stored resource.
  */
-export const MAPPER_VERSION = '1.1.0';
+export const MAPPER_VERSION = '1.2.0';
 
 /**
  * Per-institution input to the mapper. Nothing here is guessed from the message: systems for
