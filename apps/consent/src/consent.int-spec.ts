@@ -3,8 +3,10 @@
 // answer, GET /internal/policy, link moves and PD1-12 from the topics, break-the-glass and its
 // privacy review, institution access and validation errors, ownership of directives (other
 // institutions, consent operators, privacy officers), holding earned by authenticated senders, and
-// the privacy officer's watch (registered-then-queried).
+// the privacy officer's watch (registered-then-queried), and the privacy review of permits an
+// institution records that lift a label for itself or lift an absolute label.
 import type { INestApplication } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
@@ -18,8 +20,15 @@ import {
   Topics,
 } from '@tessera/contracts';
 import type { Patient, SenderAuthentication } from '@tessera/contracts';
-import { CONSENT_SCOPE_SYSTEM, POLICY_RULE_SYSTEM } from '@tessera/consent-policy';
-import type { PatientPolicy } from '@tessera/consent-policy';
+import {
+  CONSENT_SCOPE_SYSTEM,
+  decidePatient,
+  INSTITUTION_SYSTEM,
+  parseRegionPolicy,
+  POLICY_RULE_SYSTEM,
+  SENSITIVITY_SYSTEM,
+} from '@tessera/consent-policy';
+import type { PatientPolicy, RegionPolicy } from '@tessera/consent-policy';
 import { readPolicyVersion } from '@tessera/platform-consent-cache';
 import type { EventProducer } from '@tessera/platform-kafka';
 import type { RedisClient } from '@tessera/platform-redis';
@@ -42,6 +51,7 @@ import type { TestIssuer } from '@tessera/testing';
 import { PROTECTION_INDICATOR_EXTENSION } from '@tessera/v2-fhir';
 
 const RUN = uniqueTestId('c');
+const REGION_POLICY_FILE = path.resolve(__dirname, '../../../deploy/demo-region/consent-policy.yaml');
 const DATABASE = `tessera_consent_test_${RUN}`;
 const SUFFIX = `test-${RUN}`;
 const GROUPS = [
@@ -77,10 +87,7 @@ beforeAll(async () => {
   process.env['CONSENT_WATCH_THRESHOLD'] = String(WATCH_THRESHOLD);
   process.env['AUTH_ISSUER'] = issuer.issuer;
   process.env['AUTH_JWKS_URL'] = issuer.jwksUrl;
-  process.env['CONSENT_REGION_POLICY_FILE'] = path.resolve(
-    __dirname,
-    '../../../deploy/demo-region/consent-policy.yaml',
-  );
+  process.env['CONSENT_REGION_POLICY_FILE'] = REGION_POLICY_FILE;
   kafka = testKafka(`consent-int-${RUN}`);
   await withAdmin(kafka, (admin) =>
     admin.createTopics({ topics: GROUP_TOPICS.map((topic) => ({ topic, numPartitions: 1 })) }),
@@ -1254,5 +1261,229 @@ describe("the privacy officer's watch", () => {
       decidedBy: 'privacy-1',
       version: 2,
     });
+  });
+});
+
+describe('privacy review of permits an institution records for itself or for absolute labels', () => {
+  const region: RegionPolicy = parseRegionPolicy(readFileSync(REGION_POLICY_FILE, 'utf8'));
+
+  /** A Consent (base `rule`) with one label permit naming `actors` (none: anyone) for `labels`. */
+  function labelPermit(
+    eid: string,
+    actors: readonly string[],
+    labels: readonly string[],
+    rule: 'OPTIN' | 'OPTOUT' = 'OPTIN',
+  ): Record<string, unknown> {
+    const base = consent({ reference: `Patient/${eid}` }, 'active', rule);
+    return {
+      ...base,
+      provision: {
+        type: rule === 'OPTOUT' ? 'deny' : 'permit',
+        provision: [
+          {
+            type: 'permit',
+            ...(actors.length > 0
+              ? {
+                  actor: actors.map((value) => ({
+                    reference: { identifier: { system: INSTITUTION_SYSTEM, value } },
+                  })),
+                }
+              : {}),
+            securityLabel: labels.map((code) => ({ system: SENSITIVITY_SYSTEM, code })),
+          },
+        ],
+      },
+    };
+  }
+
+  /** The labels another institution's items stay hidden under, for `institutionId` asking for treatment. */
+  async function deniedLabelsFor(eid: string, institutionId: string): Promise<readonly string[]> {
+    const decision = decidePatient(
+      region,
+      await policyOf(eid),
+      { institutionId, purposeOfUse: 'TREAT' },
+      new Date(),
+    );
+    expect(decision.visibility.others).toBe('all');
+    return decision.visibility.deniedLabels;
+  }
+
+  interface ConsentReview {
+    readonly id: string;
+    readonly version: number;
+    readonly status: string;
+    readonly recordedBy: string;
+    readonly provisions: readonly { readonly actors: string[]; readonly securityLabels: string[] }[];
+  }
+
+  async function openReviews(): Promise<ConsentReview[]> {
+    const reply = await http('GET', '/privacy/consent-reviews?limit=500', { token: officerToken });
+    expect(reply.status).toBe(200);
+    return reply.json['items'] as ConsentReview[];
+  }
+
+  const decide = (id: string, ifMatch: string, decision: 'approve' | 'reject') =>
+    http('POST', `/privacy/consent-reviews/${id}/decision`, {
+      token: officerToken,
+      contentType: 'application/json',
+      headers: { 'if-match': ifMatch },
+      body: { decision, note: 'checked against the signed form' },
+    });
+
+  it('a self-permit for ETH is proposed and does not count; approved, the version rises and it counts', async () => {
+    const { eid, aurelia, riverside } = await sharedPerson();
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).toContain('ETH');
+
+    const created = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: labelPermit(eid, [aurelia.institutionId], ['ETH']),
+    });
+    expect(created.status).toBe(201);
+    expect(created.json['status']).toBe('proposed');
+    expect((created.json['meta'] as { tag?: { system: string; code: string }[] }).tag).toEqual([
+      expect.objectContaining({ system: 'urn:tessera:consent-review', code: 'pending' }),
+    ]);
+    const id = created.json['id'] as string;
+    expect(await storedDirective(id)).toMatchObject({ status: 'proposed', version: 1 });
+    // Its requests still do not see another institution's ETH items.
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).toContain('ETH');
+
+    // A review item for the privacy officer; an institution cannot list or decide it.
+    expect(
+      (
+        await http('GET', '/privacy/consent-reviews', {
+          token: exchangeToken,
+          headers: as(aurelia.institutionId),
+        })
+      ).status,
+    ).toBe(403);
+    expect((await http('GET', '/privacy/consent-reviews', { token: operatorToken })).status).toBe(403);
+    expect((await openReviews()).find((r) => r.id === id)).toMatchObject({
+      id,
+      version: 1,
+      status: 'proposed',
+      recordedBy: aurelia.institutionId,
+      provisions: [{ actors: [aurelia.institutionId], securityLabels: ['ETH'] }],
+    });
+
+    const before = await dbVersion(eid);
+    expect((await decide(id, 'W/"7"', 'approve')).status).toBe(412);
+    const approved = await decide(id, 'W/"1"', 'approve');
+    expect(approved.status).toBe(200);
+    expect(approved.headers.get('etag')).toBe('W/"2"');
+    expect(approved.json).toMatchObject({ id, version: 2, status: 'active' });
+    expect(await dbVersion(eid)).toBeGreaterThan(before);
+    expect(await readPolicyVersion(redis, eid)).toBe(await dbVersion(eid));
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).not.toContain('ETH');
+    expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('ETH');
+    const read = await http('GET', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+    });
+    expect(read.json).toMatchObject({ status: 'active', meta: { versionId: '2' } });
+    expect((read.json['meta'] as { tag?: { code: string }[] }).tag).toEqual([
+      expect.objectContaining({ code: 'approved' }),
+    ]);
+    expect((await openReviews()).map((r) => r.id)).not.toContain(id);
+    expect((await decide(id, 'W/"2"', 'reject')).status).toBe(409);
+    const history = await dataSource.query<{ version: number; status: string; revised_by: string }[]>(
+      'SELECT version, status, revised_by FROM consent_directive_history WHERE id = $1 ORDER BY version',
+      [id],
+    );
+    expect(history).toEqual([
+      { version: 1, status: 'proposed', revised_by: `${aurelia.institutionId}/exchange` },
+      { version: 2, status: 'active', revised_by: 'privacy-1' },
+    ]);
+
+    // Any later change by the institution that still holds the permit goes back to review.
+    const revised = await http('PUT', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: { ...as(aurelia.institutionId), 'if-match': 'W/"2"' },
+      body: { ...labelPermit(eid, [aurelia.institutionId], ['ETH', 'SUD']), id },
+    });
+    expect(revised.status).toBe(200);
+    expect(revised.json['status']).toBe('proposed');
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).toEqual(expect.arrayContaining(['ETH', 'SUD']));
+  });
+
+  it('rejected by the privacy officer: status rejected, the permit never counts, its opt-out does at once', async () => {
+    const { eid, aurelia, riverside } = await sharedPerson();
+    // An opt-out with a self-permit for ETH as its exception: the opt-out counts while under review.
+    const created = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: labelPermit(eid, [], ['ETH'], 'OPTOUT'),
+    });
+    expect(created.status).toBe(201);
+    expect(created.json['status']).toBe('proposed');
+    const id = created.json['id'] as string;
+    for (const institutionId of [aurelia.institutionId, riverside.institutionId]) {
+      const decision = decidePatient(
+        region,
+        await policyOf(eid),
+        { institutionId, purposeOfUse: 'TREAT' },
+        new Date(),
+      );
+      expect(decision.visibility.others).toBe('none');
+    }
+    expect((await openReviews()).map((r) => r.id)).toContain(id);
+
+    const rejected = await decide(id, 'W/"1"', 'reject');
+    expect(rejected.status).toBe(200);
+    expect(rejected.json).toMatchObject({ id, version: 2, status: 'rejected' });
+    expect(await storedDirective(id)).toMatchObject({ status: 'rejected', version: 2 });
+    expect(await readPolicyVersion(redis, eid)).toBe(await dbVersion(eid));
+    const read = await http('GET', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+    });
+    expect(read.json['status']).toBe('rejected');
+    const decision = decidePatient(
+      region,
+      await policyOf(eid),
+      { institutionId: aurelia.institutionId, purposeOfUse: 'TREAT' },
+      new Date(),
+    );
+    expect(decision.visibility.others).toBe('none');
+    expect(decision.reasons).not.toContain('label-permit:ETH');
+    expect((await openReviews()).map((r) => r.id)).not.toContain(id);
+  });
+
+  it('a permit naming another institution for a non-absolute label counts at once; for ETH it is reviewed', async () => {
+    const { eid, aurelia, riverside } = await sharedPerson();
+    expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('PSY');
+    const psy = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: labelPermit(eid, [riverside.institutionId], ['PSY']),
+    });
+    expect(psy.status).toBe(201);
+    expect(psy.json['status']).toBe('active');
+    expect((psy.json['meta'] as { tag?: unknown }).tag).toBeUndefined();
+    expect(await deniedLabelsFor(eid, riverside.institutionId)).not.toContain('PSY');
+    expect((await openReviews()).map((r) => r.id)).not.toContain(psy.json['id']);
+
+    const eth = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: labelPermit(eid, [riverside.institutionId], ['ETH']),
+    });
+    expect(eth.status).toBe(201);
+    expect(eth.json['status']).toBe('proposed');
+    expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('ETH');
+    expect((await openReviews()).map((r) => r.id)).toContain(eth.json['id']);
+  });
+
+  it('a consent operator records a permit for ETH: active at once, no review', async () => {
+    const { eid, aurelia } = await sharedPerson();
+    const created = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: labelPermit(eid, [aurelia.institutionId], ['ETH']),
+    });
+    expect(created.status).toBe(201);
+    expect(created.json['status']).toBe('active');
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).not.toContain('ETH');
+    expect((await openReviews()).map((r) => r.id)).not.toContain(created.json['id']);
   });
 });

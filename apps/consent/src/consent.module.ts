@@ -10,6 +10,8 @@ import type { ConsentSettings } from './consent.config';
 import { ConsentAccessService } from './directives/consent-access.service';
 import { ConsentDirectiveHandler } from './directives/consent-directive.handler';
 import { ConsentController } from './directives/consent.controller';
+import { ConsentReviewController } from './directives/consent-review.controller';
+import { ConsentReviewHandler } from './directives/consent-review.handler';
 import { DirectiveRepository } from './directives/directive.repository';
 import { ConsentLinkRepository } from './links/consent-link.repository';
 import { CONSENT_CONSUMER_OPTIONS, ConsentLinksConsumer } from './links/consent-links.consumer';
@@ -29,14 +31,20 @@ import { PrivacyAlertHandler } from './watch/privacy-alert.handler';
 import { WatchRepository } from './watch/watch.repository';
 
 /**
- * Consent directives (FHIR Consent API), the policy per person for the exchange, break-the-glass
+ * Consent directives (FHIR Consent API) and the privacy review of permits institutions record, the policy per person for the exchange, break-the-glass
  * and privacy reviews, the consumers of hie.mpi.link and hie.patient, and the privacy officer's
  * watch (hie.mpi.link + hie.audit → privacy alerts).
  */
 @Module({
   // Privacy officers' overrides and refused cross-institution attempts are audited (hie.audit).
   imports: [AuditModule.forRoot()],
-  controllers: [ConsentController, InternalPolicyController, BreakGlassController, PrivacyAlertController],
+  controllers: [
+    ConsentController,
+    ConsentReviewController,
+    InternalPolicyController,
+    BreakGlassController,
+    PrivacyAlertController,
+  ],
   providers: [
     { provide: CONSENT_SETTINGS, useFactory: () => loadConfig(consentConfig) },
     {
@@ -59,6 +67,7 @@ import { WatchRepository } from './watch/watch.repository';
     DirectiveRepository,
     ConsentAccessService,
     ConsentDirectiveHandler,
+    ConsentReviewHandler,
     BreakGlassRepository,
     BreakGlassHandler,
     LinkChangedHandler,

@@ -1,4 +1,11 @@
-import { fromFhirConsent, toFhirConsent, type ConsentMeta } from './consent-fhir.mapper';
+import {
+  CONSENT_REVIEW_TAG_SYSTEM,
+  fromFhirConsent,
+  reviewTagOf,
+  toFhirConsent,
+  withReviewTag,
+  type ConsentMeta,
+} from './consent-fhir.mapper';
 import type { ConsentDirective } from './model';
 
 const meta: ConsentMeta = { id: 'c-1', version: 3, recordedAt: '2026-11-01T10:00:00.000Z' };
@@ -259,5 +266,46 @@ describe('toFhirConsent', () => {
     expect(toFhirConsent({ ...d, source: 'hl7v2' }).meta?.tag).toEqual([
       { system: 'urn:tessera:consent-source', code: 'hl7v2' },
     ]);
+  });
+
+  it('tags the review state of a directive whose permits needed review; a client cannot mark them', () => {
+    const d: ConsentDirective = {
+      id: 'c-9',
+      version: 1,
+      status: 'proposed',
+      anchor: { kind: 'enterprise', enterpriseId: 'E5' },
+      base: 'permit',
+      provisions: [
+        {
+          type: 'permit',
+          actors: ['st-aurelia'],
+          purposes: [],
+          securityLabels: ['ETH'],
+          reviewRequired: true,
+        },
+      ],
+      recordedBy: 'st-aurelia',
+      recordedAt: '2026-11-01T10:00:00.000Z',
+      source: 'fhir',
+    };
+    expect(toFhirConsent(d).meta?.tag).toEqual([
+      expect.objectContaining({ system: CONSENT_REVIEW_TAG_SYSTEM, code: 'pending' }),
+    ]);
+    expect(reviewTagOf({ ...d, status: 'active' })?.code).toBe('approved');
+    expect(reviewTagOf({ ...d, status: 'rejected' })?.code).toBe('rejected');
+    expect(
+      reviewTagOf({ ...d, provisions: [{ ...d.provisions[0], reviewRequired: undefined }] }),
+    ).toBeUndefined();
+    // A client's own review tag is dropped; other tags stay.
+    const other = { system: 'urn:example', code: 'x' };
+    expect(
+      withReviewTag([other, { system: CONSENT_REVIEW_TAG_SYSTEM, code: 'approved' }], {
+        ...d,
+        provisions: [],
+      }),
+    ).toEqual([other]);
+    const fhir = JSON.parse(JSON.stringify(toFhirConsent(d))) as Record<string, unknown>;
+    const back = fromFhirConsent(fhir, { id: d.id, version: 1, recordedAt: d.recordedAt }).directive;
+    expect(back?.provisions[0]?.reviewRequired).toBeUndefined();
   });
 });

@@ -25,6 +25,52 @@ export const INSTITUTION_SYSTEM = 'urn:tessera:institution';
 const CONSENT_CATEGORY = { system: 'http://loinc.org', code: '59284-0', display: 'Patient Consent' } as const;
 /** meta.tag marking directives that came from an HL7v2 feed (PD1-12) rather than a FHIR client. */
 export const CONSENT_SOURCE_TAG_SYSTEM = 'urn:tessera:consent-source';
+/**
+ * meta.tag on a Consent holding permits that needed a privacy officer's review (README "Privacy
+ * review of recorded permits"): `pending` while `proposed`, then `approved` or `rejected`.
+ */
+export const CONSENT_REVIEW_TAG_SYSTEM = 'urn:tessera:consent-review';
+
+type MetaTag = NonNullable<NonNullable<Consent['meta']>['tag']>[number];
+
+const REVIEW_TAGS: Readonly<Partial<Record<DirectiveStatus, MetaTag>>> = {
+  proposed: {
+    system: CONSENT_REVIEW_TAG_SYSTEM,
+    code: 'pending',
+    display:
+      'Awaiting a privacy officer: a permit that lifts a sensitivity label for the recording institution itself (or for anyone), or lifts an absolute label, counts only once approved; the rest of this Consent counts now.',
+  },
+  active: {
+    system: CONSENT_REVIEW_TAG_SYSTEM,
+    code: 'approved',
+    display: 'Approved by a privacy officer: every provision counts.',
+  },
+  rejected: {
+    system: CONSENT_REVIEW_TAG_SYSTEM,
+    code: 'rejected',
+    display:
+      'Rejected by a privacy officer: the permits that needed review never count; the rest of this Consent counts.',
+  },
+};
+
+/**
+ * The review tag of a directive (undefined when none of its provisions needed review). The tag
+ * describes the server's state: a client's tag of this system is never kept (`withReviewTag`).
+ */
+export function reviewTagOf(d: ConsentDirective): MetaTag | undefined {
+  if (!d.provisions.some((p) => p.reviewRequired === true)) return undefined;
+  const tag = REVIEW_TAGS[d.status];
+  return tag === undefined ? undefined : { ...tag };
+}
+
+/** `tags` without any client-sent review tag, plus the directive's own review tag if it has one. */
+export function withReviewTag(tags: readonly MetaTag[] | undefined, d: ConsentDirective): MetaTag[] {
+  const review = reviewTagOf(d);
+  return [
+    ...(tags ?? []).filter((t) => t.system !== CONSENT_REVIEW_TAG_SYSTEM),
+    ...(review === undefined ? [] : [review]),
+  ];
+}
 
 const STATUSES: readonly DirectiveStatus[] = [
   'draft',
@@ -415,7 +461,8 @@ function parseRecordedBy(r: Obj, issue: Issue): string {
 
 /**
  * The directive as a FHIR R4 Consent (for GET). `fromFhirConsent(toFhirConsent(d), meta-of-d)`
- * gives `d` back (except `source`, carried in meta.tag and set by the caller for hl7v2 directives).
+ * gives `d` back (except `source`, carried in meta.tag and set by the caller for hl7v2 directives,
+ * and `reviewRequired`, which the consent service sets: the review state shows as a meta.tag).
  */
 export function toFhirConsent(d: ConsentDirective): Consent {
   const patient: PatientReference =
@@ -434,7 +481,7 @@ export function toFhirConsent(d: ConsentDirective): Consent {
     meta: {
       versionId: String(d.version),
       lastUpdated: d.recordedAt,
-      ...(d.source === 'hl7v2' ? { tag: [{ system: CONSENT_SOURCE_TAG_SYSTEM, code: 'hl7v2' }] } : {}),
+      ...tagsOf(d),
     },
     status: d.status,
     scope: { coding: [{ system: CONSENT_SCOPE_SYSTEM, code: 'patient-privacy' }] },
@@ -445,6 +492,14 @@ export function toFhirConsent(d: ConsentDirective): Consent {
     policyRule: { coding: [{ system: POLICY_RULE_SYSTEM, code: d.base === 'permit' ? 'OPTIN' : 'OPTOUT' }] },
     provision: root,
   };
+}
+
+function tagsOf(d: ConsentDirective): Pick<NonNullable<Consent['meta']>, 'tag'> {
+  const tags = withReviewTag(
+    d.source === 'hl7v2' ? [{ system: CONSENT_SOURCE_TAG_SYSTEM, code: 'hl7v2' }] : [],
+    d,
+  );
+  return tags.length > 0 ? { tag: tags } : {};
 }
 
 function recordedByToFhir(

@@ -1,9 +1,12 @@
 import {
+  awaitsPrivacyReview,
   compilePolicy,
   decideItem,
   decidePatient,
-  directiveIsActive,
+  directiveCounts,
+  needsPrivacyReview,
   sensitivityCodes,
+  withPrivacyReview,
 } from './consent.policy';
 import type {
   AccessRequest,
@@ -199,11 +202,11 @@ describe('decidePatient', () => {
     ]);
     const d = decidePatient(region, policy([notYet, expired, inactive, provisionLater]), treat(), NOW);
     expect(d.visibility.others).toBe('all');
-    expect(directiveIsActive(notYet, NOW)).toBe(false);
-    expect(directiveIsActive(expired, NOW)).toBe(false);
-    expect(directiveIsActive(inactive, NOW)).toBe(false);
-    expect(directiveIsActive(notYet, new Date('2026-12-01T00:00:00.000Z'))).toBe(true);
-    expect(directiveIsActive(expired, new Date('2026-11-01T00:00:00.000Z'))).toBe(true);
+    expect(directiveCounts(notYet, NOW)).toBe(false);
+    expect(directiveCounts(expired, NOW)).toBe(false);
+    expect(directiveCounts(inactive, NOW)).toBe(false);
+    expect(directiveCounts(notYet, new Date('2026-12-01T00:00:00.000Z'))).toBe(true);
+    expect(directiveCounts(expired, new Date('2026-11-01T00:00:00.000Z'))).toBe(true);
   });
 
   it('label deny adds to the denied labels; a matching permit lifts a sensitive label', () => {
@@ -412,5 +415,96 @@ describe('compilePolicy', () => {
     });
     expect(p.directives.map((d) => d.id)).toEqual(['d']);
     expect(p.breakGlass).toHaveLength(1);
+  });
+});
+
+describe('privacy review of permits an institution records', () => {
+  const selfEth = { type: 'permit' as const, actors: ['st-aurelia'], securityLabels: ['ETH'] };
+
+  it('needsPrivacyReview: label permits for the recorder itself or anyone, and any absolute-label permit', () => {
+    const permit = (p: Partial<Provision>): Provision => ({
+      type: 'permit',
+      actors: [],
+      purposes: [],
+      securityLabels: [],
+      ...p,
+    });
+    expect(needsPrivacyReview(permit(selfEth), 'st-aurelia', region)).toBe(true);
+    expect(needsPrivacyReview(permit({ securityLabels: ['PSY'] }), 'st-aurelia', region)).toBe(true);
+    expect(
+      needsPrivacyReview(permit({ actors: ['riverside'], securityLabels: ['ETH'] }), 'st-aurelia', region),
+    ).toBe(true);
+    // A patient asking St Aurelia to share PSY with Riverside: the normal case, no review.
+    expect(
+      needsPrivacyReview(permit({ actors: ['riverside'], securityLabels: ['PSY'] }), 'st-aurelia', region),
+    ).toBe(false);
+    expect(needsPrivacyReview(permit({ actors: ['st-aurelia'] }), 'st-aurelia', region)).toBe(false);
+    expect(needsPrivacyReview(permit({ ...selfEth, type: 'deny' }), 'st-aurelia', region)).toBe(false);
+  });
+
+  it('withPrivacyReview marks the provisions and proposes the directive; a directive without them is unchanged', () => {
+    const d = directive('permit', [selfEth, { type: 'deny', actors: ['riverside'] }]);
+    const reviewed = withPrivacyReview(d, 'st-aurelia', region);
+    expect(reviewed.status).toBe('proposed');
+    expect(reviewed.provisions.map((p) => p.reviewRequired)).toEqual([true, undefined]);
+    expect(awaitsPrivacyReview(reviewed)).toBe(true);
+    const plain = directive('permit', [{ actors: ['riverside'], securityLabels: ['PSY'] }]);
+    expect(withPrivacyReview(plain, 'st-aurelia', region)).toBe(plain);
+    const inactive = directive('permit', [selfEth], { status: 'inactive' });
+    expect(withPrivacyReview(inactive, 'st-aurelia', region)).toBe(inactive);
+  });
+
+  it('a proposed self-permit for an absolute label lifts nothing; approved (active) it lifts ETH for the recorder only', () => {
+    const proposed = withPrivacyReview(directive('permit', [selfEth]), 'st-aurelia', region);
+    const before = decidePatient(region, policy([proposed]), treat('st-aurelia'), NOW);
+    expect(before.visibility.deniedLabels).toEqual(ALL_SENSITIVE);
+    expect(before.reasons).not.toContain('label-permit:ETH');
+    expect(directiveCounts(proposed, NOW)).toBe(true);
+
+    const approved: ConsentDirective = { ...proposed, status: 'active' };
+    const after = decidePatient(region, policy([approved]), treat('st-aurelia'), NOW);
+    expect(after.visibility.deniedLabels).not.toContain('ETH');
+    expect(after.reasons).toContain('label-permit:ETH');
+    expect(decidePatient(region, policy([approved]), treat(), NOW).visibility.deniedLabels).toContain('ETH');
+
+    const rejected: ConsentDirective = { ...proposed, status: 'rejected' };
+    expect(
+      decidePatient(region, policy([rejected]), treat('st-aurelia'), NOW).visibility.deniedLabels,
+    ).toContain('ETH');
+  });
+
+  it('while proposed or rejected the rest of the directive counts: its opt-out and its ordinary permits', () => {
+    const optOut = withPrivacyReview(
+      directive('deny', [selfEth, { type: 'permit', actors: ['riverside'], securityLabels: ['PSY'] }]),
+      'st-aurelia',
+      region,
+    );
+    for (const d of [optOut, { ...optOut, status: 'rejected' as const }]) {
+      const own = decidePatient(region, policy([d]), treat('st-aurelia'), NOW);
+      expect(own.visibility.others).toBe('none');
+      expect(own.reasons).toContain('opt-out');
+    }
+    const optIn = withPrivacyReview(
+      directive('permit', [selfEth, { type: 'permit', actors: ['riverside'], securityLabels: ['PSY'] }]),
+      'st-aurelia',
+      region,
+    );
+    const riverside = decidePatient(region, policy([optIn]), treat(), NOW);
+    expect(riverside.visibility.deniedLabels).not.toContain('PSY');
+    expect(riverside.visibility.deniedLabels).toContain('ETH');
+  });
+
+  it('a proposed directive a client sent, with nothing under review, does not count (as before)', () => {
+    const sent = directive('deny', [], { status: 'proposed' });
+    expect(directiveCounts(sent, NOW)).toBe(false);
+    expect(decidePatient(region, policy([sent]), treat(), NOW).visibility.others).toBe('all');
+  });
+
+  it('compilePolicy keeps directives under review (with their marks) and drops a client-proposed one', () => {
+    const proposed = withPrivacyReview(directive('permit', [selfEth], { id: 'r' }), 'st-aurelia', region);
+    const sent = directive('deny', [], { id: 's', status: 'proposed' });
+    const p = compilePolicy('E1', 1, [proposed, sent], [], [], NOW);
+    expect(p.directives.map((d) => d.id)).toEqual(['r']);
+    expect(p.directives[0]?.provisions[0]?.reviewRequired).toBe(true);
   });
 });

@@ -28,9 +28,69 @@ export function withinPeriod(period: Period | undefined, now: Date): boolean {
   return true;
 }
 
-/** A directive counts iff its status is `active` and `now` is within its period. */
-export function directiveIsActive(d: ConsentDirective, now: Date): boolean {
-  return d.status === 'active' && withinPeriod(d.period, now);
+/**
+ * Whether a directive's status lets it count: `active`, or `proposed` / `rejected` when the consent
+ * service put it there for a privacy review (some provision has `reviewRequired`). Such a directive
+ * counts without the provisions under review (`countingProvisions`): its restrictions and ordinary
+ * permits hold at once, the reviewed permits only once approved. A `proposed` directive without a
+ * provision under review (a client's own proposal) does not count, as any other status.
+ */
+export function statusCounts(d: ConsentDirective): boolean {
+  if (d.status === 'active') return true;
+  return (
+    (d.status === 'proposed' || d.status === 'rejected') &&
+    d.provisions.some((p) => p.reviewRequired === true)
+  );
+}
+
+/** A directive counts iff its status counts (`statusCounts`) and `now` is within its period. */
+export function directiveCounts(d: ConsentDirective, now: Date): boolean {
+  return statusCounts(d) && withinPeriod(d.period, now);
+}
+
+/** The provisions of a directive that count: all once `active`, else those not under privacy review. */
+export function countingProvisions(d: ConsentDirective): readonly Provision[] {
+  return d.status === 'active' ? d.provisions : d.provisions.filter((p) => p.reviewRequired !== true);
+}
+
+/**
+ * Whether a permit recorded by institution `recorder` needs a privacy officer's approval before it
+ * counts (README "Privacy review of recorded permits"): a label permit that applies to the recorder
+ * itself (it names the recorder, or names no actor), or any permit naming an absolute label
+ * (42 CFR Part 2 data: only a reviewed consent names its recipient). Denies and whole-data permits
+ * never need it; neither does anything a regional operator or privacy officer records.
+ */
+export function needsPrivacyReview(p: Provision, recorder: string, region: RegionPolicy): boolean {
+  if (p.type !== 'permit' || p.securityLabels.length === 0) return false;
+  return (
+    p.actors.length === 0 ||
+    p.actors.includes(recorder) ||
+    p.securityLabels.some((l) => region.absoluteLabels.includes(l))
+  );
+}
+
+/**
+ * A directive as recorded by institution `recorder`: when it would count (`active`, or `proposed`)
+ * and holds permits that need review, they are marked `reviewRequired` and the directive becomes
+ * `proposed`; otherwise the directive is returned unchanged (marks a client sent cannot exist: the
+ * FHIR mapper never reads them).
+ */
+export function withPrivacyReview(
+  d: ConsentDirective,
+  recorder: string,
+  region: RegionPolicy,
+): ConsentDirective {
+  if (d.status !== 'active' && d.status !== 'proposed') return d;
+  const provisions = d.provisions.map((p): Provision =>
+    needsPrivacyReview(p, recorder, region) ? { ...p, reviewRequired: true } : p,
+  );
+  if (!provisions.some((p) => p.reviewRequired === true)) return d;
+  return { ...d, status: 'proposed', provisions };
+}
+
+/** Whether a directive awaits a privacy officer's decision: `proposed` with provisions under review. */
+export function awaitsPrivacyReview(d: ConsentDirective): boolean {
+  return d.status === 'proposed' && d.provisions.some((p) => p.reviewRequired === true);
 }
 
 /** A grant counts for `institutionId` from `grantedAt` (inclusive) until `expiresAt` (exclusive). */
@@ -48,8 +108,9 @@ export interface CompilePolicyInput {
 }
 
 /**
- * Builds the PatientPolicy the evaluator and the cache use: keeps directives with status `active`
- * (and, given `now`, drops those whose period has ended and grants that expired — they can never
+ * Builds the PatientPolicy the evaluator and the cache use: keeps directives whose status counts
+ * (`statusCounts`: `active`, or under privacy review — the evaluator then skips the provisions under
+ * review) (and, given `now`, drops those whose period has ended and grants that expired — they can never
  * count again), sorts directives by (recordedAt, id), grants by (expiresAt, id), de-duplicates and
  * sorts the holding institutions. The single place where a policy is assembled.
  */
@@ -88,7 +149,7 @@ export function compilePolicy(
     enterpriseId: input.enterpriseId,
     version: input.version,
     directives: input.directives
-      .filter((d) => d.status === 'active' && !ended(d.period))
+      .filter((d) => statusCounts(d) && !ended(d.period))
       .slice()
       .sort((a, b) => cmp(a.recordedAt, b.recordedAt) || cmp(a.id, b.id)),
     breakGlass: input.breakGlass
@@ -125,7 +186,7 @@ export function decidePatient(
   const purpose = request.purposeOfUse;
   const reasons = new Set<string>();
   const obligations: Obligation[] = [{ kind: 'audit' }];
-  const directives = (policy?.directives ?? []).filter((d) => directiveIsActive(d, now));
+  const directives = (policy?.directives ?? []).filter((d) => directiveCounts(d, now));
   const applies = (p: Provision): boolean =>
     (p.actors.length === 0 || p.actors.includes(own)) &&
     (p.purposes.length === 0 || p.purposes.includes(purpose)) &&
@@ -138,7 +199,7 @@ export function decidePatient(
   const denyReasons = new Set<string>();
   const permitReasons = new Set<string>();
   for (const d of directives) {
-    const whole = d.provisions.filter((p) => p.securityLabels.length === 0 && applies(p));
+    const whole = countingProvisions(d).filter((p) => p.securityLabels.length === 0 && applies(p));
     const denies = whole.filter((p) => p.type === 'deny');
     if (denies.length > 0) {
       for (const p of denies)
@@ -160,7 +221,8 @@ export function decidePatient(
   const labelDenies = new Set<string>();
   const labelPermits = new Map<string, boolean>(); // label → some permit names the requester explicitly
   for (const d of directives) {
-    for (const p of d.provisions) {
+    // A permit under privacy review (reviewRequired, directive not yet active) lifts nothing.
+    for (const p of countingProvisions(d)) {
       if (p.securityLabels.length === 0 || !applies(p)) continue;
       for (const label of p.securityLabels) {
         if (p.type === 'deny') labelDenies.add(label);

@@ -66,6 +66,12 @@ export interface Provision {
   /** Sensitivity codes this provision is about; empty = all data. */
   readonly securityLabels: readonly string[];
   readonly period?: Period;
+  /**
+   * Set by the consent service (never read from FHIR) on a permit an institution recorded that needs
+   * a privacy officer's approval (`needsPrivacyReview`): it counts only while its directive is
+   * `active` (approved), never while `proposed` (awaiting review) or `rejected`.
+   */
+  readonly reviewRequired?: true;
 }
 
 /** Where a directive hangs: the person (enterprise id) or one institution's record of them. */

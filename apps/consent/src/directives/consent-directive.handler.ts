@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { Consent } from '@tessera/contracts';
-import { fromFhirConsent } from '@tessera/consent-policy';
-import type { ConsentAnchor, ConsentDirective, ConsentIssue } from '@tessera/consent-policy';
+import { fromFhirConsent, withPrivacyReview, withReviewTag } from '@tessera/consent-policy';
+import type { ConsentAnchor, ConsentDirective, ConsentIssue, RegionPolicy } from '@tessera/consent-policy';
 import { AuditUnavailableError, AuditWriter } from '@tessera/platform-audit';
 import { OperationOutcomeException } from '@tessera/platform-service';
+import { REGION_POLICY } from '../break-glass/region-policy.provider';
 import { reasonOf } from '../http/consent-caller';
 import type { ConsentCaller } from '../http/consent-caller';
 import { versionConflict } from '../http/if-match';
@@ -41,14 +42,26 @@ function sameAnchor(a: ConsentAnchor, b: ConsentAnchor): boolean {
     : b.kind === 'source' && a.system === b.system && a.value === b.value;
 }
 
-/** The Consent as stored and served: the accepted resource with its server-assigned id and meta. */
+/**
+ * The Consent as stored and served: the accepted resource with its server-assigned id and meta, and
+ * the status the server gave it (`proposed` while permits await a privacy review, README "Privacy
+ * review of recorded permits") with the review meta.tag saying so.
+ */
 export function storedResource(accepted: unknown, directive: ConsentDirective): Consent {
   const body = accepted as Consent;
+  const { tag: _sent, ...meta } = body.meta ?? {};
+  const tag = withReviewTag(body.meta?.tag, directive);
   return {
     ...body,
     resourceType: 'Consent',
     id: directive.id,
-    meta: { ...body.meta, versionId: String(directive.version), lastUpdated: directive.recordedAt },
+    status: directive.status,
+    meta: {
+      ...meta,
+      ...(tag.length > 0 ? { tag } : {}),
+      versionId: String(directive.version),
+      lastUpdated: directive.recordedAt,
+    },
   };
 }
 
@@ -59,6 +72,25 @@ function forbidden(diagnostics: string): OperationOutcomeException {
 /** Who made a version: `<institution>/<client>` for an institution, the client id for a regional operator. */
 function revisedBy(caller: ConsentCaller): string {
   return caller.kind === 'institution' ? `${caller.institutionId}/${caller.clientId}` : caller.clientId;
+}
+
+/**
+ * An eid-anchored directive also covers the source records linked to the eid now, so it follows
+ * them through an MPI merge/unmerge; every person it applies to (the anchor and the persons its
+ * covered records are linked to now) gets a new policy version.
+ */
+export async function raisePolicyVersions(
+  tx: EntityManager,
+  directives: DirectiveRepository,
+  changes: PolicyChangeWriter,
+  directive: ConsentDirective,
+  eid: string | null,
+): Promise<PolicyVersion[]> {
+  if (eid === null) return [];
+  if (directive.anchor.kind !== 'enterprise') return changes.record(tx, [eid], 'directive', directive.id);
+  await directives.recordCoverage(tx, directive.id, eid);
+  const covered = await directives.coveredPersons(tx, directive.id);
+  return changes.record(tx, [eid, ...covered], 'directive', directive.id);
 }
 
 /** A patient's directives as one caller may see them (README "Ownership of consent"). */
@@ -90,7 +122,17 @@ export class ConsentDirectiveHandler {
     private readonly changes: PolicyChangeWriter,
     private readonly cache: PolicyCachePublisher,
     private readonly audit: AuditWriter,
+    @Inject(REGION_POLICY) private readonly region: RegionPolicy,
   ) {}
+
+  /**
+   * Recording by an institution: its permits that lift a label for itself (or anyone), or lift an
+   * absolute label, wait for a privacy officer (the directive becomes `proposed`). Regional
+   * operators and privacy officers are the reviewers: what they record counts at once.
+   */
+  private reviewed(directive: ConsentDirective, institutionId: string | null): ConsentDirective {
+    return institutionId === null ? directive : withPrivacyReview(directive, institutionId, this.region);
+  }
 
   async create(resource: unknown, caller: ConsentCaller): Promise<DirectiveWriteResult> {
     const id = randomUUID();
@@ -102,14 +144,17 @@ export class ConsentDirectiveHandler {
       ...(caller.kind === 'institution' ? { recordedBy: caller.institutionId } : {}),
     });
     if (parsed.issues !== undefined) throw invalid(parsed.issues);
-    const directive = parsed.directive;
+    const directive = this.reviewed(
+      parsed.directive,
+      caller.kind === 'institution' ? caller.institutionId : null,
+    );
     const result = await this.dataSource.transaction(async (tx) => {
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       await this.access.assertMayAccess(tx, caller, directive.anchor, 'record');
       const stored = storedResource(resource, directive);
       const owner = caller.kind === 'institution' ? caller.institutionId : null;
       await this.directives.insert(tx, directive, stored, owner, { revisedBy: revisedBy(caller) });
-      const policyVersions = await this.raiseAffected(tx, directive, eid);
+      const policyVersions = await raisePolicyVersions(tx, this.directives, this.changes, directive, eid);
       return { stored: { directive, resource: stored, updatedAt: recordedAt, owner }, policyVersions };
     });
     await this.cache.raise(result.policyVersions);
@@ -161,7 +206,11 @@ export class ConsentDirectiveHandler {
         recordedBy: current.directive.recordedBy,
       });
       if (parsed.issues !== undefined) throw invalid(parsed.issues);
-      const directive: ConsentDirective = { ...parsed.directive, source: current.directive.source };
+      // The owner's every change that still holds such a permit goes back to review.
+      const directive = this.reviewed(
+        { ...parsed.directive, source: current.directive.source },
+        right.kind === 'owner' ? current.owner : null,
+      );
       if (!sameAnchor(directive.anchor, current.directive.anchor)) {
         throw invalid([
           {
@@ -174,7 +223,7 @@ export class ConsentDirectiveHandler {
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       const stored = storedResource(resource, directive);
       await this.directives.update(tx, directive, stored, revision);
-      const policyVersions = await this.raiseAffected(tx, directive, eid);
+      const policyVersions = await raisePolicyVersions(tx, this.directives, this.changes, directive, eid);
       if (right.kind === 'privacy-officer') await this.auditOverride(caller, directive, eid, revision);
       return {
         stored: { directive, resource: stored, updatedAt: recordedAt, owner: current.owner },
@@ -232,24 +281,6 @@ export class ConsentDirectiveHandler {
       },
       entities: [{ type: 'Consent', reference: `Consent/${id}` }],
     });
-  }
-
-  /**
-   * An eid-anchored directive also covers the source records linked to the eid now, so it follows
-   * them through an MPI merge/unmerge; every person it applies to (the anchor and the persons its
-   * covered records are linked to now) gets a new policy version.
-   */
-  private async raiseAffected(
-    tx: EntityManager,
-    directive: ConsentDirective,
-    eid: string | null,
-  ): Promise<PolicyVersion[]> {
-    if (eid === null) return [];
-    if (directive.anchor.kind !== 'enterprise')
-      return this.changes.record(tx, [eid], 'directive', directive.id);
-    await this.directives.recordCoverage(tx, directive.id, eid);
-    const covered = await this.directives.coveredPersons(tx, directive.id);
-    return this.changes.record(tx, [eid, ...covered], 'directive', directive.id);
   }
 
   /** An institution reads only the directives it recorded (403 otherwise: it learns one exists, not its text). */

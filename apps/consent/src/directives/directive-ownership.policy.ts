@@ -1,5 +1,5 @@
 import type { ConsentDirective } from '@tessera/consent-policy';
-import { directiveIsActive } from '@tessera/consent-policy';
+import { countingProvisions, directiveCounts } from '@tessera/consent-policy';
 import { isConsentOperator, isPrivacyOfficer } from '../http/consent-caller';
 import type { ConsentCaller } from '../http/consent-caller';
 
@@ -36,7 +36,12 @@ export function mayRead(caller: ConsentCaller, owner: string | null): boolean {
   return caller.kind === 'regional' || owner === caller.institutionId;
 }
 
-/** A directive that, while it counts, keeps some data from some institution: an opt-out, or any deny provision. */
+/**
+ * A directive that, while it counts (also while its permits await a privacy review), keeps some data
+ * from some institution: an opt-out, or any deny provision.
+ */
 export function restrictsSharing(d: ConsentDirective, now: Date): boolean {
-  return directiveIsActive(d, now) && (d.base === 'deny' || d.provisions.some((p) => p.type === 'deny'));
+  return (
+    directiveCounts(d, now) && (d.base === 'deny' || countingProvisions(d).some((p) => p.type === 'deny'))
+  );
 }

@@ -215,6 +215,20 @@ export class DirectiveRepository {
     return [...new Set(rows.map((r) => r.enterprise_id))];
   }
 
+  /**
+   * Directives awaiting a privacy officer's review (`proposed` with a provision marked
+   * reviewRequired by the consent service), oldest first.
+   */
+  async awaitingReview(q: Queryable, limit: number): Promise<StoredDirective[]> {
+    const rows = await q.query<DbRow[]>(
+      `SELECT id, status, version, resource, compiled, updated_at, owner_institution FROM consent_directives
+        WHERE status = 'proposed' AND compiled->'provisions' @> '[{"reviewRequired": true}]'::jsonb
+        ORDER BY recorded_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toStored);
+  }
+
   /** Directives anchored on one source record. */
   async forSource(
     q: Queryable,

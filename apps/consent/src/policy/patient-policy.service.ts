@@ -29,13 +29,16 @@ export class PatientPolicyService {
    * person as unknown (only the requester's own records).
    */
   async policyOf(enterpriseId: string, now: Date = new Date()): Promise<PatientPolicy | null> {
-    return this.dataSource.transaction('REPEATABLE READ', (tx: EntityManager) => this.read(tx, enterpriseId, now));
+    return this.dataSource.transaction('REPEATABLE READ', (tx: EntityManager) =>
+      this.read(tx, enterpriseId, now),
+    );
   }
 
   private async read(tx: EntityManager, enterpriseId: string, now: Date): Promise<PatientPolicy | null> {
     const version = await this.versions.current(tx, enterpriseId);
     if (version === 0 && (await this.links.linkedRecords(tx, enterpriseId)).length === 0) return null;
-    const directives = (await this.directives.forPerson(tx, enterpriseId, 'active')).map((s) => s.directive);
+    // Every status: compilePolicy keeps those that count (active, or under privacy review).
+    const directives = (await this.directives.forPerson(tx, enterpriseId)).map((s) => s.directive);
     const breakGlass = await this.grants.activeGrants(tx, enterpriseId, now);
     const holdingInstitutions = await this.links.holdingInstitutions(tx, enterpriseId);
     return compilePolicy({ enterpriseId, version, directives, breakGlass, holdingInstitutions }, now);
