@@ -187,7 +187,7 @@ async function sendOnFeedPort(
       return {
         code: ack.code,
         location: error?.location ?? '',
-        summary: `${ack.code}${error === undefined ? '' : ` ${error.code} at ${error.location}`}; security alert audited`,
+        summary: `${ack.code}${error === undefined ? '' : ` ${error.code} at ${error.location}`}; kept as rejected in the ledger`,
       };
     } finally {
       client.destroy();
@@ -389,12 +389,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     (a) => a.code !== '',
   );
   step({
-    what: "A sender on North Valley's port signs as Riverside (MSH-4)",
+    what: "A message on North Valley's port claims Riverside's MSH-4",
     who: `MLLP :${FEED_PORT}`,
     purpose: '-',
     status: 0,
     result: spoof.summary,
-    ok: spoof.code === 'AR' && spoof.location.startsWith('MSH^1^4'),
+    // North Valley's feed is in enhanced mode: the refusal is a commit reject (CR), else AR.
+    ok: (spoof.code === 'AR' || spoof.code === 'CR') && spoof.location.startsWith('MSH^1^4'),
   });
 
   const anonymous = await exchange.call(
