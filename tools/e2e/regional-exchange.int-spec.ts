@@ -24,6 +24,7 @@ import {
   registeredScopes,
 } from '../exchange-client/demo-keys';
 import { buildRegionalFeed, RCC_SYSTEM, STA_SYSTEM } from './regional-feed.builder';
+import { removeRunGroups, waitForRunGroups } from './run-groups';
 
 /*
  * The whole region, end to end: the five compiled services (dist/) as their own processes on free
@@ -197,35 +198,12 @@ const documentsOf = (
   });
 
 /** Every consumer group of the spawned services (from /health) is Stable with members: `latest` is safe now. */
-async function waitForConsumerGroups(): Promise<void> {
-  const groups: string[] = [];
-  for (const service of services.values()) {
-    const health = (await (await fetch(`${service.url}/health`)).json()) as {
-      checks: Record<string, unknown>;
-    };
-    for (const name of Object.keys(health.checks))
-      if (name.startsWith('consumer:')) groups.push(name.slice('consumer:'.length));
-  }
-  expect(groups.length).toBeGreaterThanOrEqual(5);
-  expect(groups.every((g) => g.endsWith(`.${suffix}`))).toBe(true);
-  const kafka = admin();
-  await kafka.connect();
-  try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const { groups: described } = await kafka.describeGroups(groups);
-      const pending = described
-        .filter((g) => g.state !== 'Stable' || g.members.length === 0)
-        .map((g) => `${g.groupId}:${g.state}`);
-      if (pending.length === 0) break;
-      if (Date.now() > deadline) throw new Error(`consumer groups not stable: ${pending.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } finally {
-    await kafka.disconnect();
-  }
-  // A group without offsets resolves "latest" on its first fetch right after the assignment.
-  await new Promise((r) => setTimeout(r, 2_000));
+function waitForConsumerGroups(): Promise<void> {
+  return waitForRunGroups(
+    [...services.values()].map((s) => s.url),
+    suffix,
+    admin,
+  );
 }
 
 function admin(): Admin {
@@ -237,19 +215,8 @@ function admin(): Admin {
 }
 
 /** The run's consumer groups and the retry/DLQ topics the suffixed groups created (the broker is shared). */
-async function removeRunGroupsAndTopics(): Promise<void> {
-  const kafka = admin();
-  await kafka.connect();
-  try {
-    const groups = (await kafka.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => g.endsWith(`.${suffix}`));
-    if (groups.length > 0) await kafka.deleteGroups(groups);
-    const topics = (await kafka.listTopics()).filter((t) => t.includes(`.${suffix}.`));
-    if (topics.length > 0) await kafka.deleteTopics({ topics, timeout: 30_000 });
-  } finally {
-    await kafka.disconnect();
-  }
+function removeRunGroupsAndTopics(): Promise<void> {
+  return removeRunGroups(suffix, admin);
 }
 
 function runAuditVerify(): Promise<{ code: number | null; stdout: string; stderr: string }> {

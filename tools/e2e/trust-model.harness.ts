@@ -9,6 +9,7 @@ import { encodeMllpFrame, MllpFrameDecoder } from '@tessera/hl7v2';
 import { kafkaConfig, loadConfig, postgresConfig } from '@tessera/platform-config';
 import type { PostgresSettings } from '@tessera/platform-persistence';
 import { signClientAssertion, tokenRequestBody } from '../exchange-client/client-assertion';
+import { removeRunGroups, waitForRunGroups } from './run-groups';
 import {
   DEMO_CLIENTS_FILE,
   DEMO_KEYS_DIR,
@@ -500,52 +501,14 @@ export class Region {
   }
 
   /** Every consumer group of the spawned services (from /health) is Stable with members: `latest` is safe now. */
-  private async waitForConsumerGroups(): Promise<void> {
-    const groups: string[] = [];
-    for (const service of this.services.values()) {
-      const health = (await (await fetch(`${service.url}/health`)).json()) as {
-        checks: Record<string, unknown>;
-      };
-      for (const name of Object.keys(health.checks))
-        if (name.startsWith('consumer:')) groups.push(name.slice('consumer:'.length));
-    }
-    if (groups.length < 5 || !groups.every((g) => g.endsWith(`.${this.options.suffix}`)))
-      throw new Error(`unexpected consumer groups: ${groups.join(', ')}`);
-    const kafka = this.admin();
-    await kafka.connect();
-    try {
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const { groups: described } = await kafka.describeGroups(groups);
-        const pending = described
-          .filter((g) => g.state !== 'Stable' || g.members.length === 0)
-          .map((g) => `${g.groupId}:${g.state}`);
-        if (pending.length === 0) break;
-        if (Date.now() > deadline) throw new Error(`consumer groups not stable: ${pending.join(', ')}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    } finally {
-      await kafka.disconnect();
-    }
-    // A group without offsets resolves "latest" on its first fetch right after the assignment.
-    await new Promise((r) => setTimeout(r, 2_000));
+  private waitForConsumerGroups(): Promise<void> {
+    const urls = [...this.services.values()].map((s) => s.url);
+    return waitForRunGroups(urls, this.options.suffix, () => this.admin());
   }
 
   /** The run's consumer groups and the retry/DLQ topics the suffixed groups created (the broker is shared). */
-  private async removeRunGroupsAndTopics(): Promise<void> {
-    const kafka = this.admin();
-    await kafka.connect();
-    try {
-      const suffix = this.options.suffix;
-      const groups = (await kafka.listGroups()).groups
-        .map((g) => g.groupId)
-        .filter((g) => g.endsWith(`.${suffix}`));
-      if (groups.length > 0) await kafka.deleteGroups(groups);
-      const topics = (await kafka.listTopics()).filter((t) => t.includes(`.${suffix}.`));
-      if (topics.length > 0) await kafka.deleteTopics({ topics, timeout: 30_000 });
-    } finally {
-      await kafka.disconnect();
-    }
+  private removeRunGroupsAndTopics(): Promise<void> {
+    return removeRunGroups(this.options.suffix, () => this.admin());
   }
 }
 
