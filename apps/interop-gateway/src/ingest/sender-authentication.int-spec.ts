@@ -283,6 +283,7 @@ describe('an institution port with an allow-list (feed.allowedAddresses)', () =>
     expect((listed.json['items'] as unknown[])[0]).toMatchObject({
       senderAuthentication: 'ip-allow-list',
       senderIdentity: '127.0.0.2',
+      senderRefused: false,
     });
     const detail = await http('GET', `/ledger/messages/${String(row?.['id'])}`);
     expect(detail.json).toMatchObject({ senderAuthentication: 'ip-allow-list', senderIdentity: '127.0.0.2' });
@@ -325,6 +326,8 @@ describe('an institution port with an allow-list (feed.allowedAddresses)', () =>
       sender_authentication: 'ip-allow-list',
     });
     expect(String(row?.['state_detail'])).toContain(`"${victim.facility}" is not a facility`);
+    const listed = await http('GET', `/ledger/messages?controlId=${controlId}`);
+    expect((listed.json['items'] as unknown[])[0]).toMatchObject({ state: 'rejected', senderRefused: true });
     const [alert] = await securityAlerts((a) =>
       entitiesOf(a).some((e) => e.type === 'sending-facility' && e.reference === victim.facility),
     );
