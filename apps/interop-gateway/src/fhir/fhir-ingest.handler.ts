@@ -60,7 +60,8 @@ export class FhirIngestHandler {
            mapped_at, mapper_version, sender_authentication, sender_identity)
          VALUES ($1, now(), $2, 'FHIR', $3, $4, $5, 'FHIR R4', $6, 'UTF-8', $7, $8, $9, 'http', $10, 'original', 'mapped', now(), $11,
            'access-token', $12)
-         ON CONFLICT (sending_facility, control_id, content_sha256) DO UPDATE SET resend_count = ledger_messages.resend_count + 1
+         ON CONFLICT (institution_id, sending_facility, control_id, content_sha256) WHERE NOT sender_refused
+           DO UPDATE SET resend_count = ledger_messages.resend_count + 1
          RETURNING id, (xmax = 0) AS inserted`,
         [
           id,

@@ -190,9 +190,11 @@ export class IngestHandler {
       ackErrors: acceptance.outcome === 'accepted' ? [] : acceptance.errors,
       state: acceptance.outcome === 'accepted' ? 'received' : 'rejected',
       stateDetail: acceptance.outcome === 'accepted' ? null : (acceptance.errors[0]?.userMessage ?? null),
+      senderRefused: refusal !== undefined,
     };
+    // A refused sender's message is stored as its own row, never as a repeat of a stored message
+    // (a replayed capture) nor as the original of a later one: it is answered with its refusal.
     const durable = await this.ledger.write(record);
-    // A refused sender is answered AR even when the bytes repeat a stored message (a replayed capture).
     const { outcome, errors } =
       refusal !== undefined && durable.durable ? refusal.acceptance : this.answer(acceptance, durable);
     const code = immediateAckCode(plan, outcome);
@@ -205,14 +207,18 @@ export class IngestHandler {
     });
   }
 
-  /** A repeat gets the original outcome; a message that is not durable is never answered positively. */
+  /**
+   * A repeat gets the original outcome; a message that is not durable is never answered positively.
+   * A repeat of a message stored unreadable (its feed's default character set changed since) keeps
+   * that answer too: an AA would promise a message that was never published.
+   */
   private answer(
     acceptance: Acceptance,
     durable: DurableResult,
   ): { outcome: AckOutcome; errors: readonly Hl7AckError[] } {
     if (!durable.durable) return { outcome: 'rejected', errors: [NOT_DURABLE] };
     const stored = durable.stored;
-    if (stored.duplicate && stored.state === 'rejected') {
+    if (stored.duplicate && (stored.state === 'rejected' || stored.state === 'unparseable')) {
       return {
         outcome: stored.ackCode === 'AE' || stored.ackCode === 'CE' ? 'error' : 'rejected',
         errors: stored.ackErrors,
@@ -255,6 +261,7 @@ export class IngestHandler {
       ackErrors: [ackError],
       state: 'unparseable',
       stateDetail: (error as Error).message,
+      senderRefused: false,
     };
     const durable = await this.ledger.write(record);
     const ackText = buildAckForUnparseable(fragments, {

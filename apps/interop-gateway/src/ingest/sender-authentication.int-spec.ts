@@ -1,7 +1,8 @@
 // How feeds prove who sends them, in-process against real Postgres, Redis and Kafka: an institution
 // port with an allow-list (connections from 127.0.0.2 vs 127.0.0.3), a sender claiming another
 // institution's MSH-4, the loopback shared port, and how the sender's authentication travels to the
-// ledger, hie.inbound.hl7v2, every canonical event and a replay; FHIR and batch uploads.
+// ledger, hie.inbound.hl7v2, every canonical event and a replay; FHIR and batch uploads; and that a
+// message refused for its sender never stands in for the real institution's (duplicates).
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -69,7 +70,11 @@ function adtA01(facility: string, controlId: string, mrn: string): string {
  * One MLLP exchange from `localAddress` (127.0.0.0/8 is all loopback, so tests pick their source
  * address). Resolves with the ACK, or rejects when the gateway closes the connection without one.
  */
-function exchangeFrom(localAddress: string | undefined, port: number, message: string): Promise<string> {
+function exchangeFrom(
+  localAddress: string | undefined,
+  port: number,
+  message: string | Buffer,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({
       host: '127.0.0.1',
@@ -87,7 +92,9 @@ function exchangeFrom(localAddress: string | undefined, port: number, message: s
       else reject(error);
     };
     const timer = setTimeout(() => finish(new Error('no ACK within 20 s')), 20_000);
-    socket.on('connect', () => socket.write(encodeMllpFrame(Buffer.from(message, 'utf8'))));
+    socket.on('connect', () =>
+      socket.write(encodeMllpFrame(typeof message === 'string' ? Buffer.from(message, 'utf8') : message)),
+    );
     socket.on('data', (chunk: Buffer) => {
       for (const event of decoder.push(chunk))
         if (event.kind === 'frame') finish(undefined, event.payload.toString('utf8'));
@@ -123,6 +130,14 @@ async function http(
   return { status: response.status, text, json: (json ?? {}) as Record<string, unknown> };
 }
 
+async function ledgerRowsOf(controlId: string): Promise<Array<Record<string, unknown>>> {
+  return dataSource.query<Array<Record<string, unknown>>>(
+    `SELECT id, institution_id, state, ack_code, resend_count FROM ledger_messages WHERE control_id = $1
+     ORDER BY received_at`,
+    [controlId],
+  );
+}
+
 async function ledgerRowOf(controlId: string): Promise<Record<string, unknown> | undefined> {
   const rows = await dataSource.query<Array<Record<string, unknown>>>(
     `SELECT id, institution_id, state, state_detail, ack_code, sender_authentication, sender_identity
@@ -151,6 +166,23 @@ async function newFeed(feed: Record<string, unknown> = {}): Promise<Feed> {
   });
   expect(response.status).toBe(201);
   return created;
+}
+
+/** Waits until `port` takes connections from `localAddress` (the listener follows the registry). */
+async function portOpen(port: number, localAddress: string): Promise<void> {
+  await waitFor(
+    `port ${port} to open for ${localAddress}`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const probe = net.connect({ host: '127.0.0.1', port, localAddress });
+        probe.once('connect', () => {
+          probe.destroy();
+          resolve(true);
+        });
+        probe.once('error', () => resolve(false));
+      }),
+    (open) => open,
+  );
 }
 
 function securityAlerts(match: (alert: Record<string, unknown>) => boolean): Promise<CollectedRecord[]> {
@@ -234,20 +266,7 @@ describe('an institution port with an allow-list (feed.allowedAddresses)', () =>
   beforeAll(async () => {
     port = await freePort();
     feed = await newFeed({ port, allowedAddresses: ['127.0.0.2'] });
-    // The listener follows the registry: wait until the port is open.
-    await waitFor(
-      'the institution port to open',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const probe = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
-          probe.once('connect', () => {
-            probe.destroy();
-            resolve(true);
-          });
-          probe.once('error', () => resolve(false));
-        }),
-      (open) => open,
-    );
+    await portOpen(port, '127.0.0.2');
   });
 
   it('takes a listed address and records ip-allow-list with the peer address, in the ledger and its API', async () => {
@@ -264,6 +283,7 @@ describe('an institution port with an allow-list (feed.allowedAddresses)', () =>
     expect((listed.json['items'] as unknown[])[0]).toMatchObject({
       senderAuthentication: 'ip-allow-list',
       senderIdentity: '127.0.0.2',
+      senderRefused: false,
     });
     const detail = await http('GET', `/ledger/messages/${String(row?.['id'])}`);
     expect(detail.json).toMatchObject({ senderAuthentication: 'ip-allow-list', senderIdentity: '127.0.0.2' });
@@ -306,6 +326,8 @@ describe('an institution port with an allow-list (feed.allowedAddresses)', () =>
       sender_authentication: 'ip-allow-list',
     });
     expect(String(row?.['state_detail'])).toContain(`"${victim.facility}" is not a facility`);
+    const listed = await http('GET', `/ledger/messages?controlId=${controlId}`);
+    expect((listed.json['items'] as unknown[])[0]).toMatchObject({ state: 'rejected', senderRefused: true });
     const [alert] = await securityAlerts((a) =>
       entitiesOf(a).some((e) => e.type === 'sending-facility' && e.reference === victim.facility),
     );
@@ -358,6 +380,161 @@ describe('an institution port with an allow-list (feed.allowedAddresses)', () =>
     expect(patients.map((r) => parsed(r)['senderAuthentication'])).toEqual([
       'ip-allow-list',
       'ip-allow-list',
+    ]);
+  });
+});
+
+/** An ADT^A01 of `facility` in ISO 8859-1 with MSH-18 empty: only a feed defaulting to 8859/1 reads it. */
+function latin1A01(facility: string, controlId: string, mrn: string): Buffer {
+  return Buffer.from(
+    [
+      `MSH|^~\\&|HIS|${facility}|TESSERA|REGION|20260101120000||ADT^A01^ADT_A01|${controlId}|P|2.5.1`,
+      'EVN|A01|20260101120000',
+      `PID|1||${mrn}^^^${facility}^MR||Lefèvre^Hélène||19800101|F`,
+      'PV1|1|I|WARD1^101^A',
+    ].join('\r'),
+    'latin1',
+  );
+}
+
+describe("a message refused for its sender never stands in for the real institution's", () => {
+  // A proves itself by its source address 127.0.0.2 on its own port, B by 127.0.0.3 on its own.
+  let a: Feed;
+  let b: Feed;
+  let portA: number;
+  let portB: number;
+
+  beforeAll(async () => {
+    portA = await freePort();
+    portB = await freePort();
+    a = await newFeed({ port: portA, allowedAddresses: ['127.0.0.2'], defaultCharset: '8859/1' });
+    b = await newFeed({ port: portB, allowedAddresses: ['127.0.0.3'] });
+    await portOpen(portA, '127.0.0.2');
+    await portOpen(portB, '127.0.0.3');
+  });
+
+  const inboundOf = (controlId: string) =>
+    watcher(Topics.inboundHl7v2).records.filter((r) => parsed(r)['controlId'] === controlId);
+
+  /**
+   * Whether everything A published for `mrn` before now has been seen: a later message of A for
+   * the same patient shares its Kafka key (partition), so it arrives after anything published before.
+   */
+  async function drainedFor(mrn: string): Promise<void> {
+    const marker = uniqueTestId('MRK');
+    expect(msaOf(await exchangeFrom('127.0.0.2', portA, adtA01(a.facility, marker, mrn))).code).toBe('AA');
+    await watcher(Topics.inboundHl7v2).waitFor((r) => parsed(r)['controlId'] === marker);
+  }
+
+  it("takes A's message on A's port after B sent its exact bytes on B's port (AR 204), and publishes it once", async () => {
+    const controlId = uniqueTestId('ST1');
+    const mrn = uniqueTestId('MRN');
+    const bytes = adtA01(a.facility, controlId, mrn);
+
+    const planted = await exchangeFrom('127.0.0.3', portB, bytes);
+    expect(msaOf(planted).code).toBe('AR');
+    expect(planted).toContain('|MSH^1^4^1|204^Unknown key identifier^HL70357|E|');
+
+    const real = await exchangeFrom('127.0.0.2', portA, bytes);
+    expect(msaOf(real)).toMatchObject({ code: 'AA', controlId });
+    const [inbound] = await watcher(Topics.inboundHl7v2).waitFor((r) => parsed(r)['controlId'] === controlId);
+    expect(parsed(inbound)).toMatchObject({ institutionId: a.institutionId, sendingFacility: a.facility });
+
+    // A resend by A gets the original outcome and is not published again; B's replay is still refused.
+    expect(msaOf(await exchangeFrom('127.0.0.2', portA, bytes)).code).toBe('AA');
+    expect(msaOf(await exchangeFrom('127.0.0.3', portB, bytes)).code).toBe('AR');
+    await drainedFor(mrn);
+    expect(inboundOf(controlId)).toHaveLength(1);
+
+    const rows = await ledgerRowsOf(controlId);
+    const ofA = rows.filter((r) => r['institution_id'] === a.institutionId);
+    const ofB = rows.filter((r) => r['institution_id'] === b.institutionId);
+    expect(ofA).toHaveLength(1);
+    expect(ofA[0]).toMatchObject({ resend_count: 1 });
+    expect(['published', 'mapped']).toContain(ofA[0]?.['state']);
+    // Every refused attempt is kept as its own row (each is its own security alert).
+    expect(ofB).toEqual([
+      expect.objectContaining({ state: 'rejected', ack_code: 'AR', resend_count: 0 }),
+      expect.objectContaining({ state: 'rejected', ack_code: 'AR', resend_count: 0 }),
+    ]);
+  });
+
+  it("takes A's message on A's port after someone sent its exact bytes on the shared port (refused there)", async () => {
+    const controlId = uniqueTestId('ST2');
+    const mrn = uniqueTestId('MRN');
+    const bytes = adtA01(a.facility, controlId, mrn);
+
+    const planted = await exchangeFrom(undefined, sharedPort, bytes);
+    expect(msaOf(planted).code).toBe('AR');
+    expect(planted).toContain('proves who sends its feed on its own port');
+
+    expect(msaOf(await exchangeFrom('127.0.0.2', portA, bytes))).toMatchObject({ code: 'AA', controlId });
+    expect(msaOf(await exchangeFrom('127.0.0.2', portA, bytes)).code).toBe('AA');
+    await drainedFor(mrn);
+    expect(inboundOf(controlId)).toHaveLength(1);
+    const published = (await ledgerRowsOf(controlId)).filter((r) => r['state'] !== 'rejected');
+    expect(published).toEqual([
+      expect.objectContaining({ institution_id: a.institutionId, resend_count: 1 }),
+    ]);
+  });
+
+  it("takes A's message after B's port could not read its bytes (B's default character set), and publishes it once", async () => {
+    const controlId = uniqueTestId('ST3');
+    const mrn = uniqueTestId('MRN');
+    // ISO 8859-1 without MSH-18: A's feed default reads it; B's (UTF-8) cannot.
+    const bytes = latin1A01(a.facility, controlId, mrn);
+
+    const planted = await exchangeFrom('127.0.0.3', portB, bytes);
+    expect(msaOf(planted).code).toBe('AE');
+
+    expect(msaOf(await exchangeFrom('127.0.0.2', portA, bytes))).toMatchObject({ code: 'AA', controlId });
+    const [inbound] = await watcher(Topics.inboundHl7v2).waitFor((r) => parsed(r)['controlId'] === controlId);
+    expect(String(parsed(inbound)['message'])).toContain('Lefèvre^Hélène');
+    expect(msaOf(await exchangeFrom('127.0.0.2', portA, bytes)).code).toBe('AA');
+    await drainedFor(mrn);
+    expect(inboundOf(controlId)).toHaveLength(1);
+    expect(await ledgerRowsOf(controlId)).toEqual([
+      expect.objectContaining({ institution_id: b.institutionId, state: 'unparseable', ack_code: 'AE' }),
+      expect.objectContaining({ institution_id: a.institutionId, resend_count: 1 }),
+    ]);
+  });
+});
+
+describe('a resend of a message stored unreadable', () => {
+  it('is answered AE as the first time, not AA, after the feed default character set was corrected', async () => {
+    const feed = await newFeed();
+    const controlId = uniqueTestId('UR1');
+    const bytes = latin1A01(feed.facility, controlId, uniqueTestId('MRN'));
+    expect(msaOf(await exchangeFrom(undefined, sharedPort, bytes)).code).toBe('AE');
+
+    const current = await http('GET', `/admin/institutions/${feed.institutionId}`);
+    const { meta, ...document } = current.json as {
+      meta: { version: number };
+      feed: Record<string, unknown>;
+    };
+    const updated = await http('PUT', `/admin/institutions/${feed.institutionId}`, {
+      body: { ...document, feed: { ...document.feed, defaultCharset: '8859/1' } },
+      headers: { 'if-match': `"${meta.version}"` },
+    });
+    expect(updated.status).toBe(200);
+    // The registry change reaches the ingest path: a new message in 8859-1 is now read.
+    await waitFor(
+      'the corrected default character set to apply',
+      async () =>
+        msaOf(
+          await exchangeFrom(
+            undefined,
+            sharedPort,
+            latin1A01(feed.facility, uniqueTestId('UP'), uniqueTestId('MRN')),
+          ),
+        ).code,
+      (code) => code === 'AA',
+    );
+
+    const resent = await exchangeFrom(undefined, sharedPort, bytes);
+    expect(msaOf(resent).code).toBe('AE');
+    expect(await ledgerRowsOf(controlId)).toEqual([
+      expect.objectContaining({ state: 'unparseable', ack_code: 'AE', resend_count: 1 }),
     ]);
   });
 });

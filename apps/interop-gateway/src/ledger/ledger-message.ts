@@ -39,9 +39,18 @@ export interface NewLedgerMessage {
   readonly ackErrors: readonly Hl7AckError[];
   readonly state: Extract<LedgerState, 'received' | 'rejected' | 'unparseable'>;
   readonly stateDetail: string | null;
+  /**
+   * Refused because of who sent it (MSH-4 not a facility of the authenticated institution, or an
+   * institution that authenticates elsewhere claimed on a plain port). Such a row is never the
+   * original of a repeat: each attempt is stored as its own row.
+   */
+  readonly senderRefused: boolean;
 }
 
-/** What storing a message found: it is new, or it repeats one already stored (same facility, MSH-10, bytes). */
+/**
+ * What storing a message found: it is new, or it repeats one already stored by the same institution
+ * (same institution, facility, MSH-10 and bytes; never one refused because of its sender).
+ */
 export interface StoredOutcome {
   readonly id: string;
   readonly duplicate: boolean;

@@ -22,6 +22,8 @@ export interface LedgerListItem {
   readonly senderAuthentication: string | null;
   /** `CN=…`, the peer address or the token's client id; null when nothing was authenticated. */
   readonly senderIdentity: string | null;
+  /** Refused because of who sent it (AR 204 at MSH-4): never the original of a resend. */
+  readonly senderRefused: boolean;
   readonly state: string;
   readonly stateDetail: string | null;
   readonly ackCode: string | null;
@@ -55,7 +57,7 @@ export interface RawMessage {
 }
 
 const LIST_COLUMNS = `id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_at_text,
-  institution_id, sending_facility, message_type, control_id, channel, sender_authentication, sender_identity, state, state_detail, ack_code, ack_latency_ms,
+  institution_id, sending_facility, message_type, control_id, channel, sender_authentication, sender_identity, sender_refused, state, state_detail, ack_code, ack_latency_ms,
   duplicate_control_id, resend_count, published_at, mapped_at, mapper_version`;
 
 type Row = Record<string, unknown>;
@@ -73,6 +75,7 @@ function listItem(r: Row): Omit<LedgerListItem, 'replays'> {
     channel: r['channel'] as string,
     senderAuthentication: r['sender_authentication'] as string | null,
     senderIdentity: r['sender_identity'] as string | null,
+    senderRefused: r['sender_refused'] as boolean,
     state: r['state'] as string,
     stateDetail: r['state_detail'] as string | null,
     ackCode: r['ack_code'] as string | null,

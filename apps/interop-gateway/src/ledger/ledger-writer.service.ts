@@ -19,12 +19,14 @@ interface Pending {
 
 interface ReturnedRow {
   id: string;
+  institution_id: string | null;
   sending_facility: string;
   control_id: string;
   content_sha256: string;
   state: StoredOutcome['state'];
   ack_code: string | null;
   ack_errors: StoredOutcome['ackErrors'];
+  sender_refused: boolean;
   inserted: boolean;
 }
 
@@ -32,8 +34,19 @@ const SOURCE = '/tessera/interop-gateway';
 /** Group commits whose database writes may overlap (each holds one pooled connection). */
 const MAX_CONCURRENT_COMMITS = 4;
 
-function dedupeKey(m: Pick<NewLedgerMessage, 'sendingFacility' | 'controlId' | 'contentSha256'>): string {
-  return `${m.sendingFacility}\u0000${m.controlId}\u0000${m.contentSha256}`;
+/**
+ * Which stored message a new one repeats: the same institution's message with the same facility,
+ * MSH-10 and bytes (the unique index ledger_messages_dedupe). A message refused because of its sender
+ * repeats nothing and nothing repeats it, so it can never stand in for the real institution's.
+ */
+function dedupeKey(
+  m: Pick<
+    NewLedgerMessage,
+    'id' | 'institutionId' | 'sendingFacility' | 'controlId' | 'contentSha256' | 'senderRefused'
+  >,
+): string {
+  if (m.senderRefused) return `refused\u0000${m.id}`;
+  return [m.institutionId ?? '', m.sendingFacility, m.controlId, m.contentSha256].join('\u0000');
 }
 
 /**
@@ -253,7 +266,10 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
     };
   }
 
-  /** One transaction: insert new rows, find the stored original of repeats, flag reused MSH-10s. */
+  /**
+   * One transaction: insert new rows, find the stored original of repeats, flag reused MSH-10s (the
+   * same institution's facility reusing an MSH-10 for other content).
+   */
   private async store(
     messages: readonly NewLedgerMessage[],
   ): Promise<Map<string, StoredOutcome & { inserted: boolean }>> {
@@ -265,19 +281,20 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
       const returned = await tx.query<ReturnedRow[]>(
         `INSERT INTO ledger_messages (id, received_at, institution_id, sending_application, sending_facility, message_type,
            control_id, hl7_version, content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode,
-           ack_code, ack_errors, state, state_detail, sender_authentication, sender_identity)
+           ack_code, ack_errors, state, state_detail, sender_authentication, sender_identity, sender_refused)
          SELECT id, received_at, institution_id, sending_application, sending_facility, message_type, control_id,
            hl7_version, content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode, ack_code,
-           ack_errors::jsonb, state, state_detail, sender_authentication, sender_identity
+           ack_errors::jsonb, state, state_detail, sender_authentication, sender_identity, sender_refused
          FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
            $9::text[], $10::text[], $11::int[], $12::bytea[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-           $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+           $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::bool[])
            AS t(id, received_at, institution_id, sending_application, sending_facility, message_type, control_id, hl7_version,
              content_sha256, charset, size_bytes, raw, peer, channel, partition_key, ack_mode, ack_code, ack_errors, state, state_detail,
-             sender_authentication, sender_identity)
-         ON CONFLICT (sending_facility, control_id, content_sha256)
+             sender_authentication, sender_identity, sender_refused)
+         ON CONFLICT (institution_id, sending_facility, control_id, content_sha256) WHERE NOT sender_refused
            DO UPDATE SET resend_count = ledger_messages.resend_count + 1
-         RETURNING id, sending_facility, control_id, content_sha256, state, ack_code, ack_errors, (xmax = 0) AS inserted`,
+         RETURNING id, institution_id, sending_facility, control_id, content_sha256, state, ack_code, ack_errors,
+           sender_refused, (xmax = 0) AS inserted`,
         [
           column((m) => m.id),
           column((m) => m.receivedAt),
@@ -301,22 +318,31 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
           column((m) => m.stateDetail),
           column((m) => m.senderAuthentication),
           column((m) => m.senderIdentity),
+          column((m) => m.senderRefused),
         ],
       );
       const newIds = returned.filter((r) => r.inserted).map((r) => r.id);
       if (newIds.length > 0) {
         await tx.query(
           `UPDATE ledger_messages n SET duplicate_control_id = true
-           WHERE n.id = ANY($1::uuid[]) AND n.control_id <> '' AND EXISTS (
+           WHERE n.id = ANY($1::uuid[]) AND n.control_id <> '' AND NOT n.sender_refused AND EXISTS (
              SELECT 1 FROM ledger_messages o
-             WHERE o.sending_facility = n.sending_facility AND o.control_id = n.control_id
-               AND o.content_sha256 <> n.content_sha256)`,
+             WHERE o.institution_id IS NOT DISTINCT FROM n.institution_id AND o.sending_facility = n.sending_facility
+               AND o.control_id = n.control_id AND o.content_sha256 <> n.content_sha256 AND NOT o.sender_refused)`,
           [newIds],
         );
       }
       const byKey = new Map<string, StoredOutcome & { inserted: boolean }>();
       for (const r of returned) {
-        byKey.set(`${r.sending_facility}\u0000${r.control_id}\u0000${r.content_sha256}`, {
+        const key = dedupeKey({
+          id: r.id,
+          institutionId: r.institution_id,
+          sendingFacility: r.sending_facility,
+          controlId: r.control_id,
+          contentSha256: r.content_sha256,
+          senderRefused: r.sender_refused,
+        });
+        byKey.set(key, {
           id: r.id,
           duplicate: !r.inserted,
           inserted: r.inserted,
@@ -411,6 +437,7 @@ export class LedgerWriterService implements OnModuleInit, OnApplicationShutdown 
       ackErrors: [],
       state: 'received',
       stateDetail: null,
+      senderRefused: false,
     };
   }
 }
