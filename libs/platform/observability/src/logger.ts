@@ -41,6 +41,14 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.password',
   'secret',
   '*.secret',
+  // A failed SQL statement (TypeORM QueryFailedError, pg's error) carries the statement's bound
+  // values — raw HL7, names, identifiers — and Postgres's detail repeats a conflicting key's values.
+  'err.parameters',
+  'err.driverError',
+  'err.detail',
+  'error.parameters',
+  'error.driverError',
+  'error.detail',
 ];
 
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {
@@ -89,7 +97,7 @@ export class PinoNestLogger implements LoggerService {
     if (message instanceof Error) {
       this.logger[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ ...fields, ...(message) });
+      this.logger[level]({ ...fields, ...message });
     } else {
       this.logger[level](fields, String(message));
     }
