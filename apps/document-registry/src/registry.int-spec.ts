@@ -1183,6 +1183,30 @@ describe('a report carries the labels of the results it lists', () => {
     expect(await visibleToQ()).toBe(false);
   });
 
+  it("leaves out of a report's _history a version listing a result the requester may not see", async () => {
+    const panel = panelOf(`ORD-P4-${RUN}`, HIV_OBX, GLUCOSE_OBX);
+    const [hiv, glucose] = panel.observations;
+    if (hiv === undefined || glucose === undefined) throw new Error('expected two observations');
+    const reportId = `DiagnosticReport/${panel.report.id ?? ''}`;
+    await applied([await publishResults([panel.report], [hiv, glucose])]);
+    // The lab corrects the panel: the HIV test was ordered in error, the report lists glucose only.
+    const corrected: DiagnosticReport = {
+      ...panel.report,
+      status: 'corrected',
+      result: [{ reference: `Observation/${glucose.id ?? ''}` }],
+    };
+    await applied([await publishResults([corrected], [])]);
+    expect(await reportIds(denyHiv)).toContain(reportId);
+    const history = await get(`/${reportId}/_history`, denyHiv);
+    expect(history.status).toBe(200);
+    expect(((history.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.meta?.versionId)).toEqual(
+      ['2'],
+    );
+    expect(history.text).not.toContain(hiv.id ?? 'no id');
+    const own = await get(`/${reportId}/_history`, asP);
+    expect((own.body as unknown as Bundle).total).toBe(2);
+  });
+
   it('relabel recomputes a report from its results after the rules changed', async () => {
     const { relabel } = await import('./indexing/relabel.command');
     const { ItemLabeler } = await import('./indexing/item-labeler');
