@@ -1063,3 +1063,175 @@ describe('labels from every code that says what a document is', () => {
     expect(again.find((s) => s.table === 'documents')?.changed).toBe(0);
   });
 });
+
+// A report takes on the labels of the results it lists: hospital P's plain panel (OBR-4 Comprehensive
+// metabolic panel) whose first OBX is an HIV antibody test, as the real v2 mapper maps the ORU^R01.
+// Clinic Q treats the same person and is denied HIV.
+const P = { institutionId: `hosp-p-${RUN}`, system: `urn:oid:2.999.${Date.now()}.13`, mrn: `MRN-P-${RUN}` };
+const Q = { institutionId: `clin-q-${RUN}`, system: `urn:oid:2.999.${Date.now()}.14`, mrn: `MRN-Q-${RUN}` };
+const E7 = `E7-${RUN}`;
+const HIV_OBX = 'OBX|1|CWE|7917-8^HIV 1 Ab [Presence] in Serum^LN||260385009^Negative^SCT||||||F';
+const GLUCOSE_OBX =
+  'OBX|2|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||5.1|mmol/L^mmol/L^UCUM|||||F';
+
+/** P's ORU^R01 for one order: the plain panel and its results, as ObservationReported carries them. */
+function panelOf(order: string, ...obx: string[]) {
+  const message = [
+    'MSH|^~\\&|HIS|HOSPP|TESSERA|REGION|20240901100000+0800||ORU^R01^ORU_R01|CTRL-P-1|P|2.5.1',
+    `PID|1||${P.mrn}^^^HOSPP^MR||Testperson^Alex^^^^^L||19800101|F`,
+    `OBR|1|${order}^HIS|LAB-${order}^LIS|24323-8^Comprehensive metabolic panel^LN|||20240901080000+0800||||||||||||||||CH|F`,
+    ...obx,
+  ].join('\r');
+  const outcome = mapHl7Message(parseHl7(message), {
+    institutionId: P.institutionId,
+    patientIdentifierSystems: { HOSPP: P.system },
+    defaultPatientSystem: P.system,
+    identifierSystems: {
+      HIS: 'https://hosp-p.example/fhir/sid/his',
+      LIS: 'https://hosp-p.example/fhir/sid/lis',
+    },
+  });
+  if (outcome.status !== 'mapped') throw new Error(`the ORU did not map: ${JSON.stringify(outcome)}`);
+  const report = outcome.result.reports[0];
+  if (report === undefined) throw new Error('the ORU mapped without a DiagnosticReport');
+  return { report, observations: outcome.result.observations };
+}
+
+describe('a report carries the labels of the results it lists', () => {
+  const forQ = { ownInstitution: Q.institutionId, others: 'all' as const };
+  const denyHiv: CallOptions = { as: E7, visibility: { ...forQ, deniedLabels: ['HIV'] } };
+  const asP: CallOptions = { as: E7, visibility: { ownInstitution: P.institutionId, others: 'none' } };
+  const reportIds = async (options: CallOptions) =>
+    ids(await search(`/DiagnosticReport?patient=${E7}`, E7, options));
+  let message = 0;
+  const publishResults = async (
+    reports: readonly DiagnosticReport[],
+    observations: readonly Observation[],
+  ) => {
+    message += 1;
+    return (
+      await producer.publish(ObservationReported, {
+        key: `${P.institutionId}|${P.mrn}`,
+        source: SOURCE,
+        data: {
+          ...provenance(P, `msg-${RUN}-p-${message}`),
+          reports: [...reports],
+          observations: [...observations],
+        },
+      })
+    ).id;
+  };
+
+  beforeAll(async () => {
+    await applied([
+      await publishLink(P, E7, '2024-09-01T00:00:00Z'),
+      await publishLink(Q, E7, '2024-09-01T00:00:00Z'),
+    ]);
+  }, 60_000);
+
+  it('hides a plain panel with an HIV result from an institution denied HIV while its own institution sees it', async () => {
+    const panel = panelOf(`ORD-P1-${RUN}`, HIV_OBX, GLUCOSE_OBX);
+    const [hiv, glucose] = panel.observations;
+    const reportId = `DiagnosticReport/${panel.report.id ?? ''}`;
+    await applied([await publishResults([panel.report], panel.observations)]);
+    expect(panel.report.result?.map((r) => r.reference)).toEqual([
+      `Observation/${hiv?.id ?? ''}`,
+      `Observation/${glucose?.id ?? ''}`,
+    ]);
+
+    expect(await reportIds(denyHiv)).toEqual([]);
+    expect(ids(await search(`/Observation?patient=${E7}`, E7, denyHiv))).toEqual([
+      `Observation/${glucose?.id ?? ''}`,
+    ]);
+    const timeline = await search(`/Patient/${E7}/$timeline`, E7, denyHiv);
+    expect(ids(timeline)).toEqual([`Observation/${glucose?.id ?? ''}`]);
+    expect(JSON.stringify(timeline)).not.toContain(hiv?.id ?? 'no id');
+    expect((await get(`/${reportId}/_history`, denyHiv)).status).toBe(404);
+    expect((await get(`/_facts/${reportId}`)).body).toMatchObject({
+      items: [{ securityLabels: [{ system: ACT_CODE, code: 'HIV' }] }],
+    });
+
+    expect(await reportIds(asP)).toEqual([reportId]);
+    // Denied something else, the panel is visible to Q.
+    expect(await reportIds({ as: E7, visibility: { ...forQ, deniedLabels: ['PSY'] } })).toEqual([reportId]);
+  });
+
+  it('labels a report indexed before its results once they arrive, and follows a corrected result', async () => {
+    const panel = panelOf(`ORD-P2-${RUN}`, HIV_OBX, GLUCOSE_OBX);
+    const [hiv, glucose] = panel.observations;
+    if (hiv === undefined || glucose === undefined) throw new Error('expected two observations');
+    const reportId = `DiagnosticReport/${panel.report.id ?? ''}`;
+    const visibleToQ = async () => (await reportIds(denyHiv)).includes(reportId);
+    // The report alone first: nothing known about its results yet.
+    await applied([await publishResults([panel.report], [])]);
+    expect(await visibleToQ()).toBe(true);
+    // Its results in a later message: the report takes on the HIV label.
+    await applied([await publishResults([], [hiv, glucose])]);
+    expect(await visibleToQ()).toBe(false);
+    // The lab corrects the first result's test code (not an HIV test after all): labels follow.
+    const corrected: Observation = {
+      ...hiv,
+      status: 'corrected',
+      code: { coding: [{ system: 'http://loinc.org', code: '2951-2' }] },
+      valueCodeableConcept: undefined,
+      valueQuantity: { value: 140, unit: 'mmol/L' },
+    };
+    await applied([await publishResults([], [corrected])]);
+    expect(await visibleToQ()).toBe(true);
+    // And back: corrected again to the HIV test.
+    await applied([await publishResults([], [{ ...hiv, status: 'corrected' }])]);
+    expect(await visibleToQ()).toBe(false);
+  });
+
+  it("leaves out of a report's _history a version listing a result the requester may not see", async () => {
+    const panel = panelOf(`ORD-P4-${RUN}`, HIV_OBX, GLUCOSE_OBX);
+    const [hiv, glucose] = panel.observations;
+    if (hiv === undefined || glucose === undefined) throw new Error('expected two observations');
+    const reportId = `DiagnosticReport/${panel.report.id ?? ''}`;
+    await applied([await publishResults([panel.report], [hiv, glucose])]);
+    // The lab corrects the panel: the HIV test was ordered in error, the report lists glucose only.
+    const corrected: DiagnosticReport = {
+      ...panel.report,
+      status: 'corrected',
+      result: [{ reference: `Observation/${glucose.id ?? ''}` }],
+    };
+    await applied([await publishResults([corrected], [])]);
+    expect(await reportIds(denyHiv)).toContain(reportId);
+    const history = await get(`/${reportId}/_history`, denyHiv);
+    expect(history.status).toBe(200);
+    expect(((history.body as unknown as Bundle).entry ?? []).map((e) => e.resource?.meta?.versionId)).toEqual(
+      ['2'],
+    );
+    expect(history.text).not.toContain(hiv.id ?? 'no id');
+    const own = await get(`/${reportId}/_history`, asP);
+    expect((own.body as unknown as Bundle).total).toBe(2);
+  });
+
+  it('relabel recomputes a report from its results after the rules changed', async () => {
+    const { relabel } = await import('./indexing/relabel.command');
+    const { ItemLabeler } = await import('./indexing/item-labeler');
+    const current = ItemLabeler.loadRules('deploy/demo-region/labeling-rules.yaml');
+    // The rules as they were before the region labelled HIV tests.
+    const before: LabelingRules = {
+      ...current,
+      version: 'before-hiv',
+      rules: current.rules.filter((r) => r.label !== 'HIV'),
+    };
+    const panel = panelOf(`ORD-P3-${RUN}`, HIV_OBX, GLUCOSE_OBX);
+    const reportId = `DiagnosticReport/${panel.report.id ?? ''}`;
+    await applied([await publishResults([panel.report], panel.observations)]);
+    expect(await reportIds(denyHiv)).not.toContain(reportId);
+
+    await relabel(app.get(DataSource), before);
+    expect(await reportIds(denyHiv)).toContain(reportId);
+    expect((await get(`/_facts/${reportId}`)).body).toMatchObject({ items: [{ securityLabels: [] }] });
+
+    const summary = await relabel(app.get(DataSource), current);
+    expect(summary.find((s) => s.table === 'results')?.changed).toBeGreaterThanOrEqual(2);
+    expect(await reportIds(denyHiv)).not.toContain(reportId);
+    expect((await get(`/_facts/${reportId}`)).body).toMatchObject({
+      items: [{ securityLabels: [{ system: ACT_CODE, code: 'HIV' }] }],
+    });
+    expect((await relabel(app.get(DataSource), current)).find((s) => s.table === 'results')?.changed).toBe(0);
+  });
+});

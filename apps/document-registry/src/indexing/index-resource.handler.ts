@@ -7,6 +7,7 @@ import { documentRow, encounterRow, resultRow } from './index-row.mapper';
 import type { IndexRow } from './index-row.mapper';
 import { ItemLabeler } from './item-labeler';
 import type { LabeledResource } from './item-labeler';
+import { refreshReportLabels } from './report-labels';
 
 /** Where a resource came from (the canonical events' shared provenance). */
 export interface SourceProvenance {
@@ -45,19 +46,30 @@ export class IndexResourceHandler {
     });
   }
 
+  /**
+   * Reports and observations of one message. A report also carries the labels of the observations
+   * it lists in `result`: after the rows are written, the reports of this message and every report
+   * of the institution listing one of these observations (indexed earlier, or an observation
+   * corrected later) are relabelled from their observations' current labels.
+   */
   async indexResults(
     source: SourceProvenance,
     resources: readonly (DiagnosticReport | Observation)[],
     eventId: string,
     tx: EntityManager,
   ): Promise<void> {
+    const reportIds: string[] = [];
+    const observationIds: string[] = [];
     for (const resource of resources) {
       const row = resultRow(resource, source.institutionId);
       await this.upsert(tx, 'results', row.resourceType, row, resource, source, eventId, {
         resource_type: row.resourceType,
         code_tokens: row.codeTokens,
+        result_ids: row.resultIds,
       });
+      (row.resourceType === 'DiagnosticReport' ? reportIds : observationIds).push(row.id);
     }
+    await refreshReportLabels(tx, source.institutionId, reportIds, observationIds, this.labeler.rules);
   }
 
   /**

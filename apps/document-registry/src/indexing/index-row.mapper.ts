@@ -128,12 +128,21 @@ export function documentRow(
   };
 }
 
+/** The Observation ids a DiagnosticReport lists in `result` (literal references), in order. */
+export function resultIdsOf(report: DiagnosticReport): string[] {
+  return (report.result ?? [])
+    .map((r) => referencedId(r, 'Observation'))
+    .filter((id): id is string => id !== null);
+}
+
 export function resultRow(
   resource: DiagnosticReport | Observation,
   institutionId: string,
 ): IndexRow & {
   readonly resourceType: 'DiagnosticReport' | 'Observation';
   readonly codeTokens: readonly string[];
+  /** The Observation ids a DiagnosticReport lists in `result`, in order (none for an Observation). */
+  readonly resultIds: readonly string[];
 } {
   return {
     id: requireId(resource),
@@ -142,6 +151,7 @@ export function resultRow(
     isCurrent: !WITHDRAWN_RESULT_STATUSES.has(resource.status),
     typeTokens: [],
     codeTokens: tokensOf([resource.code]),
+    resultIds: resource.resourceType === 'DiagnosticReport' ? resultIdsOf(resource) : [],
     categoryTokens: tokensOf(resource.category ?? []),
     facilityTokens: facilityTokens(institutionId, []),
     effectiveAt: resource.effectiveDateTime ?? resource.effectivePeriod?.start ?? resource.issued ?? null,

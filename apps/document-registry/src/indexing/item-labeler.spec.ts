@@ -2,7 +2,8 @@ import type { DocumentReference } from '@medplum/fhirtypes';
 import { parseHl7 } from '@tessera/hl7v2';
 import { mapHl7Message } from '@tessera/v2-fhir';
 import type { MappingContext, MappingResult } from '@tessera/v2-fhir';
-import { ItemLabeler, labelsOf } from './item-labeler';
+import { resultRow } from './index-row.mapper';
+import { ItemLabeler, labelsOf, reportLabels } from './item-labeler';
 
 // Labels from every code that says what an item is, with the demo region's rules: HL7 v2 messages
 // go through the real mapper, FHIR resources are indexed as the source sent them.
@@ -110,5 +111,45 @@ describe('labels of results from OBR-4, OBX-3 and category', () => {
   it('labels the report from OBR-4 and each observation from its OBX-3', () => {
     expect(oru.reports.map(codesOf)).toEqual([['HIV']]);
     expect(oru.observations.map(codesOf)).toEqual([['HIV'], []]);
+  });
+});
+
+describe('a report carries the labels of the results it lists', () => {
+  // A plain panel (OBR-4 Comprehensive metabolic panel) whose first result is an HIV test.
+  const panel = mapped(
+    MSH('ORU^R01^ORU_R01'),
+    PID,
+    'OBR|1|ORD-2^HIS|LAB-2^LIS|24323-8^Comprehensive metabolic panel^LN|||20240502080000+0800||||||||||||||||CH|F',
+    'OBX|1|CWE|7917-8^HIV 1 Ab [Presence] in Serum^LN||260385009^Negative^SCT||||||F',
+    'OBX|2|NM|2345-7^Glucose [Mass/volume] in Serum or Plasma^LN||5.1|mmol/L^mmol/L^UCUM|||||F',
+  );
+  const report = panel.reports[0];
+  if (report === undefined) throw new Error('no DiagnosticReport');
+  const [hiv, glucose] = panel.observations.map((o) => ({
+    id: o.id ?? '',
+    labels: labelsOf(o, [], rules).securityLabels,
+  }));
+  if (hiv === undefined || glucose === undefined) throw new Error('expected two observations');
+  const own = labelsOf(report, [], rules);
+
+  it('lists the Observation ids of DiagnosticReport.result in order', () => {
+    expect(resultRow(report, 'hosp-a').resultIds).toEqual([hiv.id, glucose.id]);
+    expect(resultRow(panel.observations[0] ?? report, 'hosp-a').resultIds).toEqual([]);
+  });
+
+  it('labels a plain panel with an HIV result HIV, though its own code says nothing', () => {
+    expect(own.labelCodes).toEqual([]);
+    expect(reportLabels(own, [hiv.labels, glucose.labels]).labelCodes).toEqual(['HIV']);
+  });
+
+  it("keeps the report's own labels first and adds each result label once", () => {
+    const sent = { system: 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality', code: 'R' };
+    const labels = reportLabels(labelsOf(report, [sent], rules), [hiv.labels, hiv.labels, glucose.labels]);
+    expect(labels.securityLabels).toEqual([sent, ...hiv.labels]);
+    expect(labels.labelCodes).toEqual(['HIV', 'R']);
+  });
+
+  it('leaves a panel of unlabelled results as its own labels say', () => {
+    expect(reportLabels(own, [glucose.labels, []])).toEqual(own);
   });
 });

@@ -29,11 +29,18 @@ export function labelsOf(
   return mergeLabels(sourceLabels, labelItem(clinicalCodesOf(resource), rules));
 }
 
+/**
+ * A DiagnosticReport's labels: its own (source + derived from its codes) followed by the labels of
+ * each Observation it lists in `result`, in that order. A panel is as sensitive as its most sensitive
+ * result: it names the result in `result`, and its conclusion, conclusionCode or presentedForm may
+ * state it, whatever its own code (OBR-4) says.
+ */
+export function reportLabels(own: ItemLabels, results: readonly (readonly Coding[])[]): ItemLabels {
+  return mergeLabels(own.securityLabels, results.flat());
+}
+
 /** Source labels plus derived ones, de-duplicated by system|code. */
-export function mergeLabels(
-  sourceLabels: readonly Coding[],
-  derived: readonly { readonly system: string; readonly code: string }[],
-): ItemLabels {
+export function mergeLabels(sourceLabels: readonly Coding[], derived: readonly Coding[]): ItemLabels {
   const labels: Coding[] = [];
   const seen = new Set<string>();
   for (const label of [...sourceLabels, ...derived]) {
@@ -44,6 +51,13 @@ export function mergeLabels(
   }
   const codes = new Set(labels.map((l) => l.code?.trim() ?? '').filter((c) => c !== ''));
   return { securityLabels: labels, labelCodes: [...codes].sort() };
+}
+
+/** Same labels in the same order, compared independently of jsonb's key order. */
+export function sameLabels(a: readonly object[], b: readonly object[]): boolean {
+  const canonical = (labels: readonly object[]) =>
+    JSON.stringify(labels.map((label) => Object.entries(label).sort(([x], [y]) => (x < y ? -1 : 1))));
+  return canonical(a) === canonical(b);
 }
 
 /** The region's labeling rules, read once at boot from REGISTRY_LABELING_RULES_FILE. */

@@ -336,6 +336,20 @@ export class RegistryQueryService {
     };
   }
 
+  /** Label codes of `institutionId`'s observations among `ids` (those indexed), by id. */
+  async observationLabelCodes(
+    institutionId: string,
+    ids: readonly string[],
+  ): Promise<ReadonlyMap<string, readonly string[]>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.dataSource.query<{ id: string; label_codes: string[] }[]>(
+      `SELECT id, label_codes FROM results
+       WHERE id = ANY ($1::text[]) AND resource_type = 'Observation' AND institution_id = $2`,
+      [[...new Set(ids)], institutionId],
+    );
+    return new Map(rows.map((r) => [r.id, r.label_codes]));
+  }
+
   /** Facts of one indexed resource (`GET /_facts/<type>/:id`); empty when unknown. */
   async factsOf(resourceType: SearchResource, id: string): Promise<readonly ItemFacts[]> {
     const table = TABLES[resourceType].name;

@@ -1,8 +1,9 @@
 import { Controller, Get, Header, HttpStatus, Inject, Param, Req, Res, UseFilters } from '@nestjs/common';
-import type { Bundle, Coding } from '@medplum/fhirtypes';
+import type { Bundle, Coding, DiagnosticReport } from '@medplum/fhirtypes';
 import type { Request, Response } from 'express';
 import { DOCUMENT_CONTENT_STORE } from '../content/document-content.store';
 import type { DocumentContentStore } from '../content/document-content.store';
+import { resultIdsOf } from '../indexing/index-row.mapper';
 import { ItemLabeler } from '../indexing/item-labeler';
 import type { LabeledResource } from '../indexing/item-labeler';
 import { RequireService } from '@tessera/platform-auth';
@@ -105,7 +106,16 @@ export class RegistrySearchController {
     // A hidden item is answered as an unknown one: its existence is not disclosed.
     if (!isVisible(visibility, history)) throw notFound(resourceType);
     // Older versions may carry codes the current one no longer has: each version is also judged
-    // on its own labels (the rules over its codes and the labels it was sent with).
+    // on its own labels (the rules over its codes and the labels it was sent with) and, for a
+    // report, on the labels of the observations that version lists (it may name one the current
+    // version no longer lists).
+    const listed =
+      resourceType === 'DiagnosticReport'
+        ? await this.queries.observationLabelCodes(
+            history.institutionId,
+            history.versions.flatMap((v) => resultIdsOf(v.resource as unknown as DiagnosticReport)),
+          )
+        : new Map<string, readonly string[]>();
     const versions = history.versions.filter((v) => {
       const resource = v.resource as unknown as LabeledResource & {
         meta?: { security?: Coding[] };
@@ -116,9 +126,13 @@ export class RegistrySearchController {
         ...(resource.securityLabel ?? []).flatMap((c) => c.coding ?? []),
       ];
       const own = this.labeler.labels(resource, sent).labelCodes;
+      const results =
+        resource.resourceType === 'DiagnosticReport'
+          ? resultIdsOf(resource).flatMap((observationId) => listed.get(observationId) ?? [])
+          : [];
       return isVisible(visibility, {
         institutionId: v.institutionId,
-        labelCodes: [...history.labelCodes, ...own],
+        labelCodes: [...history.labelCodes, ...own, ...results],
       });
     });
     return historyBundle(resourceType, id, versions);
