@@ -386,7 +386,15 @@ describe('matching', () => {
     await waitFor('the late update to be stored', () => versionOf(h1, 'OLD-1'), (v) => v === 3);
     expect(await linkOf(h1, 'OLD-1')).toEqual({ enterprise_id: surviving.enterprise_id, state: 'NO_MATCH', origin: 'AUTO' });
   });
-  it('links deterministically when the source asserts an existing enterprise id', async () => {
+  async function reviewTasksOf(at: Institution, localId: string): Promise<{ kind: string; status: string; enterprise_ids: string[] }[]> {
+    return dataSource.query(
+      `SELECT t.kind, t.status, t.enterprise_ids FROM review_tasks t JOIN source_records sr ON sr.id = t.source_record_id
+        WHERE sr.system = $1 AND sr.local_id = $2`,
+      [at.system, localId],
+    );
+  }
+
+  it('does not link a record to an enterprise id it claims when the demographics do not support it: review task', async () => {
     const enterpriseId = (await linkOf(h1, 'A-1'))?.enterprise_id ?? '';
     const h9 = institution();
     const sparse: Patient = {
@@ -395,9 +403,32 @@ describe('matching', () => {
       name: [{ family: 'Sparse' }],
     };
     await producer.publish(PatientUpserted, upserted(h9, 'S-1', sparse));
-    expect(await waitForLink(h9, 'S-1')).toEqual({ enterprise_id: enterpriseId, state: 'MATCH', origin: 'AUTO' });
-    const [event] = await links.waitFor((r) => r.key === `${h9.system}|S-1` && ours(r, enterpriseId));
+    const link = await waitForLink(h9, 'S-1');
+    expect(link.enterprise_id).not.toBe(enterpriseId);
+    expect(link).toMatchObject({ state: 'MATCH', origin: 'AUTO' });
+    expect(await reviewTasksOf(h9, 'S-1')).toEqual([{ kind: 'POSSIBLE_MATCH', status: 'OPEN', enterprise_ids: [enterpriseId] }]);
+    const [event] = await links.waitFor((r) => r.key === `${h9.system}|S-1` && ours(r, link.enterprise_id));
+    expect(parsed(event)['reason']).toContain('not supported by the demographics');
+    // The claimed person is unchanged: its sources, and PIXm of one of them, do not include the record.
+    const view = await http(`/mpi/enterprise-ids/${enterpriseId}`);
+    expect((view.json['sources'] as { value: string }[]).map((s) => s.value).sort()).toEqual(['A-1', 'B-1']);
+    const pix = await http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`${h1.system}|A-1`)}`);
+    expect(JSON.stringify(pix.json)).not.toContain(h9.system);
+  });
+
+  it('links to a claimed enterprise id when the demographics support it', async () => {
+    const carl = person();
+    const h10 = institution();
+    const h11 = institution();
+    await producer.publish(PatientUpserted, upserted(h10, 'C-1', patientOf(carl, h10, 'C-1')));
+    const enterpriseId = (await waitForLink(h10, 'C-1')).enterprise_id;
+    const claiming = patientOf(carl, h11, 'C-2', 'upper');
+    claiming.identifier = [...(claiming.identifier ?? []), { system: ENTERPRISE, value: enterpriseId }];
+    await producer.publish(PatientUpserted, upserted(h11, 'C-2', claiming));
+    expect(await waitForLink(h11, 'C-2')).toEqual({ enterprise_id: enterpriseId, state: 'MATCH', origin: 'AUTO' });
+    const [event] = await links.waitFor((r) => r.key === `${h11.system}|C-2` && ours(r, enterpriseId));
     expect(parsed(event)['reason']).toBe('enterprise id asserted by the source');
+    expect(await reviewTasksOf(h11, 'C-2')).toEqual([]);
   });
 });
 

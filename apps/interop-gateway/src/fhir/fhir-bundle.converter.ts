@@ -284,12 +284,17 @@ export function parseBundleJson(raw: Buffer): unknown {
   }
 }
 
-/** A stored FHIR submission through the current rules (replay): the same decision shape as an HL7 v2 message. */
+/**
+ * A stored FHIR submission through the current rules (replay): the same decision shape as an HL7 v2
+ * message. `systemsOfOthers`: the identifier systems only other institutions registered
+ * (InstitutionRegistry.identifierSystemsOfOthers), refused as at ingest.
+ */
 export function decideFhirBundle(
   raw: Buffer,
   institution: Institution | undefined,
   ledgerId: string,
   senderAuthentication: SenderAuthentication = 'access-token',
+  systemsOfOthers: ReadonlySet<string> = new Set(),
 ): MappingDecision {
   const failed = (detail: string): MappingDecision => ({
     status: 'failed',
@@ -300,7 +305,7 @@ export function decideFhirBundle(
     return failed('The submitting institution is not registered: register it (admin API) and replay.');
   const json = parseBundleJson(raw);
   if (json === undefined) return failed('The stored Bundle is not valid JSON.');
-  const validation = validateBundle(json, institution);
+  const validation = validateBundle(json, institution, systemsOfOthers);
   if (!validation.ok) {
     return failed(
       `Not accepted (${FHIR_INGEST_VERSION}): ${validation.issues.map((i) => `${i.expression ?? 'Bundle'}: ${i.diagnostics}`).join('; ')}`.slice(

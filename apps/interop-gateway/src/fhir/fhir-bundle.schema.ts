@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Institution } from '../institutions/institution';
+import { isExchangeIdentifierSystem } from '../institutions/institution';
 import type { Issue } from '@tessera/platform-service';
 import { formatPath, issuesFromZod } from '@tessera/platform-service';
 import {
@@ -208,8 +209,17 @@ export function entryKeys(entry: {
  * (subject → a Patient of the Bundle or an identifier of a registered system; attachment url →
  * a Binary of the Bundle; DiagnosticReport.result → an Observation of the Bundle). One issue per
  * problem, each with its FHIRPath.
+ *
+ * A patient identifier (Patient.identifier, a subject's identifier) in the exchange's own namespace
+ * (`urn:tessera:`, the enterprise id among them) or in `systemsOfOthers` (systems only other
+ * institutions registered: identifierSystemsOfOthers) is refused: an institution speaks only for its
+ * own patient numbers, as on the HL7 v2 path.
  */
-export function validateBundle(json: unknown, institution: Institution): BundleValidation {
+export function validateBundle(
+  json: unknown,
+  institution: Institution,
+  systemsOfOthers: ReadonlySet<string> = new Set(),
+): BundleValidation {
   const shape = bundleShape.safeParse(json);
   if (!shape.success) return { ok: false, issues: issuesFromZod(shape.error, 'Bundle') };
   const bundle = shape.data;
@@ -261,7 +271,7 @@ export function validateBundle(json: unknown, institution: Institution): BundleV
   }
   if (issues.length > 0) return { ok: false, issues };
 
-  issues.push(...semanticIssues(entries, institution));
+  issues.push(...semanticIssues(entries, institution, systemsOfOthers));
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
@@ -269,7 +279,40 @@ export function validateBundle(json: unknown, institution: Institution): BundleV
   };
 }
 
-function semanticIssues(entries: readonly ValidEntry[], institution: Institution): Issue[] {
+/**
+ * The issue of a patient identifier whose system the sender does not own, at `expression`; undefined
+ * when it may send it. The diagnostics name neither the value nor the other institution.
+ */
+function foreignIdentifierIssue(
+  system: string | undefined,
+  systemsOfOthers: ReadonlySet<string>,
+  expression: string,
+): Issue | undefined {
+  if (system === undefined) return undefined;
+  if (isExchangeIdentifierSystem(system)) {
+    return {
+      code: 'business-rule',
+      expression,
+      diagnostics:
+        "this identifier system is the exchange's own (urn:tessera:…, e.g. the enterprise id): institutions may not send identifiers in it; remove the identifier and send your patients' numbers under your registered assigning authorities",
+    };
+  }
+  if (systemsOfOthers.has(system)) {
+    return {
+      code: 'business-rule',
+      expression,
+      diagnostics:
+        "this identifier system belongs to another institution (an assigning authority registered by it, not by you): send only your patients' identifiers under your own registered assigning authorities",
+    };
+  }
+  return undefined;
+}
+
+function semanticIssues(
+  entries: readonly ValidEntry[],
+  institution: Institution,
+  systemsOfOthers: ReadonlySet<string>,
+): Issue[] {
   const issues: Issue[] = [];
   const systems = new Set(registeredSystems(institution));
   const byKey = new Map<string, ValidEntry>();
@@ -283,6 +326,14 @@ function semanticIssues(entries: readonly ValidEntry[], institution: Institution
     const r = entry.resource;
     switch (r.resourceType) {
       case 'Patient':
+        r.identifier.forEach((identifier, j) => {
+          const issue = foreignIdentifierIssue(
+            identifier.system,
+            systemsOfOthers,
+            at(entry, 'identifier', j),
+          );
+          if (issue !== undefined) issues.push(issue);
+        });
         if (
           !r.identifier.some((i) => i.system !== undefined && systems.has(i.system) && i.value !== undefined)
         ) {
@@ -298,6 +349,15 @@ function semanticIssues(entries: readonly ValidEntry[], institution: Institution
       case 'DiagnosticReport':
       case 'DocumentReference': {
         const subject = r.subject;
+        const foreign = foreignIdentifierIssue(
+          subject.identifier?.system,
+          systemsOfOthers,
+          at(entry, 'subject', 'identifier'),
+        );
+        if (foreign !== undefined) {
+          issues.push(foreign);
+          break;
+        }
         const logical =
           subject.identifier?.system !== undefined &&
           systems.has(subject.identifier.system) &&

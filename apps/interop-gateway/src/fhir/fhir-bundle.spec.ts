@@ -184,6 +184,118 @@ describe('validateBundle', () => {
   });
 });
 
+describe('validateBundle: identifiers the sender does not own', () => {
+  const OTHER_MRN = 'urn:oid:2.16.840.1.113883.3.9999.2.1';
+  const SHARED_NID = 'urn:oid:2.16.840.1.113883.3.9999.9.9';
+  /** What identifierSystemsOfOthers gives St. Aurelia when another hospital registered OTHER_MRN and SHARED_NID. */
+  const others: ReadonlySet<string> = new Set([OTHER_MRN]);
+  const victim = '6f1d2a34-5b6c-4d7e-8f90-a1b2c3d4e5f6';
+
+  it("refuses a Patient claiming an enterprise id or another institution's number, naming each identifier", () => {
+    const result = validateBundle(
+      bundle({
+        0: {
+          identifier: [
+            { system: MRN_SYSTEM, value: 'NEW-1' },
+            { system: 'urn:tessera:enterprise-id', value: victim },
+            { system: OTHER_MRN, value: 'Y-123' },
+          ],
+        },
+      }),
+      institution,
+      others,
+    );
+    if (result.ok) throw new Error('expected issues');
+    expect(result.issues).toEqual([
+      expect.objectContaining({
+        code: 'business-rule',
+        expression: 'Bundle.entry[0].resource.identifier[1]',
+        diagnostics: expect.stringContaining("the exchange's own") as string,
+      }),
+      expect.objectContaining({
+        code: 'business-rule',
+        expression: 'Bundle.entry[0].resource.identifier[2]',
+        diagnostics: expect.stringContaining('another institution') as string,
+      }),
+    ]);
+    const text = JSON.stringify(result.issues);
+    expect(text).not.toContain(victim);
+    expect(text).not.toContain('Y-123');
+    expect(text).not.toContain('NEW-1');
+  });
+
+  it('refuses the reserved namespace in any case, even without a registry of others', () => {
+    const result = validateBundle(
+      bundle({
+        0: {
+          identifier: [
+            { system: MRN_SYSTEM, value: 'MRN-1' },
+            { system: 'URN:TESSERA:aa:other-hospital:LEGACY', value: 'L-1' },
+          ],
+        },
+      }),
+      institution,
+    );
+    expect(result).toEqual({
+      ok: false,
+      issues: [expect.objectContaining({ expression: 'Bundle.entry[0].resource.identifier[1]' })],
+    });
+  });
+
+  it("refuses a subject identifier in an enterprise id or in another institution's system", () => {
+    const result = validateBundle(
+      bundle({
+        1: { subject: { reference: PATIENT_URL, identifier: { system: OTHER_MRN, value: 'Y-123' } } },
+        5: { subject: { identifier: { system: 'urn:tessera:enterprise-id', value: victim } } },
+      }),
+      institution,
+      others,
+    );
+    if (result.ok) throw new Error('expected issues');
+    expect(result.issues.map((i) => i.expression)).toEqual([
+      'Bundle.entry[1].resource.subject.identifier',
+      'Bundle.entry[5].resource.subject.identifier',
+    ]);
+    expect(JSON.stringify(result.issues)).not.toContain(victim);
+  });
+
+  it('keeps accepting a system the sender registered too, and systems nobody registered', () => {
+    const shared = validateBundle(
+      bundle({
+        0: {
+          identifier: [
+            { system: SHARED_NID, value: 'N-77' },
+            { system: MRN_SYSTEM, value: 'MRN-1' },
+            { system: 'http://hl7.org/fhir/sid/us-ssn', value: '000-00-0000' },
+          ],
+        },
+      }),
+      institution,
+      others,
+    );
+    expect(shared.ok).toBe(true);
+  });
+
+  it('refuses the same Bundle on replay (decideFhirBundle) with the registry of others', () => {
+    const raw = Buffer.from(
+      JSON.stringify(
+        bundle({
+          0: {
+            identifier: [
+              { system: MRN_SYSTEM, value: 'MRN-1' },
+              { system: OTHER_MRN, value: 'Y-1' },
+            ],
+          },
+        }),
+      ),
+    );
+    const decision = decideFhirBundle(raw, institution, 'ledger-r', 'access-token', others);
+    expect(decision).toMatchObject({ status: 'failed' });
+    expect(decision.detail).toContain('Bundle.entry[0].resource.identifier[1]');
+    expect(decision.detail).not.toContain('Y-1');
+  });
+});
+
 describe('convertBundle', () => {
   it('assigns the ids the HL7 v2 mapper gives the same business keys and rewrites references', () => {
     const converted = convertBundle(valid(bundle()), institution, 'ledger-1', 'a'.repeat(64));

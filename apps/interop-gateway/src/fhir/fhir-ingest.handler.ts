@@ -3,6 +3,7 @@ import { HttpStatus, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxWriter } from '@tessera/platform-outbox';
 import type { Institution } from '../institutions/institution';
+import { InstitutionRegistry } from '../institutions/institution.registry';
 import { enqueueCanonicalEvents } from '../mapping/canonical-events';
 import { convertBundle, FHIR_INGEST_VERSION, parseBundleJson } from './fhir-bundle.converter';
 import { validateBundle } from './fhir-bundle.schema';
@@ -21,13 +22,15 @@ export interface FhirIngestResult {
  * The use case behind `POST /fhir`: validate a Bundle from a registered institution, then in ONE
  * transaction store it in the message ledger (channel http, raw = the JSON bytes, deduplicated by
  * SHA-256 so a re-POST is recognised) and enqueue its canonical events through the outbox. An
- * invalid Bundle is answered 400 and not stored.
+ * invalid Bundle is answered 400 and not stored; so is one whose patient identifiers are in the
+ * exchange's own systems or in a system only another institution registered.
  */
 @Injectable()
 export class FhirIngestHandler {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
+    private readonly institutions: InstitutionRegistry,
   ) {}
 
   /** `clientId`: the token's client, recorded as the sender's identity (authenticated by access token). */
@@ -47,7 +50,11 @@ export class FhirIngestHandler {
         },
       ]);
     }
-    const validation = validateBundle(json, institution);
+    const validation = validateBundle(
+      json,
+      institution,
+      this.institutions.identifierSystemsOfOthers(institution.id),
+    );
     if (!validation.ok) throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, validation.issues);
     const bundle = validation.bundle;
     const sha256 = createHash('sha256').update(raw).digest('hex');

@@ -2,6 +2,21 @@ import { z } from 'zod';
 import { isSupportedHl7Charset } from '@tessera/hl7v2';
 import { isAddressRule } from './sender-address.policy';
 
+/**
+ * The exchange names its own identifier systems under `urn:tessera:` (the enterprise id
+ * `urn:tessera:enterprise-id`, the mapper's `urn:tessera:aa:<institution>:<authority>` for an
+ * authority nobody registered, `urn:tessera:institution`, …). No institution may register one as an
+ * assigning authority or send a patient identifier in one: the MPI reads an identifier in the
+ * enterprise-id system as a claim to be that person. RFC 8141: the `urn` scheme and the namespace id
+ * compare case-insensitively.
+ */
+export const EXCHANGE_SYSTEM_PREFIX = 'urn:tessera:';
+
+/** True for an identifier system in the exchange's own namespace (see EXCHANGE_SYSTEM_PREFIX). */
+export function isExchangeIdentifierSystem(system: string): boolean {
+  return system.slice(0, EXCHANGE_SYSTEM_PREFIX.length).toLowerCase() === EXCHANGE_SYSTEM_PREFIX;
+}
+
 /** A client-certificate common name as an institution registers it (compared exactly). */
 const certificateName = z.string().min(1).max(200);
 
@@ -21,7 +36,11 @@ export const institutionSchema = z
           namespace: z.string().min(1),
           system: z
             .string()
-            .regex(/^(urn:oid:[0-2](\.\d+)+|urn:[a-z0-9-]+:.+|https?:\/\/.+)$/, 'a URI or urn:oid:'),
+            .regex(/^(urn:oid:[0-2](\.\d+)+|urn:[a-z0-9-]+:.+|https?:\/\/.+)$/, 'a URI or urn:oid:')
+            .refine(
+              (system) => !isExchangeIdentifierSystem(system),
+              `${EXCHANGE_SYSTEM_PREFIX}… systems are reserved for the exchange's own identifiers (the enterprise id among them): register the system your hospital assigns its patient numbers under (its ISO OID as urn:oid:, or its URI)`,
+            ),
           default: z.boolean().default(false),
         }),
       )

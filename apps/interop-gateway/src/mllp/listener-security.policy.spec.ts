@@ -14,7 +14,9 @@ function institution(id: string, feed: Record<string, unknown> = {}): Institutio
     id,
     name: id,
     sendingFacilities: [id.toUpperCase()],
-    assigningAuthorities: [{ namespace: id.toUpperCase(), system: `urn:tessera:test:${id}`, default: true }],
+    assigningAuthorities: [
+      { namespace: id.toUpperCase(), system: `https://${id}.hospital.example/mrn`, default: true },
+    ],
     feed,
   });
 }

@@ -226,14 +226,14 @@ export class IdentityRepository {
   /**
    * Active records sharing a blocking key with `keys` (at most `cap`, those sharing the most keys
    * first: a broad key such as birth year + initial must not crowd out the record that shares birth
-   * date, phone and phonetic name), plus every active member of `enterpriseId`, each with the
+   * date, phone and phonetic name), plus every active member of `enterpriseIds`, each with the
    * normalized fields of its current version and its enterprise id.
    */
   async candidates(
     tx: EntityManager,
     sourceRecordId: string,
     keys: readonly string[],
-    enterpriseId: string | null,
+    enterpriseIds: readonly string[],
     cap: number,
   ): Promise<CandidateRow[]> {
     return tx.query<CandidateRow[]>(
@@ -244,14 +244,14 @@ export class IdentityRepository {
           ORDER BY count(*) DESC, bk.source_record_id
           LIMIT $3
        ), members AS (
-         SELECT source_record_id AS id FROM links WHERE enterprise_id = $4::uuid AND source_record_id <> $2
+         SELECT source_record_id AS id FROM links WHERE enterprise_id = ANY($4::uuid[]) AND source_record_id <> $2
        )
        SELECT sr.id AS "sourceRecordId", l.enterprise_id AS "enterpriseId", l.origin, v.normalized
          FROM (SELECT id FROM blocked UNION SELECT id FROM members) c
          JOIN source_records sr ON sr.id = c.id AND sr.retired_into IS NULL
          JOIN source_record_versions v ON v.source_record_id = sr.id AND v.version = sr.current_version
          JOIN links l ON l.source_record_id = sr.id`,
-      [keys, sourceRecordId, cap, enterpriseId],
+      [keys, sourceRecordId, cap, enterpriseIds],
     );
   }
 

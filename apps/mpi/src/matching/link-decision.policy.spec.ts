@@ -116,20 +116,78 @@ describe('decideLink', () => {
     expect(d).toMatchObject({ action: 'keep', state: 'MATCH', review: null });
   });
 
-  it('links deterministically to an enterprise id the source asserted, even against the scores', () => {
+  it('links to an enterprise id the source claims when its demographics at least possibly match a member', () => {
     const d = decideLink({
       placeholder: false,
       current: null,
-      candidates: [candidate('r1', 'E1', 'MATCH', 30)],
+      candidates: [candidate('r1', 'E1', 'MATCH', 30), candidate('r9', 'E9', 'POSSIBLE_MATCH', 9)],
       assertedEnterpriseId: 'E9',
     });
-    expect(d).toMatchObject({ action: 'link', enterpriseId: 'E9', state: 'MATCH', best: null });
+    expect(d).toMatchObject({ action: 'link', enterpriseId: 'E9', state: 'MATCH', review: null, reason: 'enterprise id asserted by the source' });
+    expect(d.best?.sourceRecordId).toBe('r9');
+    const already = decideLink({
+      placeholder: false,
+      current: auto('E9'),
+      candidates: [candidate('r9', 'E9', 'MATCH', 25)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(already).toMatchObject({ action: 'keep', state: 'MATCH', review: null });
     const manual = decideLink({
       placeholder: false,
       current: { enterpriseId: 'E1', state: 'MATCH', origin: 'MANUAL', otherMembers: 0 },
-      candidates: [],
+      candidates: [candidate('r9', 'E9', 'MATCH', 30)],
       assertedEnterpriseId: 'E9',
     });
     expect(manual.action).toBe('keep');
+  });
+
+  it('does not link to a claimed enterprise id the demographics do not support: new id and a POSSIBLE_MATCH task', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r9', 'E9', 'NO_MATCH', -12)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(d).toMatchObject({ action: 'new', state: 'MATCH', review: { kind: 'POSSIBLE_MATCH', enterpriseIds: ['E9'] } });
+    expect(d.reason).toContain('not supported by the demographics');
+    expect(d.review?.candidates.map((c) => c.sourceRecordId)).toEqual(['r9']);
+    // A claimed enterprise id none of whose members was scored (no blocking key shared) is no better.
+    const unseen = decideLink({ placeholder: false, current: null, candidates: [], assertedEnterpriseId: 'E9' });
+    expect(unseen).toMatchObject({ action: 'new', review: { kind: 'POSSIBLE_MATCH', enterpriseIds: ['E9'], candidates: [] } });
+  });
+
+  it('decides an unsupported claim by the demographics alone and adds the claimed id to the review', () => {
+    const elsewhere = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r1', 'E1', 'MATCH', 22), candidate('r9', 'E9', 'NO_MATCH', -5)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(elsewhere).toMatchObject({ action: 'link', enterpriseId: 'E1', review: { kind: 'POSSIBLE_MATCH', enterpriseIds: ['E9'] } });
+    const possible = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r2', 'E2', 'POSSIBLE_MATCH', 8), candidate('r9', 'E9', 'NO_MATCH', -5)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(possible).toMatchObject({ action: 'new', review: { kind: 'POSSIBLE_MATCH', enterpriseIds: ['E2', 'E9'] } });
+    // A record on the claimed id whose update no longer matches its members leaves it, with a task.
+    const leaving = decideLink({
+      placeholder: false,
+      current: auto('E9'),
+      candidates: [candidate('r9', 'E9', 'NO_MATCH', -15)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(leaving).toMatchObject({ action: 'new', review: { kind: 'POSSIBLE_MATCH', enterpriseIds: ['E9'] } });
+  });
+
+  it('opens no task for a claim an operator already refuted ("not the same person")', () => {
+    const d = decideLink({
+      placeholder: false,
+      current: null,
+      candidates: [candidate('r9', 'E9', 'MATCH', 30, true)],
+      assertedEnterpriseId: 'E9',
+    });
+    expect(d).toMatchObject({ action: 'new', review: null });
   });
 });

@@ -32,8 +32,9 @@ export interface DecisionInput {
   readonly current: CurrentLink | null;
   readonly candidates: readonly ScoredCandidate[];
   /**
-   * An existing enterprise id the source itself asserted (an identifier in the trusted
-   * `urn:tessera:enterprise-id` system): links deterministically, whatever the scores.
+   * An existing enterprise id the source record claims (an identifier in the `urn:tessera:enterprise-id`
+   * system). The candidates must then include that id's members. Linked there only when the
+   * demographics at least possibly match one of them; otherwise the claim goes to review.
    */
   readonly assertedEnterpriseId?: string | null;
 }
@@ -66,7 +67,8 @@ export type LinkDecision =
       readonly state: 'MATCH';
       readonly reason: string;
       readonly best: ScoredCandidate | null;
-      readonly review: null;
+      /** Only for an enterprise id the record claimed and the demographics did not support. */
+      readonly review: ReviewRequest | null;
     }
   | {
       readonly action: 'new';
@@ -88,7 +90,11 @@ function distinct(values: readonly string[]): string[] {
  * The link policy of docs/architecture.md "Identity (MPI)", as a pure function of
  * the scored candidates:
  * 1. A MANUAL link is never moved by the engine.
- * 2. An asserted (trusted) enterprise id links deterministically.
+ * 2. An enterprise id the record claims links there when the demographics at least possibly match one
+ *    of its members (a candidate of that id decided MATCH or POSSIBLE_MATCH). A claim the demographics
+ *    do not support is not trusted: the record is decided by rules 3-7 as if it had claimed nothing,
+ *    and the claimed id is added to a POSSIBLE_MATCH review task (unless the record stays on it, or
+ *    an operator marked one of its members "not the same person").
  * 3. Candidates the operators marked "not the same person" are ignored.
  * 4. A placeholder identity never links automatically: MATCH-grade candidates become review candidates.
  * 5. MATCH candidates all in one enterprise id → link there (or stay, if already there).
@@ -99,6 +105,42 @@ function distinct(values: readonly string[]): string[] {
  *    survive re-matching, and so does the membership they assert); a new record gets a new enterprise id.
  */
 export function decideLink(input: DecisionInput): LinkDecision {
+  if (input.current?.origin === 'MANUAL') return decideByDemographics(input);
+  const asserted = input.assertedEnterpriseId ?? null;
+  if (asserted === null) return decideByDemographics(input);
+  const claimed = input.candidates.filter((c) => c.enterpriseId === asserted).sort(byScore);
+  const usable = claimed.filter((c) => !c.notSamePerson);
+  const support = usable.find((c) => c.decision === 'MATCH' || c.decision === 'POSSIBLE_MATCH');
+  if (support !== undefined) {
+    const reason = 'enterprise id asserted by the source';
+    if (input.current?.enterpriseId === asserted) {
+      return { action: 'keep', state: 'MATCH', reason, best: support, review: null };
+    }
+    return { action: 'link', enterpriseId: asserted, state: 'MATCH', reason, best: support, review: null };
+  }
+  const decision = decideByDemographics({ ...input, assertedEnterpriseId: null });
+  const target =
+    decision.action === 'link'
+      ? decision.enterpriseId
+      : decision.action === 'keep'
+        ? input.current?.enterpriseId
+        : undefined;
+  if (target === asserted || usable.length < claimed.length) return decision;
+  const previous = decision.review;
+  const review: ReviewRequest = {
+    kind: previous?.kind ?? 'POSSIBLE_MATCH',
+    enterpriseIds: distinct([...(previous?.enterpriseIds ?? []), asserted]),
+    candidates: [...(previous?.candidates ?? []), ...usable],
+  };
+  return {
+    ...decision,
+    reason: `${decision.reason}; the enterprise id the source claims is not supported by the demographics: review task`,
+    review,
+  };
+}
+
+/** Rules 1 and 3-7: the decision from the scored candidates alone. */
+function decideByDemographics(input: DecisionInput): LinkDecision {
   const { current } = input;
   const candidates = input.candidates.filter((c) => !c.notSamePerson).sort(byScore);
   const matches = input.placeholder ? [] : candidates.filter((c) => c.decision === 'MATCH');
@@ -109,14 +151,6 @@ export function decideLink(input: DecisionInput): LinkDecision {
 
   if (current?.origin === 'MANUAL') {
     return { action: 'keep', state: current.state, reason: 'manual link: never moved by the engine', best, review: null };
-  }
-  const asserted = input.assertedEnterpriseId ?? null;
-  if (asserted !== null) {
-    const top = candidates.find((c) => c.enterpriseId === asserted) ?? null;
-    if (current?.enterpriseId === asserted) {
-      return { action: 'keep', state: 'MATCH', reason: 'enterprise id asserted by the source', best: top, review: null };
-    }
-    return { action: 'link', enterpriseId: asserted, state: 'MATCH', reason: 'enterprise id asserted by the source', best: top, review: null };
   }
 
   const matchIds = distinct(matches.map((c) => c.enterpriseId));

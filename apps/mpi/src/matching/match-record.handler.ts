@@ -228,7 +228,10 @@ export class MatchRecordHandler {
             origin: link.origin,
             otherMembers: await this.repository.otherMembers(tx, link.enterpriseId, id),
           };
-    const rows = await this.repository.candidates(tx, id, keys, link?.enterpriseId ?? null, CANDIDATE_CAP);
+    const asserted = await this.assertedEnterpriseId(tx, patient);
+    // The members of the current and of a claimed enterprise id are scored whatever their blocking keys.
+    const members = [link?.enterpriseId, asserted].filter((e): e is string => e !== undefined && e !== null);
+    const rows = await this.repository.candidates(tx, id, keys, members, CANDIDATE_CAP);
     const excluded = await this.repository.notSamePerson(tx, id);
     const candidates: ScoredCandidate[] = rows.map((row) => {
       const result = scorePair(normalized, row.normalized, ruleSet);
@@ -246,7 +249,7 @@ export class MatchRecordHandler {
       placeholder: normalized.placeholder,
       current,
       candidates,
-      assertedEnterpriseId: await this.assertedEnterpriseId(tx, patient),
+      assertedEnterpriseId: asserted,
     });
   }
 
@@ -293,7 +296,7 @@ export class MatchRecordHandler {
     return { surviving: outcome, priorSourceRecordId: priorId };
   }
 
-  /** An existing enterprise id the Patient carries as an identifier in the trusted enterprise-id system. */
+  /** An existing enterprise id the Patient claims as an identifier in the enterprise-id system (checked by decideLink). */
   private async assertedEnterpriseId(tx: EntityManager, patient: Patient): Promise<string | null> {
     const value = patient.identifier?.find((i) => i.system === ENTERPRISE_ID_SYSTEM)?.value;
     if (value === undefined || !UUID.test(value)) return null;

@@ -31,7 +31,7 @@ export class PatientMatchHandler {
   async match(patient: Patient, options: { readonly count: number; readonly onlyCertain: boolean }): Promise<Bundle<Patient>> {
     const ruleSet = this.matcher.ruleSet;
     const normalized = normalizeRecord(demographicsOf(patient), this.matcher.region, ruleSet);
-    const rows = await this.repository.candidates(this.dataSource.manager, NO_RECORD, blockingKeys(normalized), null, CANDIDATE_CAP);
+    const rows = await this.repository.candidates(this.dataSource.manager, NO_RECORD, blockingKeys(normalized), [], CANDIDATE_CAP);
     const best = new Map<string, { readonly grade: MatchGrade; readonly score: number }>();
     for (const row of rows) {
       const result = scorePair(normalized, row.normalized, ruleSet);
