@@ -140,7 +140,18 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       const institution =
         row.institution_id === null ? undefined : this.institutions.get(row.institution_id)?.institution;
       // A stored Bundle always came with the institution's access token.
-      return decideFhirBundle(row.raw, institution, id, senderAuthentication ?? 'access-token');
+      // Replayed under today's registrations: identifiers in another institution's system are refused.
+      const othersSystems =
+        row.institution_id === null
+          ? undefined
+          : this.institutions.identifierSystemsOfOthers(row.institution_id);
+      return decideFhirBundle(
+        row.raw,
+        institution,
+        id,
+        senderAuthentication ?? 'access-token',
+        othersSystems,
+      );
     }
     return this.mapper.decide({
       ledgerId: id,
