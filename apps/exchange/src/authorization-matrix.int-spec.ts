@@ -717,6 +717,64 @@ describe('institution callers: what each situation sees, and its audit record', 
     ]);
   });
 
+  it("a holder of a person restricted for it cannot learn another institution's identifier through PDQm or $match: searched by it, the person is left out and total is 0", async () => {
+    const riv = { clientId: `riv-${fx.run}`, institutionId: RIV.id };
+    const pdq = (identifier: string) =>
+      search(`/fhir/Patient?identifier=${encodeURIComponent(identifier)}`, riv);
+    const staIdentifier = `${STA.system}|STA-l-${fx.run}`;
+    for (const identifier of [staIdentifier, `STA-l-${fx.run}`, `|STA-l-${fx.run}`]) {
+      const guessed = await pdq(identifier);
+      expect(guessed.result.status).toBe(200);
+      expect(guessed.result.json).toMatchObject({ resourceType: 'Bundle', total: 0 });
+      expect(guessed.result.json.entry ?? []).toEqual([]);
+      expect(guessed.result.text).not.toContain(fx.region.linked);
+      const audit = await auditAfter(
+        guessed.mark,
+        (d) =>
+          d.entities[0]?.type === 'Patient' &&
+          d.entities[0]?.query === new URLSearchParams({ identifier }).toString(),
+      );
+      expect(audit).toMatchObject({ outcome: '0', patients: [], hiddenCount: 1 });
+    }
+    // one foreign identifier among several (FHIR OR) is enough to drop the restricted person
+    const mixed = await pdq(`${RIV.system}|RIV-l-${fx.run},${staIdentifier}`);
+    expect(mixed.result.json.total).toBe(0);
+    // by its own identifier or the enterprise id the holder still finds its reduced record
+    for (const identifier of [
+      `${RIV.system}|RIV-l-${fx.run}`,
+      `urn:tessera:enterprise-id|${fx.region.linked}`,
+    ]) {
+      const own = await pdq(identifier);
+      expect(own.result.json.total).toBe(1);
+      expect(own.result.json.entry[0].resource.id).toBe(fx.region.linked);
+      expect(own.result.text).not.toContain(`STA-l-${fx.run}`);
+    }
+    // a person whose data is shared with the caller is still found by another institution's identifier
+    const shared = await search(
+      `/fhir/Patient?identifier=${encodeURIComponent(`${RIV.system}|RIV-s-${fx.run}`)}`,
+    );
+    expect(shared.result.json.total).toBe(1);
+    expect(shared.result.json.entry[0].resource.id).toBe(fx.region.shared);
+
+    const match = async (identifier: { system?: string; value: string }) =>
+      call(exchange.url, '/fhir/Patient/$match', {
+        token: await token(riv),
+        method: 'POST',
+        body: {
+          resourceType: 'Parameters',
+          parameter: [{ name: 'resource', resource: { resourceType: 'Patient', identifier: [identifier] } }],
+        },
+      });
+    const guessedMatch = await match({ system: STA.system, value: `STA-l-${fx.run}` });
+    expect(guessedMatch.status).toBe(200);
+    expect(guessedMatch.json).toMatchObject({ resourceType: 'Bundle', total: 0 });
+    expect(guessedMatch.text).not.toContain(fx.region.linked);
+    expect((await match({ value: `STA-l-${fx.run}` })).json.total).toBe(0);
+    const ownMatch = await match({ system: RIV.system, value: `RIV-l-${fx.run}` });
+    expect(ownMatch.json.total).toBe(1);
+    expect(ownMatch.json.entry[0].resource.id).toBe(fx.region.linked);
+  });
+
   it("consent directives belong to the institution that recorded them: another institution's read or change → 403 forbidden + security alert; searches show only own directives and an outcome entry", async () => {
     const riv = await fx.token({ clientId: `riv-${fx.run}`, institutionId: RIV.id });
     const sta = await token();

@@ -65,6 +65,37 @@ ${extra}`;
     expect(() => parseClientsYaml(twice)).toThrow(/listed twice/);
   });
 
+  it('refuses an operator bound to an institution that holds a regional role, naming client and role', () => {
+    const analyst = (roles: string) =>
+      entry(`    roles: [${roles}]`)
+        .replace('client_id: demo', 'client_id: riverside-ops')
+        .replace('kind: institution', 'kind: operator');
+    expect(parseClientsYaml(analyst('ledger.read, ledger.replay'))[0]).toMatchObject({
+      kind: 'operator',
+      institutionId: 'st-aurelia',
+      roles: ['ledger.read', 'ledger.replay'],
+    });
+    for (const role of [
+      'platform.admin',
+      'mpi.review',
+      'consent.read',
+      'consent.write',
+      'audit.read',
+      'privacy.officer',
+    ]) {
+      expect(() => parseClientsYaml(analyst(`ledger.read, ${role}`), 'clients.yaml')).toThrow(
+        new RegExp(
+          `clients\\.yaml: client riverside-ops .*institution_id.*regional role ${role.replace('.', '\\.')}`,
+        ),
+      );
+    }
+    // the same roles are fine on a regional operator
+    expect(
+      parseClientsYaml(analyst('mpi.review').replace('institution_id: st-aurelia', 'institution_id: null'))[0]
+        ?.roles,
+    ).toEqual(['mpi.review']);
+  });
+
   it('never echoes key material in errors', () => {
     let message = '';
     try {

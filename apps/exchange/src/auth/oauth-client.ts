@@ -1,7 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { OPERATOR_ROLES } from '@tessera/platform-auth';
+import { isInstitutionScopedRole, OPERATOR_ROLES } from '@tessera/platform-auth';
 import { PURPOSES_OF_USE } from '@tessera/consent-policy';
 
 /** Client assertion algorithms accepted (SMART Backend Services: RS384/ES384 required; RS256/ES256 too). */
@@ -11,7 +11,10 @@ export const CLIENT_ASSERTION_ALGORITHMS = ['RS384', 'ES384', 'RS256', 'ES256'] 
 export interface OAuthClient {
   readonly clientId: string;
   readonly kind: 'institution' | 'operator';
-  /** Institutions: their institution. Operators: null (regional) or the one hospital they work for. */
+  /**
+   * Institutions: their institution. Operators: null (regional) or the one hospital they work for
+   * (then only institution-scoped roles: ledger.read, ledger.replay).
+   */
   readonly institutionId: string | null;
   /** Public keys only. */
   readonly jwks: JSONWebKeySet;
@@ -63,7 +66,10 @@ const clientEntry = z
 
 const clientsFile = z.object({ clients: z.array(clientEntry) });
 
-/** Parses clients.yaml; throws naming the entry and field that are wrong (never key material). */
+/**
+ * Parses clients.yaml; throws naming the entry and field that are wrong (never key material),
+ * including an operator bound to an institution that holds a regional role.
+ */
 export function parseClientsYaml(text: string, where = 'clients.yaml'): OAuthClient[] {
   const result = clientsFile.safeParse(parse(text) as unknown);
   if (!result.success) {
@@ -74,6 +80,16 @@ export function parseClientsYaml(text: string, where = 'clients.yaml'): OAuthCli
   return result.data.clients.map((c): OAuthClient => {
     if (ids.has(c.client_id)) throw new Error(`${where}: client ${c.client_id} is listed twice`);
     ids.add(c.client_id);
+    const regional =
+      c.kind === 'operator' && c.institution_id !== null
+        ? c.roles.filter((r) => !isInstitutionScopedRole(r))
+        : [];
+    if (regional.length > 0) {
+      throw new Error(
+        `${where}: client ${c.client_id} is bound to one institution (institution_id) but holds the regional role ${regional.join(', ')}: ` +
+          'an institution-bound operator may hold only ledger.read and ledger.replay; give that role to a regional operator client (institution_id: null)',
+      );
+    }
     return {
       clientId: c.client_id,
       kind: c.kind,

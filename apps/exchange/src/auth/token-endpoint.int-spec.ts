@@ -21,6 +21,8 @@ import {
   RequireScopes,
   RequireService,
   SERVICE_ROLE_EXCHANGE,
+  scopeCovers,
+  splitScopes,
 } from '@tessera/platform-auth';
 import type { Principal } from '@tessera/platform-auth';
 import { createDataSource } from '@tessera/platform-persistence';
@@ -312,7 +314,16 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
       'system/Consent.cruds system/Patient.cruds system/Consent.write',
     );
     expect(cruds.status).toBe(200);
-    expect(cruds.body.scope).toBe('system/Consent.crus system/Patient.rs system/Consent.write');
+    expect(cruds.body.scope).toBe('system/Consent.crus system/Patient.rs system/Consent.cu');
+    // a v1 request that lost its delete is answered in v2 letters: no granted scope claims d
+    const write = await clientCredentials(await assertion('sta-ehr'), 'system/Consent.write');
+    expect(write.status).toBe(200);
+    expect(write.body.scope).toBe('system/Consent.cu');
+    const granted = splitScopes(decodeJwt(write.body.access_token as string).scope as string);
+    expect(granted).toEqual(['system/Consent.cu']);
+    expect(scopeCovers(granted, 'Consent', 'delete')).toBe(false);
+    expect(scopeCovers(granted, 'Consent', 'create') && scopeCovers(granted, 'Consent', 'update')).toBe(true);
+    expect(scopeCovers(splitScopes(cruds.body.scope as string), 'Consent', 'delete')).toBe(false);
     const wider = await clientCredentials(await assertion('sta-ehr'), 'system/Patient.* system/Patient.d');
     expect(wider.status).toBe(400);
     expect(wider.body.error).toBe('invalid_scope');

@@ -1,7 +1,13 @@
 import type { Patient } from '@medplum/fhirtypes';
 import type { PatientDecision } from '@tessera/consent-policy';
 import type { AccessDecision } from '../policy/access-decision.service';
-import { disclosureOf, ownOnlyPatient, SUBSETTED_TAG } from './patient-disclosure';
+import {
+  disclosureOf,
+  matchNamesForeignIdentifier,
+  ownOnlyPatient,
+  pdqNamesForeignIdentifier,
+  SUBSETTED_TAG,
+} from './patient-disclosure';
 
 const STA = 'urn:oid:2.16.840.1.113883.3.9999.1.1';
 const RIV = 'urn:oid:2.16.840.1.113883.3.9999.2.1';
@@ -63,5 +69,42 @@ describe('ownOnlyPatient', () => {
   it('adds the enterprise id when the golden record does not list it', () => {
     const reduced = ownOnlyPatient({ ...golden, identifier: [{ system: STA, value: 'STA-1' }] }, [RIV]);
     expect(reduced.identifier).toEqual([{ system: EID, value: 'e1' }]);
+  });
+});
+
+describe('lookups by another institution’s identifier', () => {
+  const own = ['urn:oid:1.2.3.sta'];
+  it('PDQm identifier: foreign unless every value names an own system or the enterprise id', () => {
+    expect(pdqNamesForeignIdentifier([], own)).toBe(false);
+    expect(pdqNamesForeignIdentifier(['urn:oid:1.2.3.sta|A1'], own)).toBe(false);
+    expect(pdqNamesForeignIdentifier(['urn:tessera:enterprise-id|e1'], own)).toBe(false);
+    expect(pdqNamesForeignIdentifier(['urn:oid:9.9.riv|R1'], own)).toBe(true);
+    expect(pdqNamesForeignIdentifier(['urn:oid:1.2.3.sta|A1,urn:oid:9.9.riv|R1'], own)).toBe(true);
+    expect(pdqNamesForeignIdentifier(['urn:oid:1.2.3.sta|A1', 'urn:oid:9.9.riv|R1'], own)).toBe(true);
+    expect(pdqNamesForeignIdentifier(['R1'], own)).toBe(true); // a bare value may be anyone's
+    expect(pdqNamesForeignIdentifier(['|R1'], own)).toBe(true);
+    expect(pdqNamesForeignIdentifier(['urn:oid:1.2.3.sta|A1'], [])).toBe(true);
+  });
+
+  it('$match: foreign when the Patient names an identifier that is not own', () => {
+    const body = (identifier: unknown) => ({
+      resourceType: 'Parameters',
+      parameter: [{ name: 'resource', resource: { resourceType: 'Patient', identifier } }],
+    });
+    expect(matchNamesForeignIdentifier(body(undefined), own)).toBe(false);
+    expect(matchNamesForeignIdentifier({ resourceType: 'Parameters' }, own)).toBe(false);
+    expect(matchNamesForeignIdentifier(body([{ system: own[0], value: 'A1' }]), own)).toBe(false);
+    expect(matchNamesForeignIdentifier(body([{ system: 'urn:oid:9.9.riv', value: 'R1' }]), own)).toBe(true);
+    expect(matchNamesForeignIdentifier(body([{ value: 'R1' }]), own)).toBe(true);
+    expect(matchNamesForeignIdentifier(body([{ system: 7, value: 'R1' }]), own)).toBe(true);
+    expect(
+      matchNamesForeignIdentifier(
+        body([
+          { system: own[0], value: 'A1' },
+          { system: 'x', value: 'R1' },
+        ]),
+        own,
+      ),
+    ).toBe(true);
   });
 });

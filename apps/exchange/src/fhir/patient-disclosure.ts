@@ -12,6 +12,10 @@ import { ENTERPRISE_ID_SYSTEM } from '../upstream/mpi.gateway';
  *   and the caller's own identifiers. Holding a record — even one linked only by demographics —
  *   never opens another institution's identifiers or demographics.
  * - `hidden`: not discoverable (the region policy hides the person from non-holders).
+ * A person disclosed `own` and found by another institution's identifier (PIXm sourceIdentifier,
+ * PDQm `identifier`, a $match Patient's identifier) is answered as not found, unless the region
+ * makes opted-out persons discoverable: confirming that link would tell the caller which
+ * record of another institution belongs to the person.
  */
 export type Disclosure = 'full' | 'own' | 'hidden';
 
@@ -29,6 +33,43 @@ export const SUBSETTED_TAG = {
 
 export function isOwnIdentifier(identifier: Identifier, ownSystems: readonly string[]): boolean {
   return identifier.system !== undefined && ownSystems.includes(identifier.system);
+}
+
+/**
+ * Whether a lookup by an identifier of `system` tells the caller about another institution's
+ * record: any system other than the caller's own and the enterprise id, and a missing or empty
+ * system (a bare value may match any institution's identifier).
+ */
+export function isForeignSystem(system: string | undefined, ownSystems: readonly string[]): boolean {
+  if (system === undefined || system === '') return true;
+  return system !== ENTERPRISE_ID_SYSTEM && !ownSystems.includes(system);
+}
+
+/**
+ * Whether PDQm `identifier` values (`system|value`, `|value` or `value`; several OR-ed with
+ * commas) name an identifier that is not the caller's own (isForeignSystem). Pure.
+ */
+export function pdqNamesForeignIdentifier(values: readonly string[], ownSystems: readonly string[]): boolean {
+  return values
+    .flatMap((v) => v.split(','))
+    .some((token) => {
+      const bar = token.indexOf('|');
+      return isForeignSystem(bar < 0 ? undefined : token.slice(0, bar), ownSystems);
+    });
+}
+
+/** Whether a $match Parameters body's Patient names an identifier that is not the caller's own. Pure. */
+export function matchNamesForeignIdentifier(body: unknown, ownSystems: readonly string[]): boolean {
+  const parameters = (body as { parameter?: unknown }).parameter;
+  if (!Array.isArray(parameters)) return false;
+  return parameters.some((p: unknown) => {
+    const identifiers = (p as { resource?: { identifier?: unknown } } | null)?.resource?.identifier;
+    if (!Array.isArray(identifiers)) return false;
+    return identifiers.some((i: unknown) => {
+      const system = (i as { system?: unknown } | null)?.system;
+      return isForeignSystem(typeof system === 'string' ? system : undefined, ownSystems);
+    });
+  });
 }
 
 /**

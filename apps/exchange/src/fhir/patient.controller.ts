@@ -14,7 +14,13 @@ import { AccessDecisionService, institutionOf } from '../policy/access-decision.
 import { INSTITUTION_SYSTEMS, REGION_POLICY } from '../policy/region.provider';
 import type { InstitutionSystems } from '../policy/region.provider';
 import { ENTERPRISE_ID_SYSTEM, MpiGateway } from '../upstream/mpi.gateway';
-import { disclosureOf, isOwnIdentifier, ownOnlyPatient } from './patient-disclosure';
+import {
+  disclosureOf,
+  isOwnIdentifier,
+  matchNamesForeignIdentifier,
+  ownOnlyPatient,
+  pdqNamesForeignIdentifier,
+} from './patient-disclosure';
 import type { Disclosure } from './patient-disclosure';
 import { audited, callerOf, checkedQuery, clinicalContext, upstreamError } from './exchange-call';
 import type { Caller } from './exchange-call';
@@ -135,7 +141,10 @@ export class PatientController {
     });
   }
 
-  /** PDQm [ITI-78]: up to 200 MPI candidates, filtered by discoverability, then paged. */
+  /**
+   * PDQm [ITI-78]: up to 200 MPI candidates, filtered by discoverability, then paged. Searched by
+   * an `identifier` that is not the caller's own, a person not shared with the caller is left out.
+   */
   @Get()
   @RequireScopes('system/Patient.read')
   @ExchangeRoute('pdq')
@@ -166,7 +175,8 @@ export class PatientController {
         candidates.push(...(bundle.entry ?? []));
         if ((bundle.entry ?? []).length < MPI_PAGE || (bundle.total ?? 0) <= (page + 1) * MPI_PAGE) break;
       }
-      const discoverable = await this.disclosed(caller, candidates);
+      const foreign = pdqNamesForeignIdentifier(criteria.getAll('identifier'), this.ownSystems(caller));
+      const discoverable = await this.disclosed(caller, candidates, foreign);
       const pageEntries = discoverable.slice(offset, offset + count);
       const base = `${this.settings.EXCHANGE_PUBLIC_BASE_URL}/fhir/Patient`;
       const link: BundleLink[] = [{ relation: 'self', url: pagedUrl(base, criteria, count, offset) }];
@@ -187,7 +197,10 @@ export class PatientController {
     });
   }
 
-  /** Patient/$match [ITI-119]: the MPI's graded candidates, only discoverable persons. */
+  /**
+   * Patient/$match [ITI-119]: the MPI's graded candidates, only discoverable persons; when the
+   * Patient names an identifier that is not the caller's own, none not shared with the caller.
+   */
   @Post('$match')
   @HttpCode(HttpStatus.OK)
   @RequireScopes('system/Patient.read')
@@ -222,7 +235,8 @@ export class PatientController {
         throw upstreamError(error, 'the MPI');
       }
       const candidates = bundle.entry ?? [];
-      const discoverable = await this.disclosed(caller, candidates);
+      const foreign = matchNamesForeignIdentifier(body, this.ownSystems(caller));
+      const discoverable = await this.disclosed(caller, candidates, foreign);
       await this.audit.record(caller.principal, caller.context, {
         ...facts,
         patients: discoverable.map((e) => e.resource?.id ?? '').filter((id) => id !== ''),
@@ -240,12 +254,16 @@ export class PatientController {
 
   /**
    * The candidates the caller may discover, in order; a person whose data is not shared with the
-   * caller comes back reduced to what the caller itself contributed (`ownOnlyPatient`).
+   * caller comes back reduced to what the caller itself contributed (`ownOnlyPatient`), or is left
+   * out when the query named another institution's identifier (`byForeignIdentifier`: the same
+   * rule as PIXm's 404, unless the region makes opted-out persons discoverable).
    */
   private async disclosed(
     caller: Caller,
     entries: readonly BundleEntry<Patient>[],
+    byForeignIdentifier: boolean,
   ): Promise<BundleEntry<Patient>[]> {
+    const dropRestricted = byForeignIdentifier && !this.region.discoverableWhenOptedOut;
     const ids = entries.map((e) => e.resource?.id).filter((id): id is string => typeof id === 'string');
     const decisions = await this.decisions.decideMany(caller.principal, clinicalContext(caller), ids);
     const own = this.ownSystems(caller);
@@ -258,7 +276,7 @@ export class PatientController {
           out.push(entry);
           break;
         case 'own':
-          out.push({ ...entry, resource: ownOnlyPatient(entry.resource, own) });
+          if (!dropRestricted) out.push({ ...entry, resource: ownOnlyPatient(entry.resource, own) });
           break;
         case 'hidden':
           break;

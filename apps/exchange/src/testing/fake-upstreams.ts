@@ -279,8 +279,20 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
     });
     if (url.pathname === '/Patient' && req.method === 'GET') {
       const family = (url.searchParams.get('family') ?? '').toLowerCase();
+      const identifier = url.searchParams.get('identifier');
       const all = [...world.persons.values()]
         .filter((p) => p.family.toLowerCase().startsWith(family))
+        .filter(
+          (p) =>
+            identifier === null ||
+            identifier
+              .split(',')
+              .some(
+                (token) =>
+                  token === `urn:tessera:enterprise-id|${p.enterpriseId}` ||
+                  p.identifiers.some((i) => identifierMatches(i, token)),
+              ),
+        )
         .sort((a, b) => a.enterpriseId.localeCompare(b.enterpriseId));
       const count = Number(url.searchParams.get('_count') ?? '20');
       const offset = Number(url.searchParams.get('_offset') ?? '0');
@@ -296,11 +308,26 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
       });
     }
     if (url.pathname === '/Patient/$match' && req.method === 'POST') {
-      const family = String(
-        (body as { parameter?: { resource?: { name?: { family?: string }[] } }[] }).parameter?.[0]?.resource
-          ?.name?.[0]?.family ?? '',
-      ).toLowerCase();
-      const all = [...world.persons.values()].filter((p) => p.family.toLowerCase() === family);
+      const resource = (
+        body as {
+          parameter?: {
+            resource?: { name?: { family?: string }[]; identifier?: { system?: string; value?: string }[] };
+          }[];
+        }
+      ).parameter?.[0]?.resource;
+      const family = String(resource?.name?.[0]?.family ?? '').toLowerCase();
+      const wanted = resource?.identifier ?? [];
+      const all = [...world.persons.values()].filter(
+        (p) =>
+          (family !== '' || wanted.length > 0) &&
+          (family === '' || p.family.toLowerCase() === family) &&
+          (wanted.length === 0 ||
+            wanted.some((w) =>
+              p.identifiers.some(
+                (i) => i.value === w.value && (w.system === undefined || i.system === w.system),
+              ),
+            )),
+      );
       return send(res, 200, {
         resourceType: 'Bundle',
         type: 'searchset',
@@ -600,4 +627,12 @@ export async function startFakeUpstreams(world: FakeWorld): Promise<FakeServers>
       }
     },
   };
+}
+
+/** A PDQm identifier token (`system|value`, `|value` or `value`) against one identifier. */
+function identifierMatches(identifier: { system: string; value: string }, token: string): boolean {
+  const bar = token.indexOf('|');
+  if (bar < 0) return identifier.value === token;
+  const system = token.slice(0, bar);
+  return identifier.value === token.slice(bar + 1) && (system === '' || identifier.system === system);
 }

@@ -1,6 +1,6 @@
 import { AuthFailure } from './access-token.claims';
 import type { AccessPolicy } from './auth.decorators';
-import { SERVICE_ROLE_EXCHANGE } from './principal';
+import { isInstitutionScopedRole, SERVICE_ROLE_EXCHANGE } from './principal';
 import type { Principal } from './principal';
 import { exampleScope, scopeCovers } from './scope';
 
@@ -13,8 +13,10 @@ function isExchangeService(principal: Principal): boolean {
  * which is refused). Returns the refusal, or null when allowed.
  */
 export function checkAccess(policy: AccessPolicy | undefined, principal: Principal): AuthFailure | null {
-  const deny = (reason: 'insufficient_scope' | 'insufficient_role' | 'service_only' | 'no_access_policy') =>
-    new AuthFailure(reason, 403, principal.clientId);
+  const deny = (
+    reason:
+      'insufficient_scope' | 'insufficient_role' | 'regional_role' | 'service_only' | 'no_access_policy',
+  ) => new AuthFailure(reason, 403, principal.clientId);
   if (policy === undefined) return deny('no_access_policy');
   switch (policy.type) {
     case 'public':
@@ -26,9 +28,15 @@ export function checkAccess(policy: AccessPolicy | undefined, principal: Princip
         : deny('insufficient_scope');
     case 'roles':
       if (policy.orService && isExchangeService(principal)) return null;
-      return principal.kind === 'operator' && policy.roles.some((role) => principal.roles.includes(role))
-        ? null
-        : deny('insufficient_role');
+      if (principal.kind !== 'operator') return deny('insufficient_role');
+      {
+        const held = policy.roles.filter((role) => principal.roles.includes(role));
+        if (held.length === 0) return deny('insufficient_role');
+        // an operator bound to one institution acts only through roles that stay within it
+        if (principal.institutionId !== null && !held.some(isInstitutionScopedRole))
+          return deny('regional_role');
+        return null;
+      }
     case 'service':
       return isExchangeService(principal) ? null : deny('service_only');
   }
@@ -47,4 +55,12 @@ export function describePolicy(policy: AccessPolicy | undefined): string {
     case 'service':
       return 'This call is only for the exchange service (institutions call the exchange API instead).';
   }
+}
+
+/** What a 403 tells the caller: the route's need, or why an institution-bound operator is refused. */
+export function describeRefusal(failure: AuthFailure, policy: AccessPolicy | undefined): string {
+  if (failure.reason === 'regional_role' && policy?.type === 'roles') {
+    return `This call needs one of the roles ${policy.roles.join(', ')} held by a regional operator client: these roles act across every institution, and this client is bound to one institution (institution_id). Use a regional operator client (no institution_id).`;
+  }
+  return describePolicy(policy);
 }

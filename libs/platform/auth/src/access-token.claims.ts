@@ -34,6 +34,7 @@ export type AuthFailureReason =
   | 'issuer_keys_unavailable'
   | 'insufficient_scope'
   | 'insufficient_role'
+  | 'regional_role'
   | 'service_only'
   | 'no_access_policy';
 

@@ -233,6 +233,18 @@ describe('AuthGuard (Nest app, JWKS fetched from a test issuer over HTTP)', () =
       roles: ['ledger.read'],
     });
     expect((await request(server).get('/consent').set(bearer(analyst))).status).toBe(403);
+    // an institution-bound operator holding a regional role is refused with a clear outcome
+    const bound = await issuer.mint({
+      kind: 'operator',
+      clientId: 'rcc-bound',
+      institutionId: 'riverside',
+      roles: ['consent.read', 'ledger.read'],
+    });
+    const refused = await request(server).get('/consent').set(bearer(bound));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'forbidden' }] });
+    expect(refused.body.issue[0].diagnostics).toMatch(/regional operator client/);
+    expect((await request(server).get('/ledger').set(bearer(bound))).status).toBe(200);
   });
 
   it('service routes: only the exchange service token', async () => {

@@ -7,7 +7,7 @@ import { HealthController, LOGGER, OperationOutcomeException } from '@tessera/pl
 import type { Issue } from '@tessera/platform-service';
 import { AuthFailure } from './access-token.claims';
 import { AccessTokenVerifier } from './access-token.verifier';
-import { checkAccess, describePolicy } from './access-policy';
+import { checkAccess, describeRefusal } from './access-policy';
 import { ACCESS_POLICY, PRINCIPAL_PROPERTY } from './auth.decorators';
 import type { AccessPolicy } from './auth.decorators';
 import { AUTH_REJECTION_LISTENER } from './auth.tokens';
@@ -125,7 +125,7 @@ function issueFor(failure: AuthFailure, policy: AccessPolicy | undefined): Issue
             : `The access token was refused (${failure.reason}). Get a new token from the exchange POST /auth/token.`,
       };
     case 403:
-      return { code: 'forbidden', diagnostics: describePolicy(policy) };
+      return { code: 'forbidden', diagnostics: describeRefusal(failure, policy) };
     case 503:
       return {
         code: 'exception',

@@ -16,6 +16,17 @@ export const OPERATOR_ROLES = [
 ] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
+/**
+ * The roles whose routes narrow what they do to the caller's institution (the ledger filters by
+ * the client's institution). Every other role acts across the whole region, so an operator client
+ * bound to one institution may hold only these (refused at registration and by the role check).
+ */
+export const INSTITUTION_SCOPED_ROLES: readonly OperatorRole[] = ['ledger.read', 'ledger.replay'];
+
+export function isInstitutionScopedRole(role: string): boolean {
+  return (INSTITUTION_SCOPED_ROLES as readonly string[]).includes(role);
+}
+
 export { Audiences, SERVICE_ROLE_EXCHANGE } from '@tessera/contracts';
 export type { PrincipalKind } from '@tessera/contracts';
 import type { PrincipalKind } from '@tessera/contracts';

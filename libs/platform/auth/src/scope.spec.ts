@@ -155,9 +155,9 @@ describe('grantScopes (requested ∩ registered, never wider)', () => {
     // a v1 scope covering more than registered is refused whole, never granted as asked
     expect(grantScopes(['system/Consent.*'], ['system/Consent.read'])).toEqual([]);
     expect(grantScopes(['system/Consent.write'], ['system/Consent.c'])).toEqual([]);
-    // .write minus the never-granted delete is covered by create+update
+    // .write minus the never-granted delete is covered by create+update: answered in v2 letters
     expect(grantScopes(['system/Consent.write'], ['system/Consent.cu'], NO_DELETE)).toEqual([
-      'system/Consent.write',
+      'system/Consent.cu',
     ]);
     expect(grantScopes(['system/Consent.write'], ['system/Consent.cu'])).toEqual([]);
     // another type's registration never counts
@@ -170,6 +170,41 @@ describe('grantScopes (requested ∩ registered, never wider)', () => {
     expect(grantScopes(['system/Consent.cud'], ['system/Consent.*'], NO_DELETE)).toEqual([
       'system/Consent.cu',
     ]);
+  });
+
+  it('a v1 scope whose permissions are filtered is answered in v2 letters, so it never claims them', () => {
+    // v1 .write means c, u, d; with delete never grantable the grant must not say .write
+    const write = grantScopes(['system/Consent.write'], ['system/Consent.write'], NO_DELETE);
+    expect(write).toEqual(['system/Consent.cu']);
+    expect(scopeCovers(write, 'Consent', 'delete')).toBe(false);
+    expect(scopeCovers(write, 'Consent', 'create')).toBe(true);
+    expect(scopeCovers(write, 'Consent', 'update')).toBe(true);
+    const all = grantScopes(
+      ['system/Consent.*', 'system/*.*'],
+      ['system/Consent.*', 'system/*.*'],
+      NO_DELETE,
+    );
+    expect(all).toEqual(['system/Consent.crus', 'system/*.crus']);
+    expect(scopeCovers(all, 'Consent', 'delete')).toBe(false);
+    // nothing filtered: v1 stays v1 (read has no d; delete grantable keeps .write as asked)
+    expect(grantScopes(['system/Consent.read'], ['system/Consent.read'], NO_DELETE)).toEqual([
+      'system/Consent.read',
+    ]);
+    expect(grantScopes(['system/Consent.write'], ['system/Consent.write'])).toEqual(['system/Consent.write']);
+    // no requested scope comes back covering delete when delete is not grantable
+    for (const requested of [
+      'system/Consent.write',
+      'system/Consent.*',
+      'system/*.write',
+      'system/Consent.cud',
+    ])
+      expect(
+        scopeCovers(
+          grantScopes([requested], ['system/*.*', 'system/Consent.*'], NO_DELETE),
+          'Consent',
+          'delete',
+        ),
+      ).toBe(false);
   });
 
   it('a wildcard is granted only under a wildcard', () => {

@@ -134,8 +134,10 @@ export interface GrantOptions {
  * `*` scopes) ∩ the requested ones ∩ `grantable`.
  * - v2 request: granted as the intersection in v2 letters (`system/Consent.cud` with
  *   `system/Consent.write` registered and no delete → `system/Consent.cu`); dropped when empty.
- * - v1 request: granted as asked only when its whole permission set (less what is not grantable)
- *   is covered (`system/Patient.read` under `system/Patient.rs`, not under `system/Patient.r`).
+ * - v1 request: granted only when its whole permission set (less what is not grantable) is
+ *   covered (`system/Patient.read` under `system/Patient.rs`, not under `system/Patient.r`); as
+ *   asked when nothing was left out, else in v2 letters (`system/Consent.write` without delete →
+ *   `system/Consent.cu`), so a granted scope never names a permission it does not give.
  * Scopes the platform does not parse are granted only on an exact match. Result de-duplicated.
  */
 export function grantScopes(
@@ -162,7 +164,11 @@ export function grantScopes(
     const given = wanted.filter((p) => registered.has(p));
     if (given.length === 0) continue;
     if (parsed.syntax === 'v1') {
-      if (given.length === wanted.length) granted.push(scope);
+      if (given.length !== wanted.length) continue;
+      // a v1 word stands for a fixed set: when `grantable` took a permission out of it, the
+      // word would claim more than granted, so the grant is written in v2 letters instead
+      const filtered = wanted.length !== parsed.permissions.size;
+      granted.push(filtered ? `system/${parsed.resourceType}.${given.join('')}` : scope);
     } else {
       granted.push(`system/${parsed.resourceType}.${given.join('')}`);
     }
