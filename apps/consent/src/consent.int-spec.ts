@@ -247,6 +247,8 @@ interface PatientMessage {
   readonly auth?: SenderAuthentication | null;
   /** Sent as another institution (its MSH-4) about the same record. */
   readonly asInstitution?: string;
+  /** The message's own time (MSH-7) as the gateway sends it; absent: unknown. */
+  readonly messageTime?: string;
 }
 
 /** Publishes a PatientUpserted for the record; returns its event id. */
@@ -256,6 +258,7 @@ async function sendPatient(r: SourceRecord, message: PatientMessage = {}): Promi
     channel = 'hl7v2',
     auth = 'tls-client-certificate',
     asInstitution = r.institutionId,
+    messageTime,
   } = message;
   const patient: Patient = {
     resourceType: 'Patient',
@@ -273,6 +276,7 @@ async function sendPatient(r: SourceRecord, message: PatientMessage = {}): Promi
       patientSystem: r.system,
       localPatientId: r.value,
       sourceMessageId: uniqueTestId('msg'),
+      ...(messageTime === undefined ? {} : { messageTime }),
       mapperVersion: '1.0.0',
       channel,
       patient,
@@ -1077,6 +1081,69 @@ describe('PD1-12: only a present value from the recording institution changes th
 
     // Another institution's Y does not re-activate it either.
     await applied('patient', await sendPatient(record, { protection: true, asInstitution: intruder }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+  });
+});
+
+describe('PD1-12 and message order (replays from the ledger)', () => {
+  const at = (hour: number): string => `2026-12-01T${String(hour).padStart(2, '0')}:00:00Z`;
+
+  it('a replayed older N does not lift an opt-out recorded since; a replayed older Y does not restore one', async () => {
+    const eid = uniqueTestId('E');
+    const record = sourceRecord(uniqueTestId('AURELIA'));
+    await holdRecord(record, eid);
+
+    // 08:00 N (nothing to withdraw), 09:00 Y: the opt-out is active.
+    await applied('patient', await sendPatient(record, { protection: false, messageTime: at(8) }));
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(9) }));
+    const [directive] = (await policyOf(eid)).directives;
+    const id = directive?.id ?? '';
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+
+    // The 08:00 N replayed: older than the Y, so nothing changes.
+    await applied('patient', await sendPatient(record, { protection: false, messageTime: at(8) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+    // A Y at 10:00 confirms it (no new version); a replayed N from 09:30 is older than that.
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(10) }));
+    await applied(
+      'patient',
+      await sendPatient(record, { protection: false, messageTime: '2026-12-01T09:30:00Z' }),
+    );
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+    // Unknown or equal time may not lift it either.
+    await applied('patient', await sendPatient(record, { protection: false }));
+    await applied(
+      'patient',
+      await sendPatient(record, { protection: false, messageTime: '2026-12-01T11:00:00+01:00' }),
+    );
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+
+    // A newer N withdraws it; the 09:00 Y replayed then changes nothing.
+    await applied('patient', await sendPatient(record, { protection: false, messageTime: at(11) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(9) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+    // A newer Y restores it.
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(12) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 3 });
+  });
+
+  it('an unauthenticated sender takes no consent action on a record that arrived authenticated', async () => {
+    const eid = uniqueTestId('E');
+    const record = sourceRecord(uniqueTestId('AURELIA'));
+    await holdRecord(record, eid);
+    // Y from an unauthenticated sender claiming the institution: no opt-out is created.
+    await applied('patient', await sendPatient(record, { protection: true, auth: 'none' }));
+    await applied('patient', await sendPatient(record, { protection: true, auth: null }));
+    expect((await policyOf(eid)).directives).toEqual([]);
+
+    await applied('patient', await sendPatient(record, { protection: true }));
+    const [directive] = (await policyOf(eid)).directives;
+    const id = directive?.id ?? '';
+    await applied('patient', await sendPatient(record, { protection: false }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+    // Nor is a withdrawn one re-activated.
+    await applied('patient', await sendPatient(record, { protection: true, auth: 'none' }));
     expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
   });
 });

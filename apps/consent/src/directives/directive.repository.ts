@@ -10,6 +10,8 @@ export interface StoredDirective {
   readonly updatedAt: string;
   /** The institution that recorded it (only it, or a privacy officer, may change it); null: a regional operator. */
   readonly owner: string | null;
+  /** Feed-managed (PD1-12) directives: the newest message time they reflect; undefined when none recorded. */
+  readonly feedMessageTime?: string | undefined;
 }
 
 /** Who made a version: the client (and its institution) and, for a privacy officer's override, why. */
@@ -26,6 +28,7 @@ interface DbRow {
   compiled: ConsentDirective;
   updated_at: Date;
   owner_institution: string | null;
+  feed_message_time?: Date | null | undefined;
 }
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -36,6 +39,9 @@ function toStored(r: DbRow): StoredDirective {
     resource: r.resource,
     updatedAt: r.updated_at.toISOString(),
     owner: r.owner_institution,
+    ...(r.feed_message_time === null || r.feed_message_time === undefined
+      ? {}
+      : { feedMessageTime: r.feed_message_time.toISOString() }),
   };
 }
 
@@ -143,11 +149,21 @@ export class DirectiveRepository {
   /** The feed-managed (PD1-12) directive of a source record, locked. */
   async findHl7v2(tx: EntityManager, system: string, value: string): Promise<StoredDirective | undefined> {
     const rows = await tx.query<DbRow[]>(
-      `SELECT id, status, version, resource, compiled, updated_at, owner_institution FROM consent_directives
+      `SELECT id, status, version, resource, compiled, updated_at, owner_institution, feed_message_time FROM consent_directives
         WHERE anchor_system = $1 AND anchor_value = $2 AND source = 'hl7v2' FOR UPDATE`,
       [system, value],
     );
     return rows[0] === undefined ? undefined : toStored(rows[0]);
+  }
+
+  /** Moves a feed-managed directive's message time forward to `messageTime` (never back). */
+  async recordFeedMessageTime(tx: EntityManager, id: string, messageTime: string): Promise<void> {
+    await tx.query(
+      `UPDATE consent_directives
+          SET feed_message_time = GREATEST(COALESCE(feed_message_time, $2::timestamptz), $2::timestamptz)
+        WHERE id = $1`,
+      [id, messageTime],
+    );
   }
 
   /**
