@@ -3,8 +3,8 @@
 // answer, GET /internal/policy, link moves and PD1-12 from the topics, break-the-glass and its
 // privacy review, institution access and validation errors, ownership of directives (other
 // institutions, consent operators, privacy officers), holding earned by authenticated senders, and
-// the privacy officer's watch (registered-then-queried), and the privacy review of permits an
-// institution records that lift a label for itself or lift an absolute label.
+// the privacy officer's watch (registered-then-queried), the privacy review of every label permit an
+// institution records, and PD1-12 against message order (replays).
 import type { INestApplication } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
@@ -1331,7 +1331,7 @@ describe("the privacy officer's watch", () => {
   });
 });
 
-describe('privacy review of permits an institution records for itself or for absolute labels', () => {
+describe('privacy review of every label permit an institution records', () => {
   const region: RegionPolicy = parseRegionPolicy(readFileSync(REGION_POLICY_FILE, 'utf8'));
 
   /** A Consent (base `rule`) with one label permit naming `actors` (none: anyone) for `labels`. */
@@ -1517,29 +1517,32 @@ describe('privacy review of permits an institution records for itself or for abs
     expect((await openReviews()).map((r) => r.id)).not.toContain(id);
   });
 
-  it('a permit naming another institution for a non-absolute label counts at once; for ETH it is reviewed', async () => {
+  it('mirror permits (each institution lifts PSY / HIV for the other) both wait for review and lift nothing', async () => {
     const { eid, aurelia, riverside } = await sharedPerson();
     expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('PSY');
-    const psy = await http('POST', '/Consent', {
+    const forRiverside = await http('POST', '/Consent', {
       token: exchangeToken,
       headers: as(aurelia.institutionId),
-      body: labelPermit(eid, [riverside.institutionId], ['PSY']),
+      body: labelPermit(eid, [riverside.institutionId], ['PSY', 'HIV']),
     });
-    expect(psy.status).toBe(201);
-    expect(psy.json['status']).toBe('active');
-    expect((psy.json['meta'] as { tag?: unknown }).tag).toBeUndefined();
-    expect(await deniedLabelsFor(eid, riverside.institutionId)).not.toContain('PSY');
-    expect((await openReviews()).map((r) => r.id)).not.toContain(psy.json['id']);
+    const forAurelia = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(riverside.institutionId),
+      body: labelPermit(eid, [aurelia.institutionId], ['PSY', 'HIV']),
+    });
+    for (const created of [forRiverside, forAurelia]) {
+      expect(created.status).toBe(201);
+      expect(created.json['status']).toBe('proposed');
+      expect((await openReviews()).map((r) => r.id)).toContain(created.json['id']);
+    }
+    for (const institutionId of [aurelia.institutionId, riverside.institutionId])
+      expect(await deniedLabelsFor(eid, institutionId)).toEqual(expect.arrayContaining(['PSY', 'HIV']));
 
-    const eth = await http('POST', '/Consent', {
-      token: exchangeToken,
-      headers: as(aurelia.institutionId),
-      body: labelPermit(eid, [riverside.institutionId], ['ETH']),
-    });
-    expect(eth.status).toBe(201);
-    expect(eth.json['status']).toBe('proposed');
-    expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('ETH');
-    expect((await openReviews()).map((r) => r.id)).toContain(eth.json['id']);
+    // Approved, Riverside's lift counts; Aurelia's still waits.
+    const approved = await decide(forRiverside.json['id'] as string, 'W/"1"', 'approve');
+    expect(approved.status).toBe(200);
+    expect(await deniedLabelsFor(eid, riverside.institutionId)).not.toContain('PSY');
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).toContain('PSY');
   });
 
   it('a consent operator records a permit for ETH: active at once, no review', async () => {

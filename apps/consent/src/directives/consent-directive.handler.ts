@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { Consent } from '@tessera/contracts';
 import { fromFhirConsent, withPrivacyReview, withReviewTag } from '@tessera/consent-policy';
-import type { ConsentAnchor, ConsentDirective, ConsentIssue, RegionPolicy } from '@tessera/consent-policy';
+import type { ConsentAnchor, ConsentDirective, ConsentIssue } from '@tessera/consent-policy';
 import { AuditUnavailableError, AuditWriter } from '@tessera/platform-audit';
 import { OperationOutcomeException } from '@tessera/platform-service';
-import { REGION_POLICY } from '../break-glass/region-policy.provider';
 import { reasonOf } from '../http/consent-caller';
 import type { ConsentCaller } from '../http/consent-caller';
 import { versionConflict } from '../http/if-match';
@@ -122,16 +121,15 @@ export class ConsentDirectiveHandler {
     private readonly changes: PolicyChangeWriter,
     private readonly cache: PolicyCachePublisher,
     private readonly audit: AuditWriter,
-    @Inject(REGION_POLICY) private readonly region: RegionPolicy,
   ) {}
 
   /**
-   * Recording by an institution: its permits that lift a label for itself (or anyone), or lift an
-   * absolute label, wait for a privacy officer (the directive becomes `proposed`). Regional
+   * Recording by an institution: its permits that lift a security label, whoever they name, wait
+   * for a privacy officer (the directive becomes `proposed`). Regional
    * operators and privacy officers are the reviewers: what they record counts at once.
    */
   private reviewed(directive: ConsentDirective, institutionId: string | null): ConsentDirective {
-    return institutionId === null ? directive : withPrivacyReview(directive, institutionId, this.region);
+    return institutionId === null ? directive : withPrivacyReview(directive);
   }
 
   async create(resource: unknown, caller: ConsentCaller): Promise<DirectiveWriteResult> {
