@@ -1045,6 +1045,112 @@ describe('ownership of consent', () => {
   });
 });
 
+describe('holding and anchors are re-checked', () => {
+  it('the owner may not revise a directive once it no longer holds the person; a privacy officer still may', async () => {
+    const { eid, aurelia } = await sharedPerson();
+    const created = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: consent({ reference: `Patient/${eid}` }),
+    });
+    expect(created.status).toBe(201);
+    const id = created.json['id'] as string;
+
+    // St Aurelia's only record moves to another person: it no longer holds `eid`.
+    const other = uniqueTestId('E');
+    await sendLink(aurelia, other, new Date(Date.now() + 7_200_000), eid);
+    await waitFor(
+      'the record to move',
+      () => linkOf(aurelia),
+      (l) => l?.enterprise_id === other,
+    );
+    const put = await http('PUT', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: { ...as(aurelia.institutionId), 'if-match': 'W/"1"' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id },
+    });
+    expect(put.status).toBe(403);
+    expect((put.json as unknown as Outcome).issue[0]?.code).toBe('forbidden');
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+
+    const byOfficer = await http('PUT', `/Consent/${id}`, {
+      token: officerToken,
+      headers: { 'if-match': 'W/"1"', 'x-tessera-reason': 'patient request, checked by phone' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id },
+    });
+    expect(byOfficer.status).toBe(200);
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+  });
+
+  it("an institution may not anchor, search or read consent by another institution's source record (403, existing or not)", async () => {
+    const { aurelia, riverside } = await sharedPerson();
+    const before = await directiveCount();
+    const onTheirs = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: consent({ identifier: { system: riverside.system, value: riverside.value } }),
+    });
+    expect(onTheirs.status).toBe(403);
+    const diagnostics = (onTheirs.json as unknown as Outcome).issue[0]?.diagnostics ?? '';
+    expect(diagnostics).toContain('source record the requesting institution did not send');
+    expect(diagnostics).not.toContain(riverside.value);
+    expect(await directiveCount()).toBe(before);
+
+    for (const value of [riverside.value, uniqueTestId('GUESS')]) {
+      const search = await http(
+        'GET',
+        `/Consent?patient=${encodeURIComponent(`${riverside.system}|${value}`)}`,
+        { token: exchangeToken, headers: as(aurelia.institutionId) },
+      );
+      expect(search.status).toBe(403);
+      expect((search.json as unknown as Outcome).issue[0]?.diagnostics).toBe(diagnostics);
+    }
+
+    // Its own record is fine, and a regional operator may use any.
+    const onOwn = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: consent({ identifier: { system: aurelia.system, value: aurelia.value } }),
+    });
+    expect(onOwn.status).toBe(201);
+    const byOperator = await http(
+      'GET',
+      `/Consent?patient=${encodeURIComponent(`${riverside.system}|${riverside.value}`)}`,
+      { token: operatorToken },
+    );
+    expect(byOperator.status).toBe(200);
+  });
+
+  it("the stored Consent's organization names the owner, whatever the client wrote; none for an operator's", async () => {
+    const { eid, aurelia } = await sharedPerson();
+    const claimed = [{ reference: 'Organization/someone-else' }];
+    const created = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: { ...consent({ reference: `Patient/${eid}` }), organization: claimed },
+    });
+    expect(created.status).toBe(201);
+    const mine = [{ reference: `Organization/${aurelia.institutionId}` }];
+    expect(created.json['organization']).toEqual(mine);
+    const id = created.json['id'] as string;
+    const revised = await http('PUT', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: { ...as(aurelia.institutionId), 'if-match': 'W/"1"' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id, organization: claimed },
+    });
+    expect(revised.status).toBe(200);
+    const read = await http('GET', `/Consent/${id}`, { token: officerToken });
+    expect(read.json['organization']).toEqual(mine);
+
+    const byOperator = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: { ...consent({ reference: `Patient/${eid}` }), organization: claimed },
+    });
+    expect(byOperator.status).toBe(201);
+    expect(byOperator.json['organization']).toBeUndefined();
+  });
+});
+
 describe('PD1-12: only a present value from the recording institution changes the opt-out', () => {
   it('Y, then no PD1 (still active), N (inactive), "" and false (still inactive); another institution never changes it', async () => {
     const eid = uniqueTestId('E');

@@ -42,16 +42,23 @@ function sameAnchor(a: ConsentAnchor, b: ConsentAnchor): boolean {
 }
 
 /**
- * The Consent as stored and served: the accepted resource with its server-assigned id and meta, and
- * the status the server gave it (`proposed` while permits await a privacy review, README "Privacy
- * review of recorded permits") with the review meta.tag saying so.
+ * The Consent as stored and served: the accepted resource with its server-assigned id and meta, the
+ * status the server gave it (`proposed` while permits await a privacy review, README "Privacy
+ * review of recorded permits") with the review meta.tag saying so, and `organization` naming the
+ * owner institution (`Organization/<institution id>`; none for a regional operator's directive),
+ * whatever the client sent.
  */
-export function storedResource(accepted: unknown, directive: ConsentDirective): Consent {
-  const body = accepted as Consent;
+export function storedResource(
+  accepted: unknown,
+  directive: ConsentDirective,
+  owner: string | null,
+): Consent {
+  const { organization: _claimed, ...body } = accepted as Consent;
   const { tag: _sent, ...meta } = body.meta ?? {};
   const tag = withReviewTag(body.meta?.tag, directive);
   return {
     ...body,
+    ...(owner === null ? {} : { organization: [{ reference: `Organization/${owner}` }] }),
     resourceType: 'Consent',
     id: directive.id,
     status: directive.status,
@@ -149,8 +156,8 @@ export class ConsentDirectiveHandler {
     const result = await this.dataSource.transaction(async (tx) => {
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       await this.access.assertMayAccess(tx, caller, directive.anchor, 'record');
-      const stored = storedResource(resource, directive);
       const owner = caller.kind === 'institution' ? caller.institutionId : null;
+      const stored = storedResource(resource, directive, owner);
       await this.directives.insert(tx, directive, stored, owner, { revisedBy: revisedBy(caller) });
       const policyVersions = await raisePolicyVersions(tx, this.directives, this.changes, directive, eid);
       return { stored: { directive, resource: stored, updatedAt: recordedAt, owner }, policyVersions };
@@ -218,8 +225,11 @@ export class ConsentDirectiveHandler {
           },
         ]);
       }
+      // The owner revises only while it still holds the person (a privacy officer or a consent
+      // operator may revise regardless).
+      if (right.kind === 'owner') await this.access.assertMayAccess(tx, caller, directive.anchor, 'record');
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
-      const stored = storedResource(resource, directive);
+      const stored = storedResource(resource, directive, current.owner);
       await this.directives.update(tx, directive, stored, revision);
       const policyVersions = await raisePolicyVersions(tx, this.directives, this.changes, directive, eid);
       if (right.kind === 'privacy-officer') await this.auditOverride(caller, directive, eid, revision);
