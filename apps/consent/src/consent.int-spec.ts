@@ -659,6 +659,69 @@ describe('consent on a merged person (coverage)', () => {
   });
 });
 
+describe('coverage carries only restrictions across a person boundary', () => {
+  it("a record leaving E1 brings E1's opt-out to its new person without its permit exceptions; E1's permits stay behind", async () => {
+    const e1 = uniqueTestId('E');
+    const e2 = uniqueTestId('E');
+    const a = sourceRecord();
+    const b = sourceRecord();
+    const t0 = Date.now();
+    await holdRecord(a, e1, new Date(t0));
+    await holdRecord(b, e1, new Date(t0));
+    const exception = [{ reference: { identifier: { system: INSTITUTION_SYSTEM, value: a.institutionId } } }];
+    const optOut = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: {
+        ...consent({ reference: `Patient/${e1}` }),
+        provision: { type: 'deny', provision: [{ type: 'permit', actor: exception }] },
+      },
+    });
+    const permit = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: {
+        ...consent({ reference: `Patient/${e1}` }, 'active', 'OPTIN'),
+        provision: {
+          type: 'permit',
+          provision: [
+            {
+              type: 'permit',
+              actor: exception,
+              securityLabel: [{ system: SENSITIVITY_SYSTEM, code: 'PSY' }],
+            },
+          ],
+        },
+      },
+    });
+    expect([optOut.status, permit.status]).toEqual([201, 201]);
+
+    // A link correction moves B to another person.
+    await sendLink(b, e2, new Date(t0 + 1_000), e1);
+    await waitFor(
+      'B on E2',
+      () => linkOf(b),
+      (l) => l?.enterprise_id === e2,
+    );
+    const other = await policyOf(e2);
+    expect(other.directives.map((d) => d.id)).toEqual([optOut.json['id']]);
+    expect(other.directives[0]?.base).toBe('deny');
+    expect(other.directives[0]?.provisions).toEqual([]);
+    const forA = decidePatient(
+      parseRegionPolicy(readFileSync(REGION_POLICY_FILE, 'utf8')),
+      other,
+      { institutionId: a.institutionId, purposeOfUse: 'TREAT' },
+      new Date(),
+    );
+    expect(forA.visibility.others).toBe('none');
+
+    // E1 keeps both, whole.
+    const own = await policyOf(e1);
+    expect(own.directives.map((d) => d.id).sort()).toEqual(
+      [optOut.json['id'] as string, permit.json['id'] as string].sort(),
+    );
+    expect(own.directives.find((d) => d.id === optOut.json['id'])?.provisions).toHaveLength(1);
+  });
+});
+
 describe('holdings after a link change (policy cache)', () => {
   it("a record without directives leaves a person: that person's version rises, so a cached policy naming its institution is not used", async () => {
     const from = uniqueTestId('E');

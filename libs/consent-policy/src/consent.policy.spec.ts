@@ -5,6 +5,7 @@ import {
   decidePatient,
   directiveCounts,
   needsPrivacyReview,
+  restrictionsOnly,
   sensitivityCodes,
   withPrivacyReview,
 } from './consent.policy';
@@ -502,5 +503,28 @@ describe('privacy review of permits an institution records', () => {
     const p = compilePolicy('E1', 1, [proposed, sent], [], [], NOW);
     expect(p.directives.map((d) => d.id)).toEqual(['r']);
     expect(p.directives[0]?.provisions[0]?.reviewRequired).toBe(true);
+  });
+});
+
+describe('restrictionsOnly (what follows a covered record onto another person)', () => {
+  it('an opt-out follows with its denies; its permit exceptions stay behind', () => {
+    const optOut = directive('deny', [
+      { type: 'permit', actors: ['riverside'] },
+      { type: 'deny', securityLabels: ['PSY'] },
+    ]);
+    const carried = restrictionsOnly(optOut);
+    expect(carried?.base).toBe('deny');
+    expect(carried?.provisions.map((p) => p.type)).toEqual(['deny']);
+    const river = decidePatient(region, policy(carried === undefined ? [] : [carried]), treat(), NOW);
+    expect(river.visibility.others).toBe('none');
+    const plain = directive('deny', [{ type: 'deny', actors: ['riverside'] }]);
+    expect(restrictionsOnly(plain)).toBe(plain);
+  });
+
+  it('an opt-in or a permit does not follow', () => {
+    expect(restrictionsOnly(directive('permit', [{ actors: ['riverside'], securityLabels: ['PSY'] }]))).toBe(
+      undefined,
+    );
+    expect(restrictionsOnly(directive('permit'))).toBeUndefined();
   });
 });

@@ -85,6 +85,19 @@ export function awaitsPrivacyReview(d: ConsentDirective): boolean {
   return d.status === 'proposed' && d.provisions.some((p) => p.reviewRequired === true);
 }
 
+/**
+ * What of an enterprise-id-anchored directive follows a source record it covered onto another
+ * person (after an unmerge or a link correction the record may belong to someone else): its
+ * restrictions only. An opt-out (base deny) keeps its base and deny provisions, its permit exceptions
+ * dropped; an opt-in (base permit) does not follow at all (undefined), since its base is itself a
+ * permission for a person the patient may not be.
+ */
+export function restrictionsOnly(d: ConsentDirective): ConsentDirective | undefined {
+  if (d.base !== 'deny') return undefined;
+  const provisions = d.provisions.filter((p) => p.type === 'deny');
+  return provisions.length === d.provisions.length ? d : { ...d, provisions };
+}
+
 /** A grant counts for `institutionId` from `grantedAt` (inclusive) until `expiresAt` (exclusive). */
 export function grantIsActive(g: BreakGlassGrant, institutionId: string, now: Date): boolean {
   const t = now.getTime();

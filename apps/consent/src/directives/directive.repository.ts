@@ -12,6 +12,11 @@ export interface StoredDirective {
   readonly owner: string | null;
   /** Feed-managed (PD1-12) directives: the newest message time they reflect; undefined when none recorded. */
   readonly feedMessageTime?: string | undefined;
+  /**
+   * Set by `forPerson`: the directive reaches the person only through a record it covers (anchored
+   * on another enterprise id), so only its restrictions apply to them (`restrictionsOnly`).
+   */
+  readonly coveredOnly?: boolean;
 }
 
 /** Who made a version: the client (and its institution) and, for a privacy officer's override, why. */
@@ -29,6 +34,7 @@ interface DbRow {
   updated_at: Date;
   owner_institution: string | null;
   feed_message_time?: Date | null | undefined;
+  covered_only?: boolean;
 }
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -42,6 +48,7 @@ function toStored(r: DbRow): StoredDirective {
     ...(r.feed_message_time === null || r.feed_message_time === undefined
       ? {}
       : { feedMessageTime: r.feed_message_time.toISOString() }),
+    ...(r.covered_only === true ? { coveredOnly: true } : {}),
   };
 }
 
@@ -170,12 +177,16 @@ export class DirectiveRepository {
    * Directives of a person: anchored on the enterprise id, on a source record currently MATCH-linked
    * to it (consent_links), or covering such a record (consent_directive_coverage: an eid-anchored
    * directive follows the records it covered through merges and unmerges), optionally of one
-   * status, oldest first.
+   * status, oldest first. `coveredOnly` marks those reaching the person only through coverage.
    */
   async forPerson(q: Queryable, enterpriseId: string, status?: DirectiveStatus): Promise<StoredDirective[]> {
     // Three index paths (anchor_eid; consent_links by eid → anchor_system/value; → coverage), not one OR.
     const rows = await q.query<DbRow[]>(
-      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.owner_institution
+      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.owner_institution,
+              NOT (COALESCE(d.anchor_eid = $1, false) OR EXISTS (
+                SELECT 1 FROM consent_links la
+                 WHERE la.system = d.anchor_system AND la.value = d.anchor_value
+                   AND la.enterprise_id = $1 AND la.state = 'MATCH')) AS covered_only
          FROM consent_directives d
         WHERE ($2::text IS NULL OR d.status = $2)
           AND d.id IN (
