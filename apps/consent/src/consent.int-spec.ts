@@ -1363,7 +1363,11 @@ describe('holding a record is earned by an authenticated sender', () => {
 
 describe("the privacy officer's watch", () => {
   /** What the exchange writes for a query by `institutionId` about `eid`; returns the event id. */
-  async function query(institutionId: string, eid: string): Promise<string> {
+  async function query(
+    institutionId: string,
+    eid: string,
+    recordedAt = new Date(Date.now() + 2 * 3_600_000),
+  ): Promise<string> {
     const sent = await producer.publish(AuditRecorded, {
       key: eid,
       source: '/tessera/exchange',
@@ -1372,8 +1376,8 @@ describe("the privacy officer's watch", () => {
         subtype: 'search-type',
         action: 'E',
         outcome: '0',
-        // After the registrations (their links are decided an hour ahead, see `ahead`).
-        recordedAt: new Date(Date.now() + 2 * 3_600_000).toISOString(),
+        // By default after the registrations (their links are decided an hour ahead, see `ahead`).
+        recordedAt: recordedAt.toISOString(),
         agent: { clientId: `${institutionId}-client`, institutionId, roles: [] },
         observer: 'exchange',
         purposeOfUse: 'TREAT',
@@ -1497,6 +1501,30 @@ describe("the privacy officer's watch", () => {
       decidedBy: 'privacy-1',
       version: 2,
     });
+  });
+  it('counts a record moved onto a held person (not only a first link), and its first query however late', async () => {
+    const watched = uniqueTestId('RIVERSIDE');
+    const victim = uniqueTestId('E');
+    await holdRecord(sourceRecord(uniqueTestId('AURELIA')), victim);
+    // An A04 with slightly different demographics: a new person of its own (nobody else holds it).
+    const record = sourceRecord(watched);
+    const fresh = uniqueTestId('E');
+    const t0 = Date.now() + 3_600_000;
+    await holdRecord(record, fresh, new Date(t0));
+    // The A08 with exact demographics: the MPI moves the record onto the victim.
+    await sendLink(record, victim, new Date(t0 + 1_000), fresh);
+    await waitFor(
+      'the move registered',
+      () =>
+        dataSource.query<{ enterprise_id: string }[]>(
+          'SELECT enterprise_id FROM watch_registrations WHERE system = $1 AND value = $2',
+          [record.system, record.value],
+        ),
+      (rows) => rows.length === 1 && rows[0]?.enterprise_id === victim,
+    );
+    // Queried 40 days later: still the first query after the link, so it counts.
+    await applied('watch', await query(watched, victim, new Date(t0 + 40 * 24 * 3_600_000)));
+    expect(await hits(watched)).toBe(1);
   });
 });
 
