@@ -3,8 +3,8 @@
 // answer, GET /internal/policy, link moves and PD1-12 from the topics, break-the-glass and its
 // privacy review, institution access and validation errors, ownership of directives (other
 // institutions, consent operators, privacy officers), holding earned by authenticated senders, and
-// the privacy officer's watch (registered-then-queried), and the privacy review of permits an
-// institution records that lift a label for itself or lift an absolute label.
+// the privacy officer's watch (registered-then-queried), the privacy review of every label permit an
+// institution records, and PD1-12 against message order (replays).
 import type { INestApplication } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
@@ -247,6 +247,8 @@ interface PatientMessage {
   readonly auth?: SenderAuthentication | null;
   /** Sent as another institution (its MSH-4) about the same record. */
   readonly asInstitution?: string;
+  /** The message's own time (MSH-7) as the gateway sends it; absent: unknown. */
+  readonly messageTime?: string;
 }
 
 /** Publishes a PatientUpserted for the record; returns its event id. */
@@ -256,6 +258,7 @@ async function sendPatient(r: SourceRecord, message: PatientMessage = {}): Promi
     channel = 'hl7v2',
     auth = 'tls-client-certificate',
     asInstitution = r.institutionId,
+    messageTime,
   } = message;
   const patient: Patient = {
     resourceType: 'Patient',
@@ -273,6 +276,7 @@ async function sendPatient(r: SourceRecord, message: PatientMessage = {}): Promi
       patientSystem: r.system,
       localPatientId: r.value,
       sourceMessageId: uniqueTestId('msg'),
+      ...(messageTime === undefined ? {} : { messageTime }),
       mapperVersion: '1.0.0',
       channel,
       patient,
@@ -652,6 +656,69 @@ describe('consent on a merged person (coverage)', () => {
     expect(revoked.status).toBe(200);
     expect([await readPolicyVersion(redis, e1), await readPolicyVersion(redis, e2)]).toEqual([5, 4]);
     expect((await policyOf(e2)).directives).toEqual([]);
+  });
+});
+
+describe('coverage carries only restrictions across a person boundary', () => {
+  it("a record leaving E1 brings E1's opt-out to its new person without its permit exceptions; E1's permits stay behind", async () => {
+    const e1 = uniqueTestId('E');
+    const e2 = uniqueTestId('E');
+    const a = sourceRecord();
+    const b = sourceRecord();
+    const t0 = Date.now();
+    await holdRecord(a, e1, new Date(t0));
+    await holdRecord(b, e1, new Date(t0));
+    const exception = [{ reference: { identifier: { system: INSTITUTION_SYSTEM, value: a.institutionId } } }];
+    const optOut = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: {
+        ...consent({ reference: `Patient/${e1}` }),
+        provision: { type: 'deny', provision: [{ type: 'permit', actor: exception }] },
+      },
+    });
+    const permit = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: {
+        ...consent({ reference: `Patient/${e1}` }, 'active', 'OPTIN'),
+        provision: {
+          type: 'permit',
+          provision: [
+            {
+              type: 'permit',
+              actor: exception,
+              securityLabel: [{ system: SENSITIVITY_SYSTEM, code: 'PSY' }],
+            },
+          ],
+        },
+      },
+    });
+    expect([optOut.status, permit.status]).toEqual([201, 201]);
+
+    // A link correction moves B to another person.
+    await sendLink(b, e2, new Date(t0 + 1_000), e1);
+    await waitFor(
+      'B on E2',
+      () => linkOf(b),
+      (l) => l?.enterprise_id === e2,
+    );
+    const other = await policyOf(e2);
+    expect(other.directives.map((d) => d.id)).toEqual([optOut.json['id']]);
+    expect(other.directives[0]?.base).toBe('deny');
+    expect(other.directives[0]?.provisions).toEqual([]);
+    const forA = decidePatient(
+      parseRegionPolicy(readFileSync(REGION_POLICY_FILE, 'utf8')),
+      other,
+      { institutionId: a.institutionId, purposeOfUse: 'TREAT' },
+      new Date(),
+    );
+    expect(forA.visibility.others).toBe('none');
+
+    // E1 keeps both, whole.
+    const own = await policyOf(e1);
+    expect(own.directives.map((d) => d.id).sort()).toEqual(
+      [optOut.json['id'] as string, permit.json['id'] as string].sort(),
+    );
+    expect(own.directives.find((d) => d.id === optOut.json['id'])?.provisions).toHaveLength(1);
   });
 });
 
@@ -1041,6 +1108,112 @@ describe('ownership of consent', () => {
   });
 });
 
+describe('holding and anchors are re-checked', () => {
+  it('the owner may not revise a directive once it no longer holds the person; a privacy officer still may', async () => {
+    const { eid, aurelia } = await sharedPerson();
+    const created = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: consent({ reference: `Patient/${eid}` }),
+    });
+    expect(created.status).toBe(201);
+    const id = created.json['id'] as string;
+
+    // St Aurelia's only record moves to another person: it no longer holds `eid`.
+    const other = uniqueTestId('E');
+    await sendLink(aurelia, other, new Date(Date.now() + 7_200_000), eid);
+    await waitFor(
+      'the record to move',
+      () => linkOf(aurelia),
+      (l) => l?.enterprise_id === other,
+    );
+    const put = await http('PUT', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: { ...as(aurelia.institutionId), 'if-match': 'W/"1"' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id },
+    });
+    expect(put.status).toBe(403);
+    expect((put.json as unknown as Outcome).issue[0]?.code).toBe('forbidden');
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+
+    const byOfficer = await http('PUT', `/Consent/${id}`, {
+      token: officerToken,
+      headers: { 'if-match': 'W/"1"', 'x-tessera-reason': 'patient request, checked by phone' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id },
+    });
+    expect(byOfficer.status).toBe(200);
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+  });
+
+  it("an institution may not anchor, search or read consent by another institution's source record (403, existing or not)", async () => {
+    const { aurelia, riverside } = await sharedPerson();
+    const before = await directiveCount();
+    const onTheirs = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: consent({ identifier: { system: riverside.system, value: riverside.value } }),
+    });
+    expect(onTheirs.status).toBe(403);
+    const diagnostics = (onTheirs.json as unknown as Outcome).issue[0]?.diagnostics ?? '';
+    expect(diagnostics).toContain('source record the requesting institution did not send');
+    expect(diagnostics).not.toContain(riverside.value);
+    expect(await directiveCount()).toBe(before);
+
+    for (const value of [riverside.value, uniqueTestId('GUESS')]) {
+      const search = await http(
+        'GET',
+        `/Consent?patient=${encodeURIComponent(`${riverside.system}|${value}`)}`,
+        { token: exchangeToken, headers: as(aurelia.institutionId) },
+      );
+      expect(search.status).toBe(403);
+      expect((search.json as unknown as Outcome).issue[0]?.diagnostics).toBe(diagnostics);
+    }
+
+    // Its own record is fine, and a regional operator may use any.
+    const onOwn = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: consent({ identifier: { system: aurelia.system, value: aurelia.value } }),
+    });
+    expect(onOwn.status).toBe(201);
+    const byOperator = await http(
+      'GET',
+      `/Consent?patient=${encodeURIComponent(`${riverside.system}|${riverside.value}`)}`,
+      { token: operatorToken },
+    );
+    expect(byOperator.status).toBe(200);
+  });
+
+  it("the stored Consent's organization names the owner, whatever the client wrote; none for an operator's", async () => {
+    const { eid, aurelia } = await sharedPerson();
+    const claimed = [{ reference: 'Organization/someone-else' }];
+    const created = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(aurelia.institutionId),
+      body: { ...consent({ reference: `Patient/${eid}` }), organization: claimed },
+    });
+    expect(created.status).toBe(201);
+    const mine = [{ reference: `Organization/${aurelia.institutionId}` }];
+    expect(created.json['organization']).toEqual(mine);
+    const id = created.json['id'] as string;
+    const revised = await http('PUT', `/Consent/${id}`, {
+      token: exchangeToken,
+      headers: { ...as(aurelia.institutionId), 'if-match': 'W/"1"' },
+      body: { ...consent({ reference: `Patient/${eid}` }, 'inactive'), id, organization: claimed },
+    });
+    expect(revised.status).toBe(200);
+    const read = await http('GET', `/Consent/${id}`, { token: officerToken });
+    expect(read.json['organization']).toEqual(mine);
+
+    const byOperator = await http('POST', '/Consent', {
+      token: operatorToken,
+      body: { ...consent({ reference: `Patient/${eid}` }), organization: claimed },
+    });
+    expect(byOperator.status).toBe(201);
+    expect(byOperator.json['organization']).toBeUndefined();
+  });
+});
+
 describe('PD1-12: only a present value from the recording institution changes the opt-out', () => {
   it('Y, then no PD1 (still active), N (inactive), "" and false (still inactive); another institution never changes it', async () => {
     const eid = uniqueTestId('E');
@@ -1077,6 +1250,69 @@ describe('PD1-12: only a present value from the recording institution changes th
 
     // Another institution's Y does not re-activate it either.
     await applied('patient', await sendPatient(record, { protection: true, asInstitution: intruder }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+  });
+});
+
+describe('PD1-12 and message order (replays from the ledger)', () => {
+  const at = (hour: number): string => `2026-12-01T${String(hour).padStart(2, '0')}:00:00Z`;
+
+  it('a replayed older N does not lift an opt-out recorded since; a replayed older Y does not restore one', async () => {
+    const eid = uniqueTestId('E');
+    const record = sourceRecord(uniqueTestId('AURELIA'));
+    await holdRecord(record, eid);
+
+    // 08:00 N (nothing to withdraw), 09:00 Y: the opt-out is active.
+    await applied('patient', await sendPatient(record, { protection: false, messageTime: at(8) }));
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(9) }));
+    const [directive] = (await policyOf(eid)).directives;
+    const id = directive?.id ?? '';
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+
+    // The 08:00 N replayed: older than the Y, so nothing changes.
+    await applied('patient', await sendPatient(record, { protection: false, messageTime: at(8) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+    // A Y at 10:00 confirms it (no new version); a replayed N from 09:30 is older than that.
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(10) }));
+    await applied(
+      'patient',
+      await sendPatient(record, { protection: false, messageTime: '2026-12-01T09:30:00Z' }),
+    );
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+    // Unknown or equal time may not lift it either.
+    await applied('patient', await sendPatient(record, { protection: false }));
+    await applied(
+      'patient',
+      await sendPatient(record, { protection: false, messageTime: '2026-12-01T11:00:00+01:00' }),
+    );
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 1 });
+
+    // A newer N withdraws it; the 09:00 Y replayed then changes nothing.
+    await applied('patient', await sendPatient(record, { protection: false, messageTime: at(11) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(9) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+    // A newer Y restores it.
+    await applied('patient', await sendPatient(record, { protection: true, messageTime: at(12) }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'active', version: 3 });
+  });
+
+  it('an unauthenticated sender takes no consent action on a record that arrived authenticated', async () => {
+    const eid = uniqueTestId('E');
+    const record = sourceRecord(uniqueTestId('AURELIA'));
+    await holdRecord(record, eid);
+    // Y from an unauthenticated sender claiming the institution: no opt-out is created.
+    await applied('patient', await sendPatient(record, { protection: true, auth: 'none' }));
+    await applied('patient', await sendPatient(record, { protection: true, auth: null }));
+    expect((await policyOf(eid)).directives).toEqual([]);
+
+    await applied('patient', await sendPatient(record, { protection: true }));
+    const [directive] = (await policyOf(eid)).directives;
+    const id = directive?.id ?? '';
+    await applied('patient', await sendPatient(record, { protection: false }));
+    expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
+    // Nor is a withdrawn one re-activated.
+    await applied('patient', await sendPatient(record, { protection: true, auth: 'none' }));
     expect(await storedDirective(id)).toMatchObject({ status: 'inactive', version: 2 });
   });
 });
@@ -1127,7 +1363,11 @@ describe('holding a record is earned by an authenticated sender', () => {
 
 describe("the privacy officer's watch", () => {
   /** What the exchange writes for a query by `institutionId` about `eid`; returns the event id. */
-  async function query(institutionId: string, eid: string): Promise<string> {
+  async function query(
+    institutionId: string,
+    eid: string,
+    recordedAt = new Date(Date.now() + 2 * 3_600_000),
+  ): Promise<string> {
     const sent = await producer.publish(AuditRecorded, {
       key: eid,
       source: '/tessera/exchange',
@@ -1136,8 +1376,8 @@ describe("the privacy officer's watch", () => {
         subtype: 'search-type',
         action: 'E',
         outcome: '0',
-        // After the registrations (their links are decided an hour ahead, see `ahead`).
-        recordedAt: new Date(Date.now() + 2 * 3_600_000).toISOString(),
+        // By default after the registrations (their links are decided an hour ahead, see `ahead`).
+        recordedAt: recordedAt.toISOString(),
         agent: { clientId: `${institutionId}-client`, institutionId, roles: [] },
         observer: 'exchange',
         purposeOfUse: 'TREAT',
@@ -1262,9 +1502,33 @@ describe("the privacy officer's watch", () => {
       version: 2,
     });
   });
+  it('counts a record moved onto a held person (not only a first link), and its first query however late', async () => {
+    const watched = uniqueTestId('RIVERSIDE');
+    const victim = uniqueTestId('E');
+    await holdRecord(sourceRecord(uniqueTestId('AURELIA')), victim);
+    // An A04 with slightly different demographics: a new person of its own (nobody else holds it).
+    const record = sourceRecord(watched);
+    const fresh = uniqueTestId('E');
+    const t0 = Date.now() + 3_600_000;
+    await holdRecord(record, fresh, new Date(t0));
+    // The A08 with exact demographics: the MPI moves the record onto the victim.
+    await sendLink(record, victim, new Date(t0 + 1_000), fresh);
+    await waitFor(
+      'the move registered',
+      () =>
+        dataSource.query<{ enterprise_id: string }[]>(
+          'SELECT enterprise_id FROM watch_registrations WHERE system = $1 AND value = $2',
+          [record.system, record.value],
+        ),
+      (rows) => rows.length === 1 && rows[0]?.enterprise_id === victim,
+    );
+    // Queried 40 days later: still the first query after the link, so it counts.
+    await applied('watch', await query(watched, victim, new Date(t0 + 40 * 24 * 3_600_000)));
+    expect(await hits(watched)).toBe(1);
+  });
 });
 
-describe('privacy review of permits an institution records for itself or for absolute labels', () => {
+describe('privacy review of every label permit an institution records', () => {
   const region: RegionPolicy = parseRegionPolicy(readFileSync(REGION_POLICY_FILE, 'utf8'));
 
   /** A Consent (base `rule`) with one label permit naming `actors` (none: anyone) for `labels`. */
@@ -1450,29 +1714,32 @@ describe('privacy review of permits an institution records for itself or for abs
     expect((await openReviews()).map((r) => r.id)).not.toContain(id);
   });
 
-  it('a permit naming another institution for a non-absolute label counts at once; for ETH it is reviewed', async () => {
+  it('mirror permits (each institution lifts PSY / HIV for the other) both wait for review and lift nothing', async () => {
     const { eid, aurelia, riverside } = await sharedPerson();
     expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('PSY');
-    const psy = await http('POST', '/Consent', {
+    const forRiverside = await http('POST', '/Consent', {
       token: exchangeToken,
       headers: as(aurelia.institutionId),
-      body: labelPermit(eid, [riverside.institutionId], ['PSY']),
+      body: labelPermit(eid, [riverside.institutionId], ['PSY', 'HIV']),
     });
-    expect(psy.status).toBe(201);
-    expect(psy.json['status']).toBe('active');
-    expect((psy.json['meta'] as { tag?: unknown }).tag).toBeUndefined();
-    expect(await deniedLabelsFor(eid, riverside.institutionId)).not.toContain('PSY');
-    expect((await openReviews()).map((r) => r.id)).not.toContain(psy.json['id']);
+    const forAurelia = await http('POST', '/Consent', {
+      token: exchangeToken,
+      headers: as(riverside.institutionId),
+      body: labelPermit(eid, [aurelia.institutionId], ['PSY', 'HIV']),
+    });
+    for (const created of [forRiverside, forAurelia]) {
+      expect(created.status).toBe(201);
+      expect(created.json['status']).toBe('proposed');
+      expect((await openReviews()).map((r) => r.id)).toContain(created.json['id']);
+    }
+    for (const institutionId of [aurelia.institutionId, riverside.institutionId])
+      expect(await deniedLabelsFor(eid, institutionId)).toEqual(expect.arrayContaining(['PSY', 'HIV']));
 
-    const eth = await http('POST', '/Consent', {
-      token: exchangeToken,
-      headers: as(aurelia.institutionId),
-      body: labelPermit(eid, [riverside.institutionId], ['ETH']),
-    });
-    expect(eth.status).toBe(201);
-    expect(eth.json['status']).toBe('proposed');
-    expect(await deniedLabelsFor(eid, riverside.institutionId)).toContain('ETH');
-    expect((await openReviews()).map((r) => r.id)).toContain(eth.json['id']);
+    // Approved, Riverside's lift counts; Aurelia's still waits.
+    const approved = await decide(forRiverside.json['id'] as string, 'W/"1"', 'approve');
+    expect(approved.status).toBe(200);
+    expect(await deniedLabelsFor(eid, riverside.institutionId)).not.toContain('PSY');
+    expect(await deniedLabelsFor(eid, aurelia.institutionId)).toContain('PSY');
   });
 
   it('a consent operator records a permit for ETH: active at once, no review', async () => {

@@ -5,6 +5,7 @@ import {
   decidePatient,
   directiveCounts,
   needsPrivacyReview,
+  restrictionsOnly,
   sensitivityCodes,
   withPrivacyReview,
 } from './consent.policy';
@@ -421,7 +422,7 @@ describe('compilePolicy', () => {
 describe('privacy review of permits an institution records', () => {
   const selfEth = { type: 'permit' as const, actors: ['st-aurelia'], securityLabels: ['ETH'] };
 
-  it('needsPrivacyReview: label permits for the recorder itself or anyone, and any absolute-label permit', () => {
+  it('needsPrivacyReview: every label permit, whoever it names; never denies or whole-data permits', () => {
     const permit = (p: Partial<Provision>): Provision => ({
       type: 'permit',
       actors: [],
@@ -429,33 +430,30 @@ describe('privacy review of permits an institution records', () => {
       securityLabels: [],
       ...p,
     });
-    expect(needsPrivacyReview(permit(selfEth), 'st-aurelia', region)).toBe(true);
-    expect(needsPrivacyReview(permit({ securityLabels: ['PSY'] }), 'st-aurelia', region)).toBe(true);
-    expect(
-      needsPrivacyReview(permit({ actors: ['riverside'], securityLabels: ['ETH'] }), 'st-aurelia', region),
-    ).toBe(true);
-    // A patient asking St Aurelia to share PSY with Riverside: the normal case, no review.
-    expect(
-      needsPrivacyReview(permit({ actors: ['riverside'], securityLabels: ['PSY'] }), 'st-aurelia', region),
-    ).toBe(false);
-    expect(needsPrivacyReview(permit({ actors: ['st-aurelia'] }), 'st-aurelia', region)).toBe(false);
-    expect(needsPrivacyReview(permit({ ...selfEth, type: 'deny' }), 'st-aurelia', region)).toBe(false);
+    expect(needsPrivacyReview(permit(selfEth))).toBe(true);
+    expect(needsPrivacyReview(permit({ securityLabels: ['PSY'] }))).toBe(true);
+    expect(needsPrivacyReview(permit({ actors: ['riverside'], securityLabels: ['ETH'] }))).toBe(true);
+    // Even a permit naming another institution for a non-absolute label: two institutions could
+    // otherwise lift labels for each other unchecked.
+    expect(needsPrivacyReview(permit({ actors: ['riverside'], securityLabels: ['PSY'] }))).toBe(true);
+    expect(needsPrivacyReview(permit({ actors: ['st-aurelia'] }))).toBe(false);
+    expect(needsPrivacyReview(permit({ ...selfEth, type: 'deny' }))).toBe(false);
   });
 
   it('withPrivacyReview marks the provisions and proposes the directive; a directive without them is unchanged', () => {
     const d = directive('permit', [selfEth, { type: 'deny', actors: ['riverside'] }]);
-    const reviewed = withPrivacyReview(d, 'st-aurelia', region);
+    const reviewed = withPrivacyReview(d);
     expect(reviewed.status).toBe('proposed');
     expect(reviewed.provisions.map((p) => p.reviewRequired)).toEqual([true, undefined]);
     expect(awaitsPrivacyReview(reviewed)).toBe(true);
-    const plain = directive('permit', [{ actors: ['riverside'], securityLabels: ['PSY'] }]);
-    expect(withPrivacyReview(plain, 'st-aurelia', region)).toBe(plain);
+    const plain = directive('permit', [{ actors: ['riverside'] }, { type: 'deny', securityLabels: ['PSY'] }]);
+    expect(withPrivacyReview(plain)).toBe(plain);
     const inactive = directive('permit', [selfEth], { status: 'inactive' });
-    expect(withPrivacyReview(inactive, 'st-aurelia', region)).toBe(inactive);
+    expect(withPrivacyReview(inactive)).toBe(inactive);
   });
 
   it('a proposed self-permit for an absolute label lifts nothing; approved (active) it lifts ETH for the recorder only', () => {
-    const proposed = withPrivacyReview(directive('permit', [selfEth]), 'st-aurelia', region);
+    const proposed = withPrivacyReview(directive('permit', [selfEth]));
     const before = decidePatient(region, policy([proposed]), treat('st-aurelia'), NOW);
     expect(before.visibility.deniedLabels).toEqual(ALL_SENSITIVE);
     expect(before.reasons).not.toContain('label-permit:ETH');
@@ -473,11 +471,9 @@ describe('privacy review of permits an institution records', () => {
     ).toContain('ETH');
   });
 
-  it('while proposed or rejected the rest of the directive counts: its opt-out and its ordinary permits', () => {
+  it('while proposed or rejected the rest of the directive counts: its opt-out; its label permits only once approved', () => {
     const optOut = withPrivacyReview(
       directive('deny', [selfEth, { type: 'permit', actors: ['riverside'], securityLabels: ['PSY'] }]),
-      'st-aurelia',
-      region,
     );
     for (const d of [optOut, { ...optOut, status: 'rejected' as const }]) {
       const own = decidePatient(region, policy([d]), treat('st-aurelia'), NOW);
@@ -486,12 +482,13 @@ describe('privacy review of permits an institution records', () => {
     }
     const optIn = withPrivacyReview(
       directive('permit', [selfEth, { type: 'permit', actors: ['riverside'], securityLabels: ['PSY'] }]),
-      'st-aurelia',
-      region,
     );
+    expect(optIn.provisions.map((p) => p.reviewRequired)).toEqual([true, true]);
     const riverside = decidePatient(region, policy([optIn]), treat(), NOW);
-    expect(riverside.visibility.deniedLabels).not.toContain('PSY');
+    expect(riverside.visibility.deniedLabels).toContain('PSY');
     expect(riverside.visibility.deniedLabels).toContain('ETH');
+    const approved = decidePatient(region, policy([{ ...optIn, status: 'active' }]), treat(), NOW);
+    expect(approved.visibility.deniedLabels).not.toContain('PSY');
   });
 
   it('a proposed directive a client sent, with nothing under review, does not count (as before)', () => {
@@ -501,10 +498,33 @@ describe('privacy review of permits an institution records', () => {
   });
 
   it('compilePolicy keeps directives under review (with their marks) and drops a client-proposed one', () => {
-    const proposed = withPrivacyReview(directive('permit', [selfEth], { id: 'r' }), 'st-aurelia', region);
+    const proposed = withPrivacyReview(directive('permit', [selfEth], { id: 'r' }));
     const sent = directive('deny', [], { id: 's', status: 'proposed' });
     const p = compilePolicy('E1', 1, [proposed, sent], [], [], NOW);
     expect(p.directives.map((d) => d.id)).toEqual(['r']);
     expect(p.directives[0]?.provisions[0]?.reviewRequired).toBe(true);
+  });
+});
+
+describe('restrictionsOnly (what follows a covered record onto another person)', () => {
+  it('an opt-out follows with its denies; its permit exceptions stay behind', () => {
+    const optOut = directive('deny', [
+      { type: 'permit', actors: ['riverside'] },
+      { type: 'deny', securityLabels: ['PSY'] },
+    ]);
+    const carried = restrictionsOnly(optOut);
+    expect(carried?.base).toBe('deny');
+    expect(carried?.provisions.map((p) => p.type)).toEqual(['deny']);
+    const river = decidePatient(region, policy(carried === undefined ? [] : [carried]), treat(), NOW);
+    expect(river.visibility.others).toBe('none');
+    const plain = directive('deny', [{ type: 'deny', actors: ['riverside'] }]);
+    expect(restrictionsOnly(plain)).toBe(plain);
+  });
+
+  it('an opt-in or a permit does not follow', () => {
+    expect(restrictionsOnly(directive('permit', [{ actors: ['riverside'], securityLabels: ['PSY'] }]))).toBe(
+      undefined,
+    );
+    expect(restrictionsOnly(directive('permit'))).toBeUndefined();
   });
 });

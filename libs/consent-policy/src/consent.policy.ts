@@ -54,35 +54,27 @@ export function countingProvisions(d: ConsentDirective): readonly Provision[] {
 }
 
 /**
- * Whether a permit recorded by institution `recorder` needs a privacy officer's approval before it
- * counts (README "Privacy review of recorded permits"): a label permit that applies to the recorder
- * itself (it names the recorder, or names no actor), or any permit naming an absolute label
- * (42 CFR Part 2 data: only a reviewed consent names its recipient). Denies and whole-data permits
- * never need it; neither does anything a regional operator or privacy officer records.
+ * Whether a permit recorded by an institution needs a privacy officer's approval before it counts
+ * (README "Privacy review of recorded permits"): every permit that names a security label, whoever
+ * it names. A label permit lifts a sensitive category for some institution; two institutions could
+ * otherwise lift labels for each other with no one checking the patient asked for it. Denies and
+ * whole-data permits never need it; neither does anything a regional operator or privacy officer
+ * records.
  */
-export function needsPrivacyReview(p: Provision, recorder: string, region: RegionPolicy): boolean {
-  if (p.type !== 'permit' || p.securityLabels.length === 0) return false;
-  return (
-    p.actors.length === 0 ||
-    p.actors.includes(recorder) ||
-    p.securityLabels.some((l) => region.absoluteLabels.includes(l))
-  );
+export function needsPrivacyReview(p: Provision): boolean {
+  return p.type === 'permit' && p.securityLabels.length > 0;
 }
 
 /**
- * A directive as recorded by institution `recorder`: when it would count (`active`, or `proposed`)
- * and holds permits that need review, they are marked `reviewRequired` and the directive becomes
+ * A directive as recorded by an institution: when it would count (`active`, or `proposed`) and
+ * holds permits that need review, they are marked `reviewRequired` and the directive becomes
  * `proposed`; otherwise the directive is returned unchanged (marks a client sent cannot exist: the
  * FHIR mapper never reads them).
  */
-export function withPrivacyReview(
-  d: ConsentDirective,
-  recorder: string,
-  region: RegionPolicy,
-): ConsentDirective {
+export function withPrivacyReview(d: ConsentDirective): ConsentDirective {
   if (d.status !== 'active' && d.status !== 'proposed') return d;
   const provisions = d.provisions.map((p): Provision =>
-    needsPrivacyReview(p, recorder, region) ? { ...p, reviewRequired: true } : p,
+    needsPrivacyReview(p) ? { ...p, reviewRequired: true } : p,
   );
   if (!provisions.some((p) => p.reviewRequired === true)) return d;
   return { ...d, status: 'proposed', provisions };
@@ -91,6 +83,19 @@ export function withPrivacyReview(
 /** Whether a directive awaits a privacy officer's decision: `proposed` with provisions under review. */
 export function awaitsPrivacyReview(d: ConsentDirective): boolean {
   return d.status === 'proposed' && d.provisions.some((p) => p.reviewRequired === true);
+}
+
+/**
+ * What of an enterprise-id-anchored directive follows a source record it covered onto another
+ * person (after an unmerge or a link correction the record may belong to someone else): its
+ * restrictions only. An opt-out (base deny) keeps its base and deny provisions, its permit exceptions
+ * dropped; an opt-in (base permit) does not follow at all (undefined), since its base is itself a
+ * permission for a person the patient may not be.
+ */
+export function restrictionsOnly(d: ConsentDirective): ConsentDirective | undefined {
+  if (d.base !== 'deny') return undefined;
+  const provisions = d.provisions.filter((p) => p.type === 'deny');
+  return provisions.length === d.provisions.length ? d : { ...d, provisions };
 }
 
 /** A grant counts for `institutionId` from `grantedAt` (inclusive) until `expiresAt` (exclusive). */

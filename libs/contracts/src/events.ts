@@ -53,6 +53,12 @@ const sourceProvenance = z.object({
   localPatientId: z.string().min(1),
   /** The gateway's ledger id of the message or Bundle the event was derived from. */
   sourceMessageId: z.string().min(1),
+  /**
+   * When the source message was created: HL7 v2 MSH-7 as an instant, else when the gateway received
+   * it. The same on a replay of the message, so consumers can tell an old message replayed from a
+   * newer one. Absent: unknown (FHIR uploads, events from before the field existed).
+   */
+  messageTime: isoInstant.optional(),
   /** Version of the rules that produced the resources (v2-fhir MAPPER_VERSION, or the FHIR ingest's). */
   mapperVersion: z.string().min(1),
   /** How the source arrived: an HL7 v2 message (MLLP) or a FHIR Bundle (REST). */

@@ -36,9 +36,9 @@ export class ConsentAccessService {
 
   /**
    * Whether the institution holds the patient of the anchor: a record of it MATCH-linked to the
-   * same person that arrived authenticated (policy.holdingInstitutions). For `read`, the
-   * institution's own source record counts however it arrived (it may look at what hangs on its
-   * own record); recording consent needs an authenticated record.
+   * same person that arrived authenticated (policy.holdingInstitutions). A source anchor must be the
+   * institution's own record (`ownSource`); for `read` it counts however it arrived (the institution
+   * may look at what hangs on its own record); recording consent needs an authenticated holding.
    */
   async holds(
     q: Queryable,
@@ -48,14 +48,19 @@ export class ConsentAccessService {
   ): Promise<boolean> {
     if (anchor.kind === 'source') {
       const row = await this.links.find(q, anchor.system, anchor.value);
-      if (row?.institutionId === institutionId && (purpose === 'read' || row.authenticated)) return true;
+      if (row?.institutionId !== institutionId) return false;
+      if (purpose === 'read' || row.authenticated) return true;
       const eid = matchedEnterpriseId(row);
       return eid !== null && (await this.links.holdingInstitutions(q, eid)).includes(institutionId);
     }
     return (await this.links.holdingInstitutions(q, anchor.enterpriseId)).includes(institutionId);
   }
 
-  /** 403 unless the caller is regional or its institution holds the patient. */
+  /**
+   * 403 unless the caller is regional or its institution holds the patient. An institution names a
+   * patient by enterprise id or by one of its own source records: another institution's record
+   * identifier is refused whether or not it exists, so the answer never confirms whose MRN it is.
+   */
   async assertMayAccess(
     q: Queryable,
     caller: ConsentCaller,
@@ -63,6 +68,18 @@ export class ConsentAccessService {
     purpose: AccessPurpose,
   ): Promise<void> {
     if (caller.kind === 'regional') return;
+    if (anchor.kind === 'source') {
+      const row = await this.links.find(q, anchor.system, anchor.value);
+      if (row?.institutionId !== caller.institutionId) {
+        throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
+          {
+            code: 'forbidden',
+            diagnostics:
+              "Consent.patient names a source record the requesting institution did not send. Name the patient by enterprise id (Patient/<id>) or by the institution's own identifier (system|value of a record it sent).",
+          },
+        ]);
+      }
+    }
     if (await this.holds(q, caller.institutionId, anchor, purpose)) return;
     throw new OperationOutcomeException(HttpStatus.FORBIDDEN, [
       {

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 import type { Consent } from '@tessera/contracts';
 import { fromFhirConsent, withPrivacyReview, withReviewTag } from '@tessera/consent-policy';
-import type { ConsentAnchor, ConsentDirective, ConsentIssue, RegionPolicy } from '@tessera/consent-policy';
+import type { ConsentAnchor, ConsentDirective, ConsentIssue } from '@tessera/consent-policy';
 import { AuditUnavailableError, AuditWriter } from '@tessera/platform-audit';
 import { OperationOutcomeException } from '@tessera/platform-service';
-import { REGION_POLICY } from '../break-glass/region-policy.provider';
 import { reasonOf } from '../http/consent-caller';
 import type { ConsentCaller } from '../http/consent-caller';
 import { versionConflict } from '../http/if-match';
@@ -43,16 +42,23 @@ function sameAnchor(a: ConsentAnchor, b: ConsentAnchor): boolean {
 }
 
 /**
- * The Consent as stored and served: the accepted resource with its server-assigned id and meta, and
- * the status the server gave it (`proposed` while permits await a privacy review, README "Privacy
- * review of recorded permits") with the review meta.tag saying so.
+ * The Consent as stored and served: the accepted resource with its server-assigned id and meta, the
+ * status the server gave it (`proposed` while permits await a privacy review, README "Privacy
+ * review of recorded permits") with the review meta.tag saying so, and `organization` naming the
+ * owner institution (`Organization/<institution id>`; none for a regional operator's directive),
+ * whatever the client sent.
  */
-export function storedResource(accepted: unknown, directive: ConsentDirective): Consent {
-  const body = accepted as Consent;
+export function storedResource(
+  accepted: unknown,
+  directive: ConsentDirective,
+  owner: string | null,
+): Consent {
+  const { organization: _claimed, ...body } = accepted as Consent;
   const { tag: _sent, ...meta } = body.meta ?? {};
   const tag = withReviewTag(body.meta?.tag, directive);
   return {
     ...body,
+    ...(owner === null ? {} : { organization: [{ reference: `Organization/${owner}` }] }),
     resourceType: 'Consent',
     id: directive.id,
     status: directive.status,
@@ -122,16 +128,15 @@ export class ConsentDirectiveHandler {
     private readonly changes: PolicyChangeWriter,
     private readonly cache: PolicyCachePublisher,
     private readonly audit: AuditWriter,
-    @Inject(REGION_POLICY) private readonly region: RegionPolicy,
   ) {}
 
   /**
-   * Recording by an institution: its permits that lift a label for itself (or anyone), or lift an
-   * absolute label, wait for a privacy officer (the directive becomes `proposed`). Regional
+   * Recording by an institution: its permits that lift a security label, whoever they name, wait
+   * for a privacy officer (the directive becomes `proposed`). Regional
    * operators and privacy officers are the reviewers: what they record counts at once.
    */
   private reviewed(directive: ConsentDirective, institutionId: string | null): ConsentDirective {
-    return institutionId === null ? directive : withPrivacyReview(directive, institutionId, this.region);
+    return institutionId === null ? directive : withPrivacyReview(directive);
   }
 
   async create(resource: unknown, caller: ConsentCaller): Promise<DirectiveWriteResult> {
@@ -151,8 +156,8 @@ export class ConsentDirectiveHandler {
     const result = await this.dataSource.transaction(async (tx) => {
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
       await this.access.assertMayAccess(tx, caller, directive.anchor, 'record');
-      const stored = storedResource(resource, directive);
       const owner = caller.kind === 'institution' ? caller.institutionId : null;
+      const stored = storedResource(resource, directive, owner);
       await this.directives.insert(tx, directive, stored, owner, { revisedBy: revisedBy(caller) });
       const policyVersions = await raisePolicyVersions(tx, this.directives, this.changes, directive, eid);
       return { stored: { directive, resource: stored, updatedAt: recordedAt, owner }, policyVersions };
@@ -220,8 +225,11 @@ export class ConsentDirectiveHandler {
           },
         ]);
       }
+      // The owner revises only while it still holds the person (a privacy officer or a consent
+      // operator may revise regardless).
+      if (right.kind === 'owner') await this.access.assertMayAccess(tx, caller, directive.anchor, 'record');
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);
-      const stored = storedResource(resource, directive);
+      const stored = storedResource(resource, directive, current.owner);
       await this.directives.update(tx, directive, stored, revision);
       const policyVersions = await raisePolicyVersions(tx, this.directives, this.changes, directive, eid);
       if (right.kind === 'privacy-officer') await this.auditOverride(caller, directive, eid, revision);

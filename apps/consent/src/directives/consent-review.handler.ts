@@ -119,7 +119,7 @@ export class ConsentReviewHandler {
         status: decision === 'approve' ? 'active' : 'rejected',
         recordedAt: new Date().toISOString(),
       };
-      const resource = storedResource(current.resource, directive);
+      const resource = storedResource(current.resource, directive, current.owner);
       const reason = `privacy review: ${decision === 'approve' ? 'approved' : 'rejected'}${note === null ? '' : ` (${note})`}`;
       await this.directives.update(tx, directive, resource, { revisedBy: caller.clientId, reason });
       const eid = await this.access.enterpriseIdForWrite(tx, directive.anchor);

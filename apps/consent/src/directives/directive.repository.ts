@@ -10,6 +10,13 @@ export interface StoredDirective {
   readonly updatedAt: string;
   /** The institution that recorded it (only it, or a privacy officer, may change it); null: a regional operator. */
   readonly owner: string | null;
+  /** Feed-managed (PD1-12) directives: the newest message time they reflect; undefined when none recorded. */
+  readonly feedMessageTime?: string | undefined;
+  /**
+   * Set by `forPerson`: the directive reaches the person only through a record it covers (anchored
+   * on another enterprise id), so only its restrictions apply to them (`restrictionsOnly`).
+   */
+  readonly coveredOnly?: boolean;
 }
 
 /** Who made a version: the client (and its institution) and, for a privacy officer's override, why. */
@@ -26,6 +33,8 @@ interface DbRow {
   compiled: ConsentDirective;
   updated_at: Date;
   owner_institution: string | null;
+  feed_message_time?: Date | null | undefined;
+  covered_only?: boolean;
 }
 
 type Queryable = Pick<EntityManager, 'query'>;
@@ -36,6 +45,10 @@ function toStored(r: DbRow): StoredDirective {
     resource: r.resource,
     updatedAt: r.updated_at.toISOString(),
     owner: r.owner_institution,
+    ...(r.feed_message_time === null || r.feed_message_time === undefined
+      ? {}
+      : { feedMessageTime: r.feed_message_time.toISOString() }),
+    ...(r.covered_only === true ? { coveredOnly: true } : {}),
   };
 }
 
@@ -143,23 +156,37 @@ export class DirectiveRepository {
   /** The feed-managed (PD1-12) directive of a source record, locked. */
   async findHl7v2(tx: EntityManager, system: string, value: string): Promise<StoredDirective | undefined> {
     const rows = await tx.query<DbRow[]>(
-      `SELECT id, status, version, resource, compiled, updated_at, owner_institution FROM consent_directives
+      `SELECT id, status, version, resource, compiled, updated_at, owner_institution, feed_message_time FROM consent_directives
         WHERE anchor_system = $1 AND anchor_value = $2 AND source = 'hl7v2' FOR UPDATE`,
       [system, value],
     );
     return rows[0] === undefined ? undefined : toStored(rows[0]);
   }
 
+  /** Moves a feed-managed directive's message time forward to `messageTime` (never back). */
+  async recordFeedMessageTime(tx: EntityManager, id: string, messageTime: string): Promise<void> {
+    await tx.query(
+      `UPDATE consent_directives
+          SET feed_message_time = GREATEST(COALESCE(feed_message_time, $2::timestamptz), $2::timestamptz)
+        WHERE id = $1`,
+      [id, messageTime],
+    );
+  }
+
   /**
    * Directives of a person: anchored on the enterprise id, on a source record currently MATCH-linked
    * to it (consent_links), or covering such a record (consent_directive_coverage: an eid-anchored
    * directive follows the records it covered through merges and unmerges), optionally of one
-   * status, oldest first.
+   * status, oldest first. `coveredOnly` marks those reaching the person only through coverage.
    */
   async forPerson(q: Queryable, enterpriseId: string, status?: DirectiveStatus): Promise<StoredDirective[]> {
     // Three index paths (anchor_eid; consent_links by eid → anchor_system/value; → coverage), not one OR.
     const rows = await q.query<DbRow[]>(
-      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.owner_institution
+      `SELECT d.id, d.status, d.version, d.resource, d.compiled, d.updated_at, d.owner_institution,
+              NOT (COALESCE(d.anchor_eid = $1, false) OR EXISTS (
+                SELECT 1 FROM consent_links la
+                 WHERE la.system = d.anchor_system AND la.value = d.anchor_value
+                   AND la.enterprise_id = $1 AND la.state = 'MATCH')) AS covered_only
          FROM consent_directives d
         WHERE ($2::text IS NULL OR d.status = $2)
           AND d.id IN (

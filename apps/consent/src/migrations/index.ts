@@ -4,6 +4,7 @@ import { AuditEvents1763950000000 } from './1763950000000-audit-events';
 import { ConsentDirectiveCoverage1764000000000 } from './1764000000000-consent-directive-coverage';
 import { ConsentOwnership1764100000000 } from './1764100000000-consent-ownership';
 import { PrivacyWatch1764200000000 } from './1764200000000-privacy-watch';
+import { FeedMessageTime1764300000000 } from './1764300000000-feed-message-time';
 
 /** Migrations of the consent database, in order. Never `synchronize`: the schema is only what these say. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   ConsentDirectiveCoverage1764000000000,
   ConsentOwnership1764100000000,
   PrivacyWatch1764200000000,
+  FeedMessageTime1764300000000,
 ];

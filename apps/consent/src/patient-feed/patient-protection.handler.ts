@@ -19,29 +19,62 @@ export interface PatientFromFeed {
   readonly patient: Patient;
   /** How the gateway authenticated the sender (absent = 'none'). */
   readonly senderAuthentication?: SenderAuthentication | undefined;
+  /** When the source message was created (MSH-7, else the gateway's receipt); absent = unknown. */
+  readonly messageTime?: string | undefined;
 }
 
 /** What PD1-12 asks of the feed-managed directive of a source record. */
 export type ProtectionAction = 'activate' | 'deactivate' | 'none';
+
+export interface ProtectionInput {
+  readonly channel: PatientFromFeed['channel'];
+  /** The PD1-12 extension: true (Y), false (N or ""), undefined (no PD1 / empty PD1-12). */
+  readonly indicator: boolean | undefined;
+  /** Status of the feed-managed directive of the record; undefined when there is none. */
+  readonly current: ConsentDirective['status'] | undefined;
+  /**
+   * False when the message is less trusted than the record: its sender was not authenticated and
+   * the record arrived authenticated. Default true.
+   */
+  readonly trusted?: boolean;
+  /** When the message was created (MSH-7, else when the gateway received it); undefined: unknown. */
+  readonly messageTime?: string | undefined;
+  /** The newest message time the directive reflects; undefined: none recorded. */
+  readonly lastMessageTime?: string | undefined;
+}
+
+/** Compares two ISO instants: negative, zero or positive; undefined when either is unknown. */
+function compareInstants(a: string | undefined, b: string | undefined): number | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  const left = Date.parse(a);
+  const right = Date.parse(b);
+  return Number.isNaN(left) || Number.isNaN(right) ? undefined : left - right;
+}
 
 /**
  * PD1-12 (protection indicator, mapped to a Patient extension by libs/v2-fhir): `Y` (true) → an
  * active opt-out anchored on the source record; `N` or the explicit null `""` (false) → that
  * directive inactive. A message without PD1 or with PD1-12 empty carries no extension: in HL7 v2
  * (v2.5.1 §2.5.3 "null values") an empty field means "no information, no change", so it changes
- * nothing. `mayWithdraw` is false when the message is less trusted than the record (an
- * unauthenticated sender on a record that arrived authenticated): it may add an opt-out, never lift
- * one. Only HL7 v2 feeds carry PD1: a FHIR feed's Patient leaves the feed-managed directive alone.
+ * nothing. A message less trusted than the record (an unauthenticated sender on a record that
+ * arrived authenticated) changes nothing. Only HL7 v2 feeds carry PD1: a FHIR feed's Patient leaves
+ * the feed-managed directive alone.
+ *
+ * Message order: a message older than the newest one the directive reflects (a replay from the
+ * ledger, or a late retransmission) changes nothing. When the order cannot be told (equal times, or
+ * the message's time unknown while the directive's is known) the message may add or restore an
+ * opt-out but never lifts one. A directive with no recorded time (kept from before times were
+ * recorded) is changed as any message says.
  */
-export function protectionAction(
-  channel: PatientFromFeed['channel'],
-  indicator: boolean | undefined,
-  current: ConsentDirective['status'] | undefined,
-  mayWithdraw = true,
-): ProtectionAction {
-  if (channel !== 'hl7v2' || indicator === undefined) return 'none';
+export function protectionAction(input: ProtectionInput): ProtectionAction {
+  const { channel, indicator, current, trusted = true } = input;
+  if (channel !== 'hl7v2' || indicator === undefined || !trusted) return 'none';
+  const order =
+    input.lastMessageTime === undefined ? 1 : compareInstants(input.messageTime, input.lastMessageTime);
+  if (order !== undefined && order < 0) return 'none';
   if (indicator) return current === 'active' ? 'none' : 'activate';
-  return current === 'active' && mayWithdraw ? 'deactivate' : 'none';
+  const newer = order !== undefined && order > 0;
+  return current === 'active' && newer ? 'deactivate' : 'none';
 }
 
 /**
@@ -81,13 +114,22 @@ export class PatientProtectionHandler {
 
     const stored = await this.directives.findHl7v2(tx, system, value);
     if (stored !== undefined && stored.owner !== input.institutionId) return [...bumped];
-    const mayWithdraw = authenticated || !(before?.authenticated ?? false);
-    const action = protectionAction(
-      input.channel,
-      protectionIndicatorOf(input.patient),
-      stored?.directive.status,
-      mayWithdraw,
-    );
+    // Less trusted than the record: an unauthenticated sender on a record that arrived authenticated.
+    const trusted = authenticated || !(before?.authenticated ?? false);
+    const indicator = protectionIndicatorOf(input.patient);
+    const action = protectionAction({
+      channel: input.channel,
+      indicator,
+      current: stored?.directive.status,
+      trusted,
+      messageTime: input.messageTime,
+      lastMessageTime: stored?.feedMessageTime,
+    });
+    // The directive reflects the newest message that stated PD1-12, even one that changed nothing
+    // (a Y confirming an active opt-out): an older N replayed later must not lift it.
+    const stated = trusted && input.channel === 'hl7v2' && indicator !== undefined;
+    if (action === 'none' && stated && stored !== undefined && input.messageTime !== undefined)
+      await this.directives.recordFeedMessageTime(tx, stored.directive.id, input.messageTime);
     if (action === 'none') return [...bumped];
 
     const now = new Date().toISOString();
@@ -115,6 +157,8 @@ export class PatientProtectionHandler {
     if (stored === undefined)
       await this.directives.insert(tx, directive, resource, input.institutionId, revision);
     else await this.directives.update(tx, directive, resource, revision);
+    if (input.messageTime !== undefined)
+      await this.directives.recordFeedMessageTime(tx, directive.id, input.messageTime);
     if (eid !== null) {
       for (const c of await this.changes.record(tx, [eid], 'directive', directive.id))
         bumped.add(c.enterpriseId);

@@ -13,11 +13,11 @@ export interface NewLink extends LinkChange {
 }
 
 /**
- * The privacy officer's watch (README "Sudden patterns"). From hie.mpi.link: a new source record
- * (no previous enterprise id) MATCH-linked to a person other institutions already hold is a
- * registration. From hie.audit: a query (`rest`) by an institution about a person it registered
- * that way within the window counts the person once. When one institution's count in the window
- * exceeds CONSENT_WATCH_THRESHOLD, a privacy alert is opened (once per institution per window) and
+ * The privacy officer's watch (README "Sudden patterns"). From hie.mpi.link: a source record
+ * MATCH-linked — first or moved from another person — to a person other institutions already hold
+ * is a registration. From hie.audit: the first query (`rest`) by an institution about a person it
+ * registered that way counts the person once, however late it comes. When one institution's count
+ * of such first queries in the window exceeds CONSENT_WATCH_THRESHOLD, a privacy alert is opened (once per institution per window) and
  * a security-alert audit record written. Times are the events' own (decidedAt, recordedAt).
  */
 @Injectable()
@@ -29,7 +29,13 @@ export class PatternWatchHandler {
   ) {}
 
   async onLink(change: NewLink, tx: EntityManager): Promise<void> {
-    if (change.state !== 'MATCH' || change.enterpriseId === null || change.previousEnterpriseId !== null)
+    // Any change into a MATCH counts, a move too: a first link to a new person of its own and a
+    // later update onto the held one must not slip past.
+    if (
+      change.state !== 'MATCH' ||
+      change.enterpriseId === null ||
+      change.previousEnterpriseId === change.enterpriseId
+    )
       return;
     const { patientSystem: system, localPatientId: value, enterpriseId } = change;
     const others = await this.repository.holdersOtherThan(tx, enterpriseId, system, value);
@@ -53,7 +59,7 @@ export class PatternWatchHandler {
     let counted = false;
     for (const enterpriseId of new Set(record.patients)) {
       const registration = (await this.repository.registrationsBy(tx, institutionId, enterpriseId)).find(
-        (r) => isRegisteredThenQueried(r.registeredAt, r.otherHolders, institutionId, queriedAt, minutes),
+        (r) => isRegisteredThenQueried(r.registeredAt, r.otherHolders, institutionId, queriedAt),
       );
       if (registration === undefined) continue;
       if (!counted) await this.repository.lockInstitution(tx, institutionId);
@@ -83,7 +89,7 @@ export class PatternWatchHandler {
       return undefined;
 
     const id = alertIdOf(institutionId, eventId);
-    const reason = `Institution ${institutionId} registered ${count} persons already held by other institutions and then queried them within ${minutes} minutes (threshold ${threshold}).`;
+    const reason = `Institution ${institutionId} queried, within ${minutes} minutes, ${count} persons already held by other institutions that it had registered (threshold ${threshold}).`;
     await this.repository.insertAlert(tx, {
       id,
       institutionId,

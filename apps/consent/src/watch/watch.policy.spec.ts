@@ -5,18 +5,17 @@ const minutes = 24 * 60;
 const hoursBefore = (h: number) => new Date(at.getTime() - h * 3_600_000);
 
 describe('isRegisteredThenQueried', () => {
-  it('counts a person registered within the window before the query and held by someone else', () => {
-    expect(isRegisteredThenQueried(hoursBefore(2), ['AURELIA'], 'RIVERSIDE', at, minutes)).toBe(true);
-    expect(isRegisteredThenQueried(at, ['AURELIA'], 'RIVERSIDE', at, minutes)).toBe(true);
+  it('counts a person registered before the query and held by someone else, however long before', () => {
+    expect(isRegisteredThenQueried(hoursBefore(2), ['AURELIA'], 'RIVERSIDE', at)).toBe(true);
+    expect(isRegisteredThenQueried(at, ['AURELIA'], 'RIVERSIDE', at)).toBe(true);
+    expect(isRegisteredThenQueried(hoursBefore(25), ['AURELIA'], 'RIVERSIDE', at)).toBe(true);
+    expect(isRegisteredThenQueried(hoursBefore(24 * 90), ['AURELIA'], 'RIVERSIDE', at)).toBe(true);
   });
 
-  it('not a person only the querying institution held, one registered after the query or before the window', () => {
-    expect(isRegisteredThenQueried(hoursBefore(2), ['RIVERSIDE'], 'RIVERSIDE', at, minutes)).toBe(false);
-    expect(isRegisteredThenQueried(hoursBefore(2), [], 'RIVERSIDE', at, minutes)).toBe(false);
-    expect(isRegisteredThenQueried(new Date(at.getTime() + 1), ['AURELIA'], 'RIVERSIDE', at, minutes)).toBe(
-      false,
-    );
-    expect(isRegisteredThenQueried(hoursBefore(25), ['AURELIA'], 'RIVERSIDE', at, minutes)).toBe(false);
+  it('not a person only the querying institution held, nor one registered after the query', () => {
+    expect(isRegisteredThenQueried(hoursBefore(2), ['RIVERSIDE'], 'RIVERSIDE', at)).toBe(false);
+    expect(isRegisteredThenQueried(hoursBefore(2), [], 'RIVERSIDE', at)).toBe(false);
+    expect(isRegisteredThenQueried(new Date(at.getTime() + 1), ['AURELIA'], 'RIVERSIDE', at)).toBe(false);
   });
 });
 

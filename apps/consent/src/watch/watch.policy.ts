@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 
 /**
  * The privacy officer's watch for one pattern (README "Sudden patterns"): an institution registers
- * persons it never treated — new source records the MPI MATCH-links to persons other institutions
- * already hold — and then queries them. Pure rules; the consumer keeps the facts.
+ * persons it never treated — source records the MPI MATCH-links (first or by a move) to persons
+ * other institutions already hold — and then queries them. Pure rules; the consumer keeps the facts.
  */
 
 /** The window [start, end] that ends at `at` (event time, never the wall clock). */
@@ -15,18 +15,19 @@ export function windowEndingAt(
 }
 
 /**
- * A query counts when the person was registered by the querying institution within the window
- * before it (`registeredAt` ≤ `queriedAt`) and someone else already held the person then.
+ * A query counts when the person was registered by the querying institution before it
+ * (`registeredAt` ≤ `queriedAt`, however long before: waiting out a window must not evade the
+ * watch) and someone else already held the person then. Only the first query of each registered
+ * person counts (the caller keeps one hit per institution and person); the window bounds how many
+ * such first queries make an alert.
  */
 export function isRegisteredThenQueried(
   registeredAt: Date,
   otherHolders: readonly string[],
   institutionId: string,
   queriedAt: Date,
-  windowMinutes: number,
 ): boolean {
-  const { start } = windowEndingAt(queriedAt, windowMinutes);
-  return registeredAt <= queriedAt && registeredAt > start && otherHolders.some((h) => h !== institutionId);
+  return registeredAt <= queriedAt && otherHolders.some((h) => h !== institutionId);
 }
 
 /**

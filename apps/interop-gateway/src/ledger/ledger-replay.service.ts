@@ -24,6 +24,7 @@ interface StoredRow {
   readonly channel: string;
   readonly institution_id: string | null;
   readonly sender_authentication: string | null;
+  readonly received_at: Date;
 }
 /** A running job whose replica stopped heart-beating this long ago is resumed by another replica. */
 const ORPHAN_AFTER_MS = 60_000;
@@ -121,7 +122,7 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
 
   private async replayIn(tx: EntityManager, id: string, by: string): Promise<ReplayOneResult> {
     const [row] = await tx.query<Array<StoredRow & { state: string }>>(
-      `SELECT raw, charset, channel, institution_id, sender_authentication, state FROM ledger_messages WHERE id = $1 FOR UPDATE`,
+      `SELECT raw, charset, channel, institution_id, sender_authentication, received_at, state FROM ledger_messages WHERE id = $1 FOR UPDATE`,
       [id],
     );
     if (row === undefined) return { status: 'not-found' };
@@ -157,6 +158,7 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       ledgerId: id,
       institutionId: row.institution_id,
       text: decodeRaw(row.raw, row.charset, row.channel).text,
+      receivedAt: row.received_at.toISOString(),
       ...(senderAuthentication === undefined ? {} : { senderAuthentication }),
     });
   }

@@ -8,6 +8,7 @@ import {
 } from '@tessera/contracts';
 import type { EventDefinition, SenderAuthentication } from '@tessera/contracts';
 import type { OutboxWriter } from '@tessera/platform-outbox';
+import { v2DateTimeToFhir } from '@tessera/v2-fhir';
 import type { MappingResult } from '@tessera/v2-fhir';
 
 type DataOf<D> = D extends EventDefinition<infer T> ? T : never;
@@ -33,6 +34,26 @@ export interface Provenance {
   readonly channel: 'hl7v2' | 'fhir';
   /** How the sender of the source message was authenticated; absent when it was not recorded (= none). */
   readonly senderAuthentication?: SenderAuthentication;
+  /** When the source message was created (see messageTimeOf); absent when unknown. */
+  readonly messageTime?: string;
+}
+
+/**
+ * The message's own time as an ISO instant: MSH-7 (its offset, else the institution's default UTC
+ * offset), else `receivedAt` (the ledger's receipt). Both stay the same when the message is
+ * replayed, so consumers can tell a replayed old message from a newer one.
+ */
+export function messageTimeOf(
+  msh7: string,
+  defaultUtcOffset: string | undefined,
+  receivedAt?: string,
+): string | undefined {
+  const converted = v2DateTimeToFhir(msh7, defaultUtcOffset);
+  if (converted?.hasTime === true) {
+    const instant = Date.parse(converted.value);
+    if (!Number.isNaN(instant)) return new Date(instant).toISOString();
+  }
+  return receivedAt;
 }
 
 export const GATEWAY_SOURCE = '/tessera/interop-gateway';
@@ -58,6 +79,7 @@ export function canonicalEventsOf(result: MappingResult, provenance: Provenance)
     ...(provenance.senderAuthentication === undefined
       ? {}
       : { senderAuthentication: provenance.senderAuthentication }),
+    ...(provenance.messageTime === undefined ? {} : { messageTime: provenance.messageTime }),
   };
   const events: CanonicalEvent[] = [];
   if (result.merge === undefined) {

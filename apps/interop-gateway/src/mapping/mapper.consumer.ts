@@ -50,6 +50,7 @@ export class MapperConsumer {
             ledgerId: event.data.ledgerId,
             institutionId: event.data.institutionId,
             text: event.data.message,
+            receivedAt: event.data.receivedAt,
             ...(event.data.senderAuthentication === undefined
               ? {}
               : { senderAuthentication: event.data.senderAuthentication }),

@@ -5,7 +5,7 @@ import type { MappingError, MappingWarning } from '@tessera/v2-fhir';
 import { MAPPER_VERSION, formatLocation, mapHl7Message } from '@tessera/v2-fhir';
 import type { Institution } from '../institutions/institution';
 import type { CanonicalEvent } from './canonical-events';
-import { canonicalEventsOf } from './canonical-events';
+import { canonicalEventsOf, messageTimeOf } from './canonical-events';
 import { withOwnIdentifierSystems } from './identifier-ownership.policy';
 import { mappingContextFor } from './mapping-context.factory';
 
@@ -34,6 +34,8 @@ export interface StoredHl7Message {
   readonly text: string;
   /** How its sender was authenticated (ledger / InboundHl7v2Received); copied onto every canonical event. */
   readonly senderAuthentication?: SenderAuthentication;
+  /** When the ledger received it (ISO instant): the message time when MSH-7 gives none. */
+  readonly receivedAt?: string;
 }
 
 function clip(text: string): string {
@@ -82,10 +84,9 @@ export function decideMapping(
     if (!isHl7ParseError(error)) throw error;
     return failed(`The message cannot be parsed (${error.code} at ${error.where}): ${error.message}`);
   }
-  const outcome = withOwnIdentifierSystems(
-    mapHl7Message(parsed, mappingContextFor(institution)),
-    systemsOfOthers,
-  );
+  const context = mappingContextFor(institution);
+  const messageTime = messageTimeOf(parsed.header.dateTime, context.defaultUtcOffset, message.receivedAt);
+  const outcome = withOwnIdentifierSystems(mapHl7Message(parsed, context), systemsOfOthers);
   switch (outcome.status) {
     case 'unsupported':
       return failed(`Not mapped (mapper ${MAPPER_VERSION}): ${describeMappingErrors([outcome.error])}`);
@@ -102,6 +103,7 @@ export function decideMapping(
           ...(message.senderAuthentication === undefined
             ? {}
             : { senderAuthentication: message.senderAuthentication }),
+          ...(messageTime === undefined ? {} : { messageTime }),
         }),
         warnings: outcome.result.warnings,
         detail: describeWarnings(outcome.result.warnings),
