@@ -422,7 +422,7 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
         );
       });
     const token = await cli('token', '--client', 'donghai-ehr');
-    expect(token.code).toBe(0);
+    expect({ code: token.code, stderr: token.stderr }).toMatchObject({ code: 0 });
     const body = JSON.parse(token.stdout) as { access_token: string; scope: string };
     expect(decodeJwt(body.access_token)).toMatchObject({
       sub: 'donghai-ehr',
@@ -430,7 +430,7 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
     });
     expect(body.scope.split(' ')).toContain('system/DocumentReference.read');
     const get = await cli('get', '/probe/fhir', '--client', 'donghai-ehr', '--purpose', 'TREAT');
-    expect(get.code).toBe(0);
+    expect({ code: get.code, stderr: get.stderr }).toMatchObject({ code: 0 });
     expect(JSON.parse(get.stdout)).toMatchObject({
       clientId: 'donghai-ehr',
       institutionId: 'donghai-people',
