@@ -31,6 +31,23 @@ interface TokenResponse {
   readonly error_description?: string;
 }
 
+/** Attempts at a call the exchange answers 429 (rate limited), waiting Retry-After seconds between. */
+const RATE_LIMITED_ATTEMPTS = 4;
+
+/**
+ * Sends `request()` again while the exchange answers 429, after the Retry-After it names (at most
+ * 5 s), as a well-behaved client of a rate-limited API does; the last answer is returned.
+ */
+async function respectingRateLimit(request: () => Promise<Response>): Promise<Response> {
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await request();
+    if (response.status !== 429 || attempt >= RATE_LIMITED_ATTEMPTS) return response;
+    await response.arrayBuffer();
+    const seconds = Math.min(Math.max(Number(response.headers.get('retry-after') ?? '1') || 1, 1), 5);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+}
+
 async function requestToken(
   base: string,
   clientId: string,
@@ -38,12 +55,15 @@ async function requestToken(
   scope: string | undefined,
 ): Promise<{ status: number; body: TokenResponse }> {
   const tokenEndpoint = `${base}/auth/token`;
-  const assertion = await signClientAssertion(clientId, tokenEndpoint, readClientKey(keysDir, clientId));
-  const response = await fetch(tokenEndpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-    body: tokenRequestBody(assertion, scope),
-  });
+  const key = readClientKey(keysDir, clientId);
+  // Each attempt signs a new assertion: an assertion's jti is single-use.
+  const response = await respectingRateLimit(async () =>
+    fetch(tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: tokenRequestBody(await signClientAssertion(clientId, tokenEndpoint, key), scope),
+    }),
+  );
   return { status: response.status, body: (await response.json()) as TokenResponse };
 }
 
@@ -107,7 +127,8 @@ async function main(argv: readonly string[]): Promise<number> {
         headers['x-tessera-break-glass-reason'] = values['break-glass-reason'];
       if (values['on-behalf-of'] !== undefined) headers['x-tessera-on-behalf-of'] = values['on-behalf-of'];
       const apiBase = (values.api ?? base).replace(/\/+$/, '');
-      const response = await fetch(`${apiBase}${target.startsWith('/') ? '' : '/'}${target}`, { headers });
+      const url = `${apiBase}${target.startsWith('/') ? '' : '/'}${target}`;
+      const response = await respectingRateLimit(() => fetch(url, { headers }));
       const text = await response.text();
       let output = text;
       try {
@@ -127,10 +148,10 @@ async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    // Exit only once stdout has drained: a large answer piped to another program is not cut short.
+    (code) => process.stdout.write('', () => process.exit(code)),
     (error: unknown) => {
-      process.stderr.write(`exchange-client: ${(error as Error).message}\n`);
-      process.exit(1);
+      process.stderr.write(`exchange-client: ${(error as Error).message}\n`, () => process.exit(1));
     },
   );
 }
