@@ -1,9 +1,22 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { z } from 'zod';
 import { CurrentPrincipal, RequireRoles, RequireService } from '@tessera/platform-auth';
 import type { Principal } from '@tessera/platform-auth';
-import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
+import { OperationOutcomeFilter, parseOrBadRequest } from '@tessera/platform-service';
 import { etagOf, expectedVersionOf } from '../http/if-match';
 import { BreakGlassHandler } from './break-glass.handler';
 import type { BreakGlassGranted } from './break-glass.handler';
@@ -20,18 +33,15 @@ export const breakGlassBody = z
   })
   .strict();
 export const reviewDecisionBody = z
-  .object({ decision: z.enum(['appropriate', 'inappropriate']), note: z.string().trim().max(2000).optional() })
+  .object({
+    decision: z.enum(['appropriate', 'inappropriate']),
+    note: z.string().trim().max(2000).optional(),
+  })
   .strict();
 const reviewQuery = z.object({
   status: z.enum(['open', 'closed']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
-
-function parse<T>(schema: z.ZodType<T>, value: unknown, root: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issuesFromZod(result.error, root));
-}
 
 /** Break-the-glass grants (the exchange) and their privacy reviews (privacy officers). */
 @Controller()
@@ -43,13 +53,13 @@ export class BreakGlassController {
   @HttpCode(HttpStatus.CREATED)
   @RequireService()
   async breakGlass(@Body() body: unknown): Promise<BreakGlassGranted> {
-    return this.handler.grant(parse(breakGlassBody, body, ''));
+    return this.handler.grant(parseOrBadRequest(breakGlassBody, body, ''));
   }
 
   @Get('privacy/break-glass-reviews')
   @RequireRoles('privacy.officer')
   async reviews(@Query() query: unknown): Promise<{ items: PrivacyReviewView[] }> {
-    const q = parse(reviewQuery, query, '');
+    const q = parseOrBadRequest(reviewQuery, query, '');
     return { items: await this.handler.reviews(q.status, q.limit) };
   }
 
@@ -64,8 +74,14 @@ export class BreakGlassController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<PrivacyReviewView> {
     const expected = expectedVersionOf(ifMatch);
-    const cmd = parse(reviewDecisionBody, body, '');
-    const review = await this.handler.decide(reviewId, expected, cmd.decision, cmd.note ?? null, principal?.clientId ?? 'unknown');
+    const cmd = parseOrBadRequest(reviewDecisionBody, body, '');
+    const review = await this.handler.decide(
+      reviewId,
+      expected,
+      cmd.decision,
+      cmd.note ?? null,
+      principal?.clientId ?? 'unknown',
+    );
     response.setHeader('ETag', etagOf(review.version));
     return review;
   }

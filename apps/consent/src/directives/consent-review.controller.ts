@@ -15,7 +15,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { CurrentPrincipal, RequireRoles } from '@tessera/platform-auth';
 import type { Principal } from '@tessera/platform-auth';
-import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
+import { OperationOutcomeFilter, parseOrBadRequest } from '@tessera/platform-service';
 import { callerOf } from '../http/consent-caller';
 import { etagOf, expectedVersionOf } from '../http/if-match';
 import { ConsentReviewHandler } from './consent-review.handler';
@@ -26,12 +26,6 @@ const reviewDecisionBody = z
   .object({ decision: z.enum(['approve', 'reject']), note: z.string().trim().max(2000).optional() })
   .strict();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issuesFromZod(result.error, ''));
-}
-
 /** Permits awaiting a privacy officer's review (README "Privacy review of recorded permits"). */
 @Controller('privacy/consent-reviews')
 @UseFilters(OperationOutcomeFilter)
@@ -41,7 +35,7 @@ export class ConsentReviewController {
   @Get()
   @RequireRoles('privacy.officer')
   async pending(@Query() query: unknown): Promise<{ items: ConsentReviewView[] }> {
-    return { items: await this.handler.pending(parse(reviewQuery, query).limit) };
+    return { items: await this.handler.pending(parseOrBadRequest(reviewQuery, query).limit) };
   }
 
   @Post(':id/decision')
@@ -55,7 +49,7 @@ export class ConsentReviewController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<ConsentReviewView> {
     const expected = expectedVersionOf(ifMatch);
-    const cmd = parse(reviewDecisionBody, body);
+    const cmd = parseOrBadRequest(reviewDecisionBody, body);
     const view = await this.handler.decide(
       id,
       expected,

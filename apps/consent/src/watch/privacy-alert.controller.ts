@@ -16,7 +16,7 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { CurrentPrincipal, RequireRoles } from '@tessera/platform-auth';
 import type { Principal } from '@tessera/platform-auth';
-import { issuesFromZod, OperationOutcomeException, OperationOutcomeFilter } from '@tessera/platform-service';
+import { OperationOutcomeFilter, parseOrBadRequest } from '@tessera/platform-service';
 import { etagOf, expectedVersionOf } from '../http/if-match';
 import { PrivacyAlertHandler } from './privacy-alert.handler';
 import type { PrivacyAlertView } from './watch.repository';
@@ -32,12 +32,6 @@ const alertDecisionBody = z
   })
   .strict();
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issuesFromZod(result.error, ''));
-}
-
 /** Privacy alerts of the watch (privacy officers): list and decide, like the break-the-glass reviews. */
 @Controller('privacy/alerts')
 @UseFilters(OperationOutcomeFilter)
@@ -47,7 +41,7 @@ export class PrivacyAlertController {
   @Get()
   @RequireRoles('privacy.officer')
   async alerts(@Query() query: unknown): Promise<{ items: PrivacyAlertView[] }> {
-    const q = parse(alertQuery, query);
+    const q = parseOrBadRequest(alertQuery, query);
     return { items: await this.handler.alerts(q.status, q.limit) };
   }
 
@@ -62,7 +56,7 @@ export class PrivacyAlertController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<PrivacyAlertView> {
     const expected = expectedVersionOf(ifMatch);
-    const cmd = parse(alertDecisionBody, body);
+    const cmd = parseOrBadRequest(alertDecisionBody, body);
     const alert = await this.handler.decide(
       id,
       expected,

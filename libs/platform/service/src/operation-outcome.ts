@@ -92,6 +92,13 @@ export function issuesFromZod(error: z.ZodError, root: string): Issue[] {
   );
 }
 
+/** The value parsed by `schema`, or a 400 OperationOutcome naming each problem under `root`. */
+export function parseOrBadRequest<T>(schema: z.ZodType<T>, value: unknown, root = ''): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, issuesFromZod(result.error, root));
+}
+
 function issueFromZod(i: z.core.$ZodIssue, root: string): Issue {
   return {
     code: i.code === 'invalid_type' && i.message.includes('undefined') ? 'required' : 'invalid',
