@@ -1,1 +1,4 @@
 export * from './topics';
+export * from './encounter-change.policy';
+export * from './visit-closing.policy';
+export * from './coalescing.policy';
