@@ -2,3 +2,4 @@ export * from './topics';
 export * from './encounter-change.policy';
 export * from './visit-closing.policy';
 export * from './coalescing.policy';
+export * from './subscription.mapper';
