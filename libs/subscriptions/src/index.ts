@@ -3,3 +3,4 @@ export * from './encounter-change.policy';
 export * from './visit-closing.policy';
 export * from './coalescing.policy';
 export * from './subscription.mapper';
+export * from './notification-bundle.mapper';
