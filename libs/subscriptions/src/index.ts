@@ -4,3 +4,4 @@ export * from './visit-closing.policy';
 export * from './coalescing.policy';
 export * from './subscription.mapper';
 export * from './notification-bundle.mapper';
+export * from './roster.mapper';
