@@ -4,4 +4,6 @@ export * from './visit-closing.policy';
 export * from './coalescing.policy';
 export * from './subscription.mapper';
 export * from './notification-bundle.mapper';
+export * from './webhook-signature';
 export * from './roster.mapper';
+export * from './delivery.policy';
