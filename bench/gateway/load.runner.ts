@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { connect, readAck } from '../../tools/mllp-client';
-import type { MllpClient } from '../../tools/mllp-client';
+import { connect, readAck } from '@tessera/platform-mllp-client';
+import type { MllpClient } from '@tessera/platform-mllp-client';
 import { percentile as percentileOf } from '../../tools/report/text-report';
 
 /*

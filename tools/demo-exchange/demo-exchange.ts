@@ -10,7 +10,7 @@ import {
   readClientKey,
   registeredScopes,
 } from '../exchange-client/demo-keys';
-import { connect, readAck } from '../mllp-client';
+import { connect, readAck } from '@tessera/platform-mllp-client';
 import { optOutConsent, tourCandidates } from './tour-plan';
 import type { TourPerson } from './tour-plan';
 

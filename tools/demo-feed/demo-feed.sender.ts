@@ -1,5 +1,5 @@
-import { connect, readAck } from '../mllp-client';
-import type { AckSummary, MllpClient } from '../mllp-client';
+import { connect, readAck } from '@tessera/platform-mllp-client';
+import type { AckSummary, MllpClient } from '@tessera/platform-mllp-client';
 import type { DemoMessage } from './demo-feed.builder';
 
 /*

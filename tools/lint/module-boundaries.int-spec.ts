@@ -40,6 +40,17 @@ const cases: readonly Case[] = [
     lib: 'libs/platform/kafka/src',
     code: "import { Kafka } from 'kafkajs';\nimport { Topics } from '@tessera/contracts';\nexport const x = [Kafka, Topics];\n",
   },
+  {
+    name: 'a platform library building on a pure domain library',
+    lib: 'libs/platform/mllp-client/src',
+    code: "import { parseHl7 } from '@tessera/hl7v2';\nexport const x = parseHl7;\n",
+  },
+  {
+    name: 'a platform library importing the testing library outside a test',
+    lib: 'libs/platform/mllp-client/src',
+    code: "import { uniqueTestId } from '@tessera/testing';\nexport const x = uniqueTestId;\n",
+    expected: 'type:platform',
+  },
 ];
 
 describe('@nx/enforce-module-boundaries', () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Hl7MessageBuilder, parseHl7 } from '@tessera/hl7v2';
 import { freePort, startServiceProcess } from '@tessera/testing';
 import type { RunningService } from '@tessera/testing';
-import { readAck } from '../mllp-client';
+import { readAck } from '@tessera/platform-mllp-client';
 import { ensureHapiSender, ensureMllpSend, sendWithHapi, sendWithMllpSend } from './index';
 
 /*

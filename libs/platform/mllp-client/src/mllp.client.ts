@@ -3,8 +3,9 @@ import tls from 'node:tls';
 import { decodeHl7Bytes, encodeHl7Text, encodeMllpFrame, MllpFrameDecoder } from '@tessera/hl7v2';
 
 /*
- * A small promise-based MLLP client (HL7 "Transport Specification: MLLP, Release 2") for the demo
- * feed, the gateway benchmark and tests. One instance = one TCP (or TLS) connection.
+ * A small promise-based MLLP client (HL7 "Transport Specification: MLLP, Release 2") for outbound
+ * HL7 v2 notifications, the demo feed, the gateway benchmark and tests. One instance = one TCP (or
+ * TLS) connection.
  *
  * Pipelining: MLLP R2 §2.2 describes a strict send-one / wait-for-ACK exchange, and a receiver that
  * processes a connection's messages in order answers them in the same order. The client lets a caller
