@@ -1,5 +1,6 @@
 // Public API of @tessera/v2-fhir: pure, versioned HL7 v2 -> FHIR R4 mapping after the HL7 v2-to-FHIR
-// Implementation Guide. No I/O, no infrastructure (type:domain).
+// Implementation Guide, and the outbound direction for ADT notifications (FHIR Encounter -> HL7 v2.5.1
+// ADT). No I/O, no infrastructure (type:domain).
 export { mapHl7Message, classifyMessage } from './message.mapper';
 export type { SupportedMessage } from './message.mapper';
 export { MAPPER_VERSION } from './mapping.types';
@@ -41,3 +42,9 @@ export {
   PROTECTION_INDICATOR_EXTENSION,
   protectionIndicatorOf,
 } from './segments/patient.mapper';
+export { ADT_CLOSED_BY_RULE_REASON, buildAdtNotification } from './outbound/adt-notification.builder';
+export type {
+  AdtNotificationIdentifier,
+  AdtNotificationInput,
+  AdtNotificationTrigger,
+} from './outbound/adt-notification.builder';

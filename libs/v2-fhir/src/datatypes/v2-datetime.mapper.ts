@@ -68,3 +68,22 @@ export function v2TimeToFhir(raw: string): string | undefined {
     return undefined;
   return `${m[1]}:${m[2] ?? '00'}:${m[3] ?? '00'}${m[3] !== undefined && m[4] !== undefined ? m[4] : ''}`;
 }
+
+const FHIR_DATE_TIME =
+  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+/**
+ * FHIR R4 date / dateTime / instant -> HL7 v2 DTM (Chapter 2A.22), the reverse of v2DateTimeToFhir:
+ * the precision and the UTC offset are kept as written ("2024-05-01T08:30:00+08:00" ->
+ * "20240501083000+0800", "Z" -> "+0000", "1990-03-07" -> "19900307"); fractions of a second keep at
+ * most the four digits DTM allows. Throws RangeError naming `field` (never the value) when the text
+ * is not a FHIR date or dateTime.
+ */
+export function fhirDateTimeToV2(value: string, field: string): string {
+  const m = FHIR_DATE_TIME.exec(value);
+  if (m === null) throw new RangeError(`${field}: the value is not a FHIR date or dateTime.`);
+  const [, year, month = '', day = '', hour = '', minute = '', second = '', fraction = '', zone] = m;
+  const offset = zone === undefined ? '' : zone === 'Z' ? '+0000' : zone.replace(':', '');
+  const time = hour === '' ? '' : `${hour}${minute}${second}${second !== '' ? fraction.slice(0, 5) : ''}`;
+  return `${year}${month}${day}${time}${time !== '' ? offset : ''}`;
+}

@@ -53,6 +53,36 @@ export function mapPatientClass(code: string): Coding | undefined {
   return coding === undefined ? undefined : { ...coding };
 }
 
+/**
+ * Encounter.class -> PV1-2 (table 0004), the reverse of PATIENT_CLASS for the outbound direction:
+ * the IG's four v3 ActCodes, any v2-0004 code, and a local HL70004 code (kept as sent by the
+ * forward map). Other v3 ActCodes of the encounter class value set fold into the v2 class they are
+ * a kind of (ACUTE / NONAC inpatient -> I; OBSENC / SS ambulatory stays -> O). Undefined otherwise.
+ */
+const ACT_CODE_PATIENT_CLASS: Readonly<Record<string, string>> = {
+  EMER: 'E',
+  IMP: 'I',
+  ACUTE: 'I',
+  NONAC: 'I',
+  AMB: 'O',
+  OBSENC: 'O',
+  SS: 'O',
+  PRENC: 'P',
+};
+export function patientClassOf(coding: Coding | undefined): string | undefined {
+  const code = coding?.code ?? '';
+  if (code === '') return undefined;
+  if (coding?.system === V3_ACT_CODE) return ACT_CODE_PATIENT_CLASS[code];
+  if (coding?.system === v2TableSystem('0004') || coding?.system?.endsWith(':HL70004') === true) return code;
+  return undefined;
+}
+
+/** FHIR administrative gender -> PID-8 (table 0001), the reverse of ADMINISTRATIVE_SEX for its four codes. */
+const GENDER_SEX: Readonly<Record<string, string>> = { female: 'F', male: 'M', other: 'O', unknown: 'U' };
+export function administrativeSexOf(gender: string): string | undefined {
+  return GENDER_SEX[gender];
+}
+
 type EncounterStatus = Encounter['status'];
 /** IG ConceptMap PatientClass[EncounterStatus], used by the PV1 segment map "IF PV1-45 NOT VALUED". */
 const PATIENT_CLASS_STATUS: Readonly<Record<string, EncounterStatus>> = {
