@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ensureMavenJar } from './maven-jar.helper';
 
 /*
  * HAPI HL7v2 2.6.0 (tools/peers/hapi-sender) as an independent MLLP peer: HAPI parses each message,
@@ -14,7 +14,6 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 const PROJECT = path.resolve(__dirname, 'hapi-sender');
-const JAR = path.join(PROJECT, 'target', 'hapi-sender.jar');
 
 export interface HapiAck {
   readonly index: number;
@@ -31,33 +30,9 @@ export interface HapiAck {
   readonly error?: string;
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
 /** Builds target/hapi-sender.jar (mvn package) unless it is already newer than its sources. */
-export async function ensureHapiSender(): Promise<string> {
-  const sourcesMtime = Math.max(
-    statSync(path.join(PROJECT, 'pom.xml')).mtimeMs,
-    newestMtime(path.join(PROJECT, 'src')),
-  );
-  if (
-    existsSync(JAR) &&
-    existsSync(path.join(PROJECT, 'target', 'lib')) &&
-    statSync(JAR).mtimeMs >= sourcesMtime
-  )
-    return JAR;
-  await execFileAsync('mvn', ['-q', '-B', '-f', path.join(PROJECT, 'pom.xml'), 'package'], {
-    timeout: 600_000,
-    maxBuffer: 16 << 20,
-  });
-  if (!existsSync(JAR)) throw new Error(`mvn package finished but ${JAR} is missing.`);
-  return JAR;
+export function ensureHapiSender(): Promise<string> {
+  return ensureMavenJar(PROJECT, 'hapi-sender.jar');
 }
 
 /**

@@ -28,7 +28,16 @@ describe('readAckDisposition', () => {
     });
   });
 
-  it('falls back from ERR-8 to ERR-3.2 to MSA-3, and omits error when none is sent', () => {
+  it('falls back from ERR-8 to ERR-3.9 (original text) to ERR-3.2 to MSA-3, and omits error when none is sent', () => {
+    const hapi = ack(
+      'MSA|AE|N-1',
+      'ERR|||207^Application internal error^HL70357^^^^^^Validation failed at PV1-44(0)|E',
+    );
+    expect(readAckDisposition(hapi, 'N-1')).toEqual({
+      kind: 'rejected',
+      code: 'AE',
+      error: 'Validation failed at PV1-44(0)',
+    });
     expect(readAckDisposition(ack('MSA|AE|N-1|Unknown facility'), 'N-1')).toEqual({
       kind: 'rejected',
       code: 'AE',

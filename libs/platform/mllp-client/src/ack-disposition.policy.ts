@@ -20,8 +20,9 @@ import type { Hl7Message } from '@tessera/hl7v2';
  *   was sent) is invalid: the answer cannot be attributed to this message, so it proves nothing
  *   about delivery.
  *
- * `error` carries the receiver's explanation (ERR-8 user message, else ERR-3.2 error code text, else
- * MSA-3 text message), trimmed to 200 characters. Receivers sometimes quote field values in it
+ * `error` carries the receiver's explanation (ERR-8 user message, else ERR-3 error code: its
+ * original text ERR-3.9, as HAPI writes its exception there, else its text ERR-3.2; else MSA-3 text
+ * message), trimmed to 200 characters. Receivers sometimes quote field values in it
  * (HAPI: "Primitive value '…' requires to be …"), so quoted runs are masked: the text can be stored
  * and shown to operators without carrying the message's content.
  */
@@ -78,11 +79,11 @@ function withError<T extends { readonly kind: 'rejected' | 'retry' }>(
   return error === undefined ? disposition : { ...disposition, error };
 }
 
-/** ERR-8, else ERR-3.2, of the first ERR segment that has one; else MSA-3. */
+/** ERR-8, else ERR-3.9, else ERR-3.2, of the first ERR segment that has one; else MSA-3. */
 function errorText(message: Hl7Message): string | undefined {
   let text = '';
   for (const err of message.all('ERR')) {
-    text = err.value(8).trim() || err.value(3, 2).trim();
+    text = err.value(8).trim() || err.value(3, 9).trim() || err.value(3, 2).trim();
     if (text !== '') break;
   }
   if (text === '') text = message.first('MSA')?.value(3).trim() ?? '';

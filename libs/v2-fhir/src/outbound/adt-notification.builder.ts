@@ -168,7 +168,7 @@ function pv1(input: AdtNotificationInput, facility: string): Hl7FieldValue[] {
   fields[1] = patientClassOf(encounter.class) ?? 'U';
   const locations = encounter.location ?? [];
   const current = currentLocation(locations);
-  fields[2] = current !== undefined ? pl(current, facility) : pl(undefined, facility);
+  fields[2] = pl(current, facility);
   if (input.trigger === 'A02') {
     const prior = [...locations].reverse().find((l) => l !== current && l.status === 'completed');
     if (prior !== undefined) fields[5] = pl(prior, facility);
@@ -188,7 +188,10 @@ function cx(value: string, authority: Hl7ComponentValue, typeCode: string): Hl7R
   return [value, '', '', authority, typeCode];
 }
 
-/** HD for CX-4: namespace id, plus the ISO OID when the system is one (what mapCx resolves first). */
+/**
+ * HD for CX-4: the namespace id the subscriber knows the authority by, plus the OID (type ISO) when
+ * the system is one, so a receiver that has not registered the namespace can still resolve it.
+ */
 function assigningAuthority(namespace: string, system: string): Hl7ComponentValue {
   const oid = oidOf(system);
   return oid !== undefined ? [namespace, oid, 'ISO'] : [namespace];
