@@ -242,6 +242,15 @@ function renderedResources(): Record<string, Resource> {
     baseUrl: 'https://tessera.example/fhir',
     tags: [CLOSED_BY_RULE_TAG],
   });
+  // No base URL and a bundle id that is not a UUID: the name-based urn:uuid fullUrls must hold too.
+  out['bundle-event-full-resource-no-base'] = notificationBundle({
+    ...common,
+    bundleId: 'notif-42',
+    type: 'event-notification',
+    eventsSinceSubscriptionStart: 8,
+    events: [{ ...event, eventNumber: 8 }],
+    payload: 'full-resource',
+  });
   const statuses: Parameters[] = [
     subscriptionStatusParameters({
       ...common,
@@ -303,8 +312,8 @@ describe('HAPI FHIR R4 validation of the subscription resources', () => {
     for (const [name, resource] of Object.entries(resources)) {
       writeFileSync(join(dir, `${name}.json`), JSON.stringify(withoutIgProfiles(resource, found), null, 2));
     }
-    // 4 subscriptions + 5 notification bundles with their status Parameters + 2 $status Parameters.
-    expect(found.count).toBe(4 + 5 * 2 + 2);
+    // 4 subscriptions + 6 notification bundles with their status Parameters + 2 $status Parameters.
+    expect(found.count).toBe(4 + 6 * 2 + 2);
 
     const run = spawnSync('java', ['-jar', JAR, dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     expect(run.error).toBeUndefined();
