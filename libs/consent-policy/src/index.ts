@@ -4,3 +4,5 @@ export * from './visibility.codec';
 export * from './region-policy.loader';
 export * from './consent.policy';
 export * from './labeling.policy';
+export * from './item-codes';
+export * from './item-labels';

@@ -1,5 +1,5 @@
 import type { DiagnosticReport, DocumentReference, Encounter, Observation } from '@medplum/fhirtypes';
-import { clinicalCodesOf } from './item-codes';
+import { clinicalCodesOf } from '@tessera/consent-policy';
 import { ItemLabeler, labelsOf, mergeLabels } from './item-labeler';
 
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10';

@@ -51,16 +51,13 @@ export class RegistryConsumer {
     @Inject(REGISTRY_CONSUMER_OPTIONS) options: RegistryConsumerOptions,
   ) {
     this.runner = registerRegistryHandlers(
-      messaging.consumer(
-        options.groupId,
-        {
-          // Handlers write only through `tx`, so records can share transactions (groups of 100),
-          // and partitions (independent patients) are indexed side by side.
-          transactionBatchSize: 100,
-          partitionsConsumedConcurrently: 3,
-          ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
-        },
-      ),
+      messaging.consumer(options.groupId, {
+        // Handlers write only through `tx`, so records can share transactions (groups of 100),
+        // and partitions (independent patients) are indexed side by side.
+        transactionBatchSize: 100,
+        partitionsConsumedConcurrently: 3,
+        ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
+      }),
       index,
       links,
     );
