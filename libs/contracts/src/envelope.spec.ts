@@ -54,10 +54,13 @@ describe('CloudEvents envelope', () => {
       mapperVersion: '1.0.0',
       channel: 'hl7v2',
     };
-    expect(() => validateEventData(PatientUpserted, { ...base, patient: { resourceType: 'Encounter' } })).toThrow(
-      /patient\.resourceType/,
-    );
-    expect(validateEventData(PatientUpserted, { ...base, patient: { resourceType: 'Patient', gender: 'male' } }).patient.gender).toBe('male');
+    expect(() =>
+      validateEventData(PatientUpserted, { ...base, patient: { resourceType: 'Encounter' } }),
+    ).toThrow(/patient\.resourceType/);
+    expect(
+      validateEventData(PatientUpserted, { ...base, patient: { resourceType: 'Patient', gender: 'male' } })
+        .patient.gender,
+    ).toBe('male');
   });
 });
 

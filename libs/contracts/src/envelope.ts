@@ -42,6 +42,9 @@ export interface EventDefinition<T> {
   readonly schema: z.ZodType<T>;
 }
 
+/** The payload type of an event definition. */
+export type DataOf<D> = D extends EventDefinition<infer T> ? T : never;
+
 export function defineEvent<S extends z.ZodType>(
   type: string,
   version: number,
@@ -57,7 +60,8 @@ export class EventValidationError extends Error {
     readonly issues: ReadonlyArray<{ path: string; message: string }>,
   ) {
     super(
-      `Event ${eventType} failed validation: ` + issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
+      `Event ${eventType} failed validation: ` +
+        issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; '),
     );
     this.name = 'EventValidationError';
   }
@@ -84,7 +88,9 @@ const headerSchema = z.object({
 });
 
 /** Reads CloudEvents attributes from Kafka headers (already decoded to strings). */
-export function attributesFromHeaders(headers: Readonly<Record<string, string | undefined>>): CloudEventAttributes {
+export function attributesFromHeaders(
+  headers: Readonly<Record<string, string | undefined>>,
+): CloudEventAttributes {
   const parsed = headerSchema.safeParse(headers);
   if (!parsed.success) {
     throw new EventValidationError(

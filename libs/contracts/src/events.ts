@@ -114,7 +114,17 @@ export const EncounterUpserted = defineEvent(
   'org.tessera.encounter.upserted',
   1,
   Topics.encounter,
-  sourceProvenance.extend({ encounter: fhirResource<Encounter>('Encounter') }),
+  sourceProvenance.extend({
+    encounter: fhirResource<Encounter>('Encounter'),
+    /**
+     * The HL7 v2 trigger event that carried the visit (MSH-9.2, e.g. A01, A03, A08), so consumers
+     * can tell an admission from an update; absent for FHIR uploads and older events (added additively).
+     */
+    triggerEvent: z
+      .string()
+      .regex(/^[A-Z0-9]{3}$/)
+      .optional(),
+  }),
 );
 
 export const ObservationReported = defineEvent(

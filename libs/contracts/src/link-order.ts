@@ -14,7 +14,10 @@ export interface OrderedLinkDecision {
 }
 
 /** True when `incoming` is newer than `current` (or there is no current decision). */
-export function linkDecisionSupersedes(incoming: OrderedLinkDecision, current: OrderedLinkDecision | undefined): boolean {
+export function linkDecisionSupersedes(
+  incoming: OrderedLinkDecision,
+  current: OrderedLinkDecision | undefined,
+): boolean {
   if (current === undefined) return true;
   const a = Date.parse(incoming.decidedAt);
   const b = Date.parse(current.decidedAt);

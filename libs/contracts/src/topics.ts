@@ -23,7 +23,10 @@ export type Topic = (typeof Topics)[keyof typeof Topics];
 export const ConsumerGroups = {
   gatewayMapper: { id: 'interop-gateway.mapper', topics: [Topics.inboundHl7v2] },
   mpi: { id: 'mpi', topics: [Topics.patient] },
-  registry: { id: 'document-registry', topics: [Topics.encounter, Topics.document, Topics.observation, Topics.mpiLink] },
+  registry: {
+    id: 'document-registry',
+    topics: [Topics.encounter, Topics.document, Topics.observation, Topics.mpiLink],
+  },
   consentAudit: { id: 'consent.audit', topics: [Topics.audit] },
   /** The consent service follows links (consents anchored on a source record move with it) and PD1-12. */
   consentLinks: { id: 'consent.links', topics: [Topics.mpiLink] },
@@ -32,6 +35,11 @@ export const ConsumerGroups = {
   consentWatch: { id: 'consent.watch', topics: [Topics.mpiLink, Topics.audit] },
   /** The exchange drops cached consent policies when they change (one group: the cache is shared Redis). */
   exchangeConsentCache: { id: 'exchange.consent-cache', topics: [Topics.consent] },
+  /** The exchange's outbound half: clinical events and links → notifications to subscribers. */
+  exchangeNotify: {
+    id: 'exchange.notify',
+    topics: [Topics.encounter, Topics.document, Topics.observation, Topics.mpiLink],
+  },
 } as const satisfies Record<string, { id: string; topics: readonly Topic[] }>;
 
 export function retryTopic(topic: string, groupId: string): string {

@@ -6,12 +6,10 @@ import {
   PatientMerged,
   PatientUpserted,
 } from '@tessera/contracts';
-import type { EventDefinition, SenderAuthentication } from '@tessera/contracts';
+import type { DataOf, SenderAuthentication } from '@tessera/contracts';
 import type { OutboxWriter } from '@tessera/platform-outbox';
 import { v2DateTimeToFhir } from '@tessera/v2-fhir';
 import type { MappingResult } from '@tessera/v2-fhir';
-
-type DataOf<D> = D extends EventDefinition<infer T> ? T : never;
 
 export type PatientUpsertedData = DataOf<typeof PatientUpserted>;
 export type PatientMergedData = DataOf<typeof PatientMerged>;
@@ -98,8 +96,17 @@ export function canonicalEventsOf(result: MappingResult, provenance: Provenance)
       },
     });
   }
-  if (result.encounter !== undefined)
-    events.push({ kind: 'encounter-upserted', data: { ...common, encounter: result.encounter } });
+  if (result.encounter !== undefined) {
+    const trigger = result.triggerEvent.toUpperCase();
+    events.push({
+      kind: 'encounter-upserted',
+      data: {
+        ...common,
+        encounter: result.encounter,
+        ...(/^[A-Z0-9]{3}$/.test(trigger) ? { triggerEvent: trigger } : {}),
+      },
+    });
+  }
   if (result.reports.length > 0 || result.observations.length > 0) {
     events.push({
       kind: 'observation-reported',
