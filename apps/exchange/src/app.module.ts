@@ -19,6 +19,7 @@ import { BodyLimits } from './http/body-limits';
 import { ExchangeExceptionFilter } from './http/exchange-exception.filter';
 import { MetadataController } from './http/metadata.controller';
 import { migrations } from './migrations';
+import { NOTIFY_CONTROLLERS, NOTIFY_PROVIDERS } from './notify/notify.module';
 import { AccessDecisionService } from './policy/access-decision.service';
 import { ConsentCacheConsumer } from './policy/consent-cache.consumer';
 import { PatientPolicyService } from './policy/patient-policy.service';
@@ -67,7 +68,13 @@ function upstream(name: 'mpi' | 'registry' | 'consent', pick: (s: ExchangeSettin
     }),
     ExchangeAuthModule,
   ],
-  controllers: [MetadataController, PatientController, ClinicalController, ConsentController],
+  controllers: [
+    MetadataController,
+    PatientController,
+    ClinicalController,
+    ConsentController,
+    ...NOTIFY_CONTROLLERS,
+  ],
   providers: [
     BodyLimits,
     { provide: EXCHANGE_SETTINGS, useFactory: settings },
@@ -95,6 +102,7 @@ function upstream(name: 'mpi' | 'registry' | 'consent', pick: (s: ExchangeSettin
     { provide: TOKEN_AUDIT_HOOK, useExisting: TokenAuditListener },
     { provide: APP_FILTER, useClass: ExchangeExceptionFilter },
     { provide: APP_INTERCEPTOR, useClass: ExchangeRequestInterceptor },
+    ...NOTIFY_PROVIDERS,
   ],
 })
 export class AppModule {}

@@ -19,6 +19,10 @@ export const SUPPORTED_SCOPES = [
   'system/Consent.read',
   'system/Consent.write',
   'system/AuditEvent.read',
+  'system/Subscription.read',
+  'system/Subscription.write',
+  'system/Group.read',
+  'system/Group.write',
 ] as const;
 
 /** The same permissions in SMART v2 letters (v1 `.read` = `.rs`; `.write` = `.cud`, and no delete here). */
@@ -32,6 +36,10 @@ export const SUPPORTED_SCOPES_V2 = [
   'system/Consent.rs',
   'system/Consent.cu',
   'system/AuditEvent.rs',
+  'system/Subscription.rs',
+  'system/Subscription.cu',
+  'system/Group.rs',
+  'system/Group.cu',
 ] as const;
 
 /** Discovery: the issuer's public keys and the SMART configuration (SMART App Launch 2.x §Well-known). */

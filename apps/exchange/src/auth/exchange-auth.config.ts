@@ -24,7 +24,9 @@ export const exchangeAuthConfig = defineConfig(
       .int()
       .positive()
       .default(20)
-      .describe('token requests accepted per second from one network address, shared by every replica (Redis); more answer 429'),
+      .describe(
+        'token requests accepted per second from one network address, shared by every replica (Redis); more answer 429',
+      ),
   }),
 );
 

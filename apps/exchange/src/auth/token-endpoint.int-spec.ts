@@ -430,7 +430,10 @@ describe('exchange token endpoint + guard (real Postgres and Redis)', () => {
     });
     expect(body.scope.split(' ')).toContain('system/DocumentReference.read');
     const get = await cli('get', '/probe/fhir', '--client', 'donghai-ehr', '--purpose', 'TREAT');
-    expect({ code: get.code, stderr: get.stderr }).toEqual({ code: 0, stderr: get.code === 0 ? get.stderr : '' });
+    expect({ code: get.code, stderr: get.stderr }).toEqual({
+      code: 0,
+      stderr: get.code === 0 ? get.stderr : '',
+    });
     expect(JSON.parse(get.stdout)).toMatchObject({
       clientId: 'donghai-ehr',
       institutionId: 'donghai-people',

@@ -31,13 +31,18 @@ export class TokenController {
   async token(@Body() body: unknown, @Res({ passthrough: true }) res: Response): Promise<unknown> {
     const peer = res.req.socket.remoteAddress ?? 'unknown';
     // Redis down: no limit here, and the handler answers 503 (its replay check needs Redis too).
-    const rate = await hitRateLimit(this.redis, `token:${peer}`, this.settings.EXCHANGE_TOKEN_REQUESTS_PER_SECOND).catch(
-      () => undefined,
-    );
+    const rate = await hitRateLimit(
+      this.redis,
+      `token:${peer}`,
+      this.settings.EXCHANGE_TOKEN_REQUESTS_PER_SECOND,
+    ).catch(() => undefined);
     if (rate !== undefined && !rate.allowed) {
       res.status(429);
       res.setHeader('Retry-After', String(rate.retryAfterSeconds));
-      return { error: 'invalid_request', error_description: 'too many token requests from this address: retry after a second' };
+      return {
+        error: 'invalid_request',
+        error_description: 'too many token requests from this address: retry after a second',
+      };
     }
     const form: TokenForm =
       typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as TokenForm) : {};

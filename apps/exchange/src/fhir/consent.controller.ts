@@ -12,7 +12,7 @@ import { AccessDecisionService, institutionOf } from '../policy/access-decision.
 import { rebase } from '../policy/item-facts';
 import type { UpstreamClient } from '../upstream/upstream.client';
 import { CONSENT_UPSTREAM } from '../upstream/upstream.tokens';
-import { audited, callerOf, checkedQuery, upstreamError } from './exchange-call';
+import { audited, callerOf, checkedQuery, jsonBody, upstreamError } from './exchange-call';
 import type { Caller } from './exchange-call';
 
 export const REQUESTING_INSTITUTION_HEADER = 'x-tessera-requesting-institution';
@@ -277,19 +277,4 @@ function directivesIn(
 function outcomeDescOf(status: number, answer: unknown): string {
   const code = (answer as { issue?: { code?: unknown }[] } | undefined)?.issue?.[0]?.code;
   return typeof code === 'string' && /^[a-z-]{1,40}$/.test(code) ? `${status} ${code}` : String(status);
-}
-
-function jsonBody(request: Request, resourceType: string): unknown {
-  const body = (request as { body?: unknown }).body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length === 0) {
-    throw outcomeError(
-      400,
-      'structure',
-      `the body must be a ${resourceType} resource as JSON (application/fhir+json)`,
-    );
-  }
-  if ((body as { resourceType?: unknown }).resourceType !== resourceType) {
-    throw outcomeError(400, 'invalid', `the body must be a ${resourceType} resource`, 'resourceType');
-  }
-  return body;
 }

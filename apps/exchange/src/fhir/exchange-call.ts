@@ -97,3 +97,19 @@ export async function audited<T>(
     throw error;
   }
 }
+
+/** The JSON body of a request, which must be a `resourceType` resource (400 otherwise). */
+export function jsonBody(request: Request, resourceType: string): unknown {
+  const body = (request as { body?: unknown }).body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length === 0) {
+    throw outcomeError(
+      400,
+      'structure',
+      `the body must be a ${resourceType} resource as JSON (application/fhir+json)`,
+    );
+  }
+  if ((body as { resourceType?: unknown }).resourceType !== resourceType) {
+    throw outcomeError(400, 'invalid', `the body must be a ${resourceType} resource`, 'resourceType');
+  }
+  return body;
+}

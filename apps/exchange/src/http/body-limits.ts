@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 
 /** Largest request body the exchange reads (design: 1 MiB). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Largest CSV roster upload (about 400,000 identifiers). */
+export const MAX_CSV_BYTES = 32 * 1024 * 1024;
 
 interface BodyParserError {
   readonly type?: string;
@@ -31,11 +33,16 @@ export class BodyLimits {
       type: ['application/json', 'application/fhir+json', 'application/*+json'],
     });
     const form = express.urlencoded({ limit: MAX_BODY_BYTES, extended: true });
+    // Rosters are uploaded as CSV: a region's care-management roster runs to 100,000s of rows.
+    const csv = express.text({ limit: MAX_CSV_BYTES, type: ['text/csv'] });
     app.use(function jsonParser(req: Request, res: Response, next: NextFunction) {
       json(req, res, next);
     });
     app.use(function urlencodedParser(req: Request, res: Response, next: NextFunction) {
       form(req, res, next);
+    });
+    app.use(function csvParser(req: Request, res: Response, next: NextFunction) {
+      csv(req, res, next);
     });
     app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
       if (res.headersSent) {
@@ -48,7 +55,7 @@ export class BodyLimits {
       let diagnostics = 'the request body could not be read';
       if (e.type === 'entity.too.large' || status === 413) {
         code = 'too-costly';
-        diagnostics = `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB)`;
+        diagnostics = `the request body is larger than ${MAX_BODY_BYTES} bytes (1 MiB; a CSV roster: ${MAX_CSV_BYTES} bytes)`;
       } else if (e.type === 'entity.parse.failed') {
         code = 'structure';
         diagnostics = 'the request body is not valid JSON';

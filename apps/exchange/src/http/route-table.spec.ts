@@ -4,6 +4,7 @@ import { RequestMethod } from '@nestjs/common';
 import { ClinicalController } from '../fhir/clinical.controller';
 import { ConsentController } from '../fhir/consent.controller';
 import { PatientController } from '../fhir/patient.controller';
+import { NotifyController } from '../notify/api/notify.controller';
 import { MetadataController } from './metadata.controller';
 import { capabilityStatement, openApiDocument } from './api-documents';
 import { ROUTES } from './route-table';
@@ -11,7 +12,13 @@ import { ROUTES } from './route-table';
 /** Every controller route, as `METHOD /path` with `:param` → `{param}`. */
 function controllerRoutes(): string[] {
   const out: string[] = [];
-  for (const controller of [MetadataController, PatientController, ClinicalController, ConsentController]) {
+  for (const controller of [
+    MetadataController,
+    PatientController,
+    ClinicalController,
+    ConsentController,
+    NotifyController,
+  ]) {
     const prefix = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
     const proto = controller.prototype as unknown as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(proto)) {

@@ -1,3 +1,5 @@
+import { NOTIFY_ROUTES } from '../notify/api/notify-routes';
+
 /**
  * Every route of the exchange, once: the OpenAPI document, the CapabilityStatement and /docs are
  * all rendered from this table, and the controllers name their entries by `id`, so documentation
@@ -304,6 +306,7 @@ export const ROUTES: readonly RouteSpec[] = [
     searchParams: AUDIT_SEARCH_PARAMS,
     produces: 'fhir',
   },
+  ...NOTIFY_ROUTES,
 ];
 
 export function routeById(id: string): RouteSpec {
