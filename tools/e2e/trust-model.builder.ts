@@ -118,31 +118,45 @@ function pid(site: Site, person: TrustPerson, options: PatientOptions): string {
   return field('PID', values, 19);
 }
 
-function pv1(site: Site, tag: string, at: Date): string {
-  const s = SITES[site];
-  return field(
-    'PV1',
-    {
-      1: '1',
-      2: 'O',
-      3: `CLINIC^1^1^${s.facility}`,
-      7: 'DR-4^Brannagh^Ilse^^^Dr',
-      10: 'OUT',
-      19: `${site.toUpperCase()}V-${tag}^^^${s.authority}^VN`,
-      44: timestamp(at),
-    },
-    44,
-  );
+/** The visit an ADT message carries (default: an outpatient clinic visit, visit number from the tag). */
+export interface VisitOptions {
+  /** PV1-2 (table 0004): I inpatient, E emergency, O outpatient. */
+  readonly patientClass?: 'I' | 'E' | 'O';
+  /** PV1-19 visit number (default `<SITE>V-<tag>`). */
+  readonly number?: string;
+  /** PV1-3.1 point of care (default CLINIC). */
+  readonly location?: string;
+  /** PV1-45 discharge date/time (A03). */
+  readonly dischargedAt?: Date;
 }
 
-/** ADT^A04 (register) or ADT^A08 (update) of the person at `site` (HL7 v2.5.1 Ch. 3). */
+function pv1(site: Site, tag: string, at: Date, visit: VisitOptions = {}): string {
+  const s = SITES[site];
+  const values: Record<number, string> = {
+    1: '1',
+    2: visit.patientClass ?? 'O',
+    3: `${visit.location ?? 'CLINIC'}^1^1^${s.facility}`,
+    7: 'DR-4^Brannagh^Ilse^^^Dr',
+    10: visit.patientClass === 'E' ? 'EMR' : visit.patientClass === 'I' ? 'MED' : 'OUT',
+    19: `${visit.number ?? `${site.toUpperCase()}V-${tag}`}^^^${s.authority}^VN`,
+    44: timestamp(at),
+  };
+  if (visit.dischargedAt !== undefined) values[45] = timestamp(visit.dischargedAt);
+  return field('PV1', values, visit.dischargedAt === undefined ? 44 : 45);
+}
+
+/**
+ * An ADT message of the person at `site` (HL7 v2.5.1 Ch. 3): A04 register, A08 update, A01 admit,
+ * A02 transfer, A03 discharge; the visit from `visit`.
+ */
 export function adt(
   site: Site,
-  trigger: 'A04' | 'A08',
+  trigger: 'A01' | 'A02' | 'A03' | 'A04' | 'A08',
   person: TrustPerson,
   controlId: string,
   options: PatientOptions = {},
   at: Date = new Date(),
+  visit: VisitOptions = {},
 ): BuiltMessage {
   const list = [
     header(site, `ADT^${trigger}^ADT_A01`, controlId, at, options.facility),
@@ -150,7 +164,7 @@ export function adt(
     pid(site, person, options),
   ];
   if (options.protection !== undefined) list.push(`PD1${'|'.repeat(12)}${options.protection}`);
-  list.push(pv1(site, person.tag, at));
+  list.push(pv1(site, person.tag, at, visit));
   return { controlId, bytes: Buffer.from(segments(list), 'utf8') };
 }
 

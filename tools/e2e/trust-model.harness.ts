@@ -133,6 +133,7 @@ export class Checks {
 /** A spawned service as @tessera/testing startServiceProcess returns it. */
 export interface ServiceHandle {
   readonly url: string;
+  readonly process: { kill(signal: NodeJS.Signals): boolean };
   output(): string;
   terminate(timeoutMs?: number): Promise<number | string>;
 }
@@ -157,6 +158,8 @@ export interface RegionOptions {
   readonly run: string;
   readonly suffix: string;
   readonly tools: RegionTools;
+  /** Extra environment per service (e.g. short notification bounds for a test). */
+  readonly env?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
 }
 
 /** The running region and what a test calls it with. */
@@ -173,6 +176,7 @@ export class Region {
   lastStep = 'start';
   lastAnswer = '';
   private readonly tokens = new Map<string, { token: string; until: number }>();
+  private readonly launch = new Map<ServiceName, { port: number; env: Record<string, string> }>();
   private baseline = new Map<string, Map<number, string>>();
 
   private readonly tools: RegionTools;
@@ -235,12 +239,9 @@ export class Region {
     };
     const started = await Promise.allSettled(
       SERVICES.map(async (s) => {
-        const service = await this.tools.startServiceProcess(
-          s,
-          ports[s],
-          { ...common, ...extra[s], DB_NAME: this.dbName(s) },
-          120_000,
-        );
+        const env = { ...common, ...extra[s], ...(this.options.env?.[s] ?? {}), DB_NAME: this.dbName(s) };
+        this.launch.set(s, { port: ports[s], env });
+        const service = await this.tools.startServiceProcess(s, ports[s], env, 120_000);
         this.services.set(s, service);
       }),
     );
@@ -273,6 +274,19 @@ export class Region {
     for (const s of SERVICES) await this.dropDatabase(this.dbName(s));
     if (this.seedFile !== '') rmSync(path.dirname(this.seedFile), { recursive: true, force: true });
     await this.removeRunGroupsAndTopics();
+  }
+
+  /** kill -9 of one service (no drain, no goodbye), then the same service started again on its port. */
+  async crashAndRestart(service: ServiceName): Promise<void> {
+    const handle = this.services.get(service);
+    const launch = this.launch.get(service);
+    if (handle === undefined || launch === undefined) throw new Error(`${service} is not running`);
+    handle.process.kill('SIGKILL');
+    await handle.terminate(5_000);
+    this.services.set(
+      service,
+      await this.tools.startServiceProcess(service, launch.port, launch.env, 120_000),
+    );
   }
 
   dropDatabase(name: string): Promise<void> {
@@ -448,10 +462,20 @@ export class Region {
    * count as done). Commits follow processing, so what was published before is applied.
    */
   async consentCaughtUp(timeoutMs = 60_000): Promise<void> {
-    const pairs = [
-      { topic: 'hie.patient', group: `consent.patient.${this.options.suffix}` },
-      { topic: 'hie.mpi.link', group: `consent.links.${this.options.suffix}` },
-    ];
+    await this.caughtUp(
+      [
+        { topic: 'hie.patient', group: `consent.patient.${this.options.suffix}` },
+        { topic: 'hie.mpi.link', group: `consent.links.${this.options.suffix}` },
+      ],
+      timeoutMs,
+    );
+  }
+
+  /** Waits until each (topic, group of this run) has committed everything on the topic now. */
+  async caughtUp(
+    pairs: readonly { readonly topic: string; readonly group: string }[],
+    timeoutMs = 60_000,
+  ): Promise<void> {
     const targets = await this.endOffsets(pairs.map((p) => p.topic));
     const kafka = this.admin();
     await kafka.connect();
@@ -475,6 +499,12 @@ export class Region {
     } finally {
       await kafka.disconnect();
     }
+  }
+
+  /** How many records a topic holds now (sum of its partitions' end offsets). */
+  async recordsOn(topic: string): Promise<bigint> {
+    const ends = (await this.endOffsets([topic])).get(topic) ?? new Map<number, string>();
+    return [...ends.values()].reduce((sum, high) => sum + BigInt(high), 0n);
   }
 
   private async endOffsets(topics: readonly string[]): Promise<Map<string, Map<number, string>>> {
