@@ -11,6 +11,7 @@ import {
   registeredScopes,
 } from '../exchange-client/demo-keys';
 import { connect, readAck } from '@tessera/platform-mllp-client';
+import { notificationTour } from './notification-tour';
 import { optOutConsent, tourCandidates } from './tour-plan';
 import type { TourPerson } from './tour-plan';
 
@@ -32,6 +33,7 @@ interface Answer {
   readonly status: number;
   readonly json: Record<string, unknown>;
   readonly etag: string | null;
+  readonly headers: Headers;
 }
 
 interface Step {
@@ -57,17 +59,21 @@ class ExchangeCaller {
       body?: unknown;
       headers?: Record<string, string>;
       contentType?: string;
+      /** A body sent as is (e.g. CSV) instead of JSON. */
+      rawBody?: string;
     } = {},
   ): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/fhir+json', ...init.headers };
     if (client !== null) headers['authorization'] = `Bearer ${await this.token(client)}`;
     if (init.purpose !== undefined) headers['x-tessera-purpose-of-use'] = init.purpose;
-    if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/fhir+json';
+    if (init.body !== undefined || init.rawBody !== undefined)
+      headers['content-type'] = init.contentType ?? 'application/fhir+json';
+    const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
     // A path is the exchange's; a whole URL names another service (the gateway's admin API).
     const response = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, {
       method: init.method ?? 'GET',
       headers,
-      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(15_000),
     });
     const text = await response.text();
@@ -77,7 +83,7 @@ class ExchangeCaller {
     } catch {
       // not JSON
     }
-    return { status: response.status, json, etag: response.headers.get('etag') };
+    return { status: response.status, json, etag: response.headers.get('etag'), headers: response.headers };
   }
 
   private async token(client: string): Promise<string> {
@@ -205,8 +211,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       gateway: { type: 'string' },
       'wait-s': { type: 'string' },
       institutions: { type: 'string' },
+      'mllp-port': { type: 'string' },
     },
   });
+  const mllpPort = Number(values['mllp-port'] ?? '2575');
   const base = (values.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const gateway = (values.gateway ?? 'http://127.0.0.1:8081').replace(/\/+$/, '');
   const waitSeconds = Number(values['wait-s'] ?? '120');
@@ -443,6 +451,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       ok: trail.status === 200,
     });
   }
+
+  const admitting = loadInstitutions(institutionsFile).find((i) => i.id === HOLDER.institution);
+  if (admitting !== undefined)
+    await notificationTour({
+      call: (client, path, init) => exchange.call(client, path, init),
+      step,
+      subscriber: { client: ASKER.client, patient: { system: askerSystem, value: person.asker.localId } },
+      admitting: { institution: admitting, localId: person.holder.localId },
+      mllp: { host: '127.0.0.1', port: mllpPort },
+      waitSeconds: 60,
+    });
 
   if (consentId !== '') {
     const withdrawn = await exchange.call(HOLDER.client, `/fhir/Consent/${consentId}`, {

@@ -4,16 +4,29 @@ import { fromFhirConsent } from '@tessera/consent-policy';
 import { optOutConsent, pickTourPerson, tourCandidates } from './tour-plan';
 
 describe('exchange tour plan', () => {
-  const feed = buildDemoFeed({ institutions: loadInstitutions(findInstitutionsFile(__dirname)), seed: 1, persons: 60 });
+  const feed = buildDemoFeed({
+    institutions: loadInstitutions(findInstitutionsFile(__dirname)),
+    seed: 1,
+    persons: 60,
+  });
 
   it('follows a person with a St Aurelia document who also visited Riverside, the same on every run', () => {
     const person = pickTourPerson(feed, 'st-aurelia', 'riverside');
     expect(person).toBeDefined();
     const theirs = feed.filter((m) => m.personId === person!.personId);
     expect(theirs.some((m) => m.institution === 'st-aurelia' && m.messageType === 'MDM^T02')).toBe(true);
-    expect(theirs.some((m) => m.institution === 'riverside' && m.localId === person!.asker.localId)).toBe(true);
-    expect(theirs.some((m) => m.institution === 'st-aurelia' && m.localId === person!.holder.localId)).toBe(true);
-    const again = buildDemoFeed({ institutions: loadInstitutions(findInstitutionsFile(__dirname)), seed: 1, persons: 60, runTag: 'other' });
+    expect(theirs.some((m) => m.institution === 'riverside' && m.localId === person!.asker.localId)).toBe(
+      true,
+    );
+    expect(theirs.some((m) => m.institution === 'st-aurelia' && m.localId === person!.holder.localId)).toBe(
+      true,
+    );
+    const again = buildDemoFeed({
+      institutions: loadInstitutions(findInstitutionsFile(__dirname)),
+      seed: 1,
+      persons: 60,
+      runTag: 'other',
+    });
     expect(pickTourPerson(again, 'st-aurelia', 'riverside')).toEqual(person);
   });
 
@@ -29,11 +42,14 @@ describe('exchange tour plan', () => {
   });
 
   it('writes an opt-out the consent policy library accepts as a deny anchored on the source record', () => {
-    const parsed = fromFhirConsent(optOutConsent('urn:oid:2.16.840.1.113883.3.9999.1.1', 'MRN-1', 'st-aurelia'), {
-      id: 'c1',
-      version: 1,
-      recordedAt: '2026-01-01T00:00:00Z',
-    });
+    const parsed = fromFhirConsent(
+      optOutConsent('urn:oid:2.16.840.1.113883.3.9999.1.1', 'MRN-1', 'st-aurelia'),
+      {
+        id: 'c1',
+        version: 1,
+        recordedAt: '2026-01-01T00:00:00Z',
+      },
+    );
     expect('directive' in parsed && parsed.directive).toMatchObject({
       base: 'deny',
       status: 'active',

@@ -10,7 +10,11 @@ export interface TourPerson {
 }
 
 /** The first of `tourCandidates` (feed order, so deterministic for a seed). */
-export function pickTourPerson(feed: readonly DemoMessage[], holder: string, asker: string): TourPerson | undefined {
+export function pickTourPerson(
+  feed: readonly DemoMessage[],
+  holder: string,
+  asker: string,
+): TourPerson | undefined {
   return tourCandidates(feed, holder, asker)[0];
 }
 
