@@ -325,7 +325,15 @@ export class SubscriptionHandler {
         problems.map((p) => ({ code: 'invalid' as const, diagnostics: p.message, expression: p.location })),
       );
     }
-    return parsed as SubscriptionRequest;
+    const request = parsed as SubscriptionRequest;
+    if (request.channel.type === 'hl7v2-mllp' && request.topic.resourceType !== 'Encounter')
+      throw outcomeError(
+        HttpStatus.BAD_REQUEST,
+        'not-supported',
+        'HL7 v2 notifications are ADT messages: subscribe to an encounter topic on this channel, or use rest-hook',
+        'Subscription.criteria',
+      );
+    return request;
   }
 
   private async owned(
