@@ -3,6 +3,7 @@
 //   gateway   MLLP load against the interop-gateway (bench/gateway/gateway.bench.ts has the options)
 //   registry  document-registry queries on a bulk-loaded database (bench/registry/registry.bench.ts)
 //   mpi       MPI matching quality and latency on a seeded synthetic population (bench/mpi/mpi.bench.ts)
+//   notify    notifications: roster, admissions at a rate, ACK → webhook latency (bench/notify/notify.bench.ts)
 // Pass --no-build to skip the build step.
 import { existsSync } from 'node:fs';
 import { build } from './build.mjs';
@@ -13,6 +14,7 @@ const TARGETS = {
   registry: 'dist/bench/registry/registry.bench.js',
   exchange: 'dist/bench/exchange/exchange.bench.js',
   mpi: 'dist/bench/mpi/mpi.bench.js',
+  notify: 'dist/bench/notify/notify.bench.js',
 };
 
 async function main() {

@@ -45,6 +45,8 @@ export interface LoadOptions {
   messageFor(n: number): LoadMessage;
   /** Called about every 500 ms while the load runs (e.g. to sample the gateway's RSS). */
   onTick?(): void;
+  /** Called with the n-th message's ACK code and the wall-clock time (ms) the ACK arrived. */
+  onAck?(n: number, code: string, atMs: number): void;
 }
 
 export interface LatencyStats {
@@ -183,6 +185,7 @@ function send(
         code = '?';
       }
       shared.ackCodes[code] = (shared.ackCodes[code] ?? 0) + 1;
+      options.onAck?.(n, code, Date.now());
     },
     (error: Error) => {
       shared.failed++;

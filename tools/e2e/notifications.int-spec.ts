@@ -52,17 +52,37 @@ const webhook = new WebhookReceiver();
 let webhookUrl = '';
 let failed = false;
 
-const people = {
-  admitted: trustPerson(run, 'a'),
-  downB: trustPerson(run, 'b'),
-  downC: trustPerson(run, 'c'),
-  crash: ['d', 'e', 'f', 'g', 'h', 'i'].map((k) => trustPerson(run, k)),
-  rccOwn: trustPerson(run, 'm'),
-  staOther: trustPerson(run, 'n'),
-  labelled: trustPerson(run, 'p'),
-  emergency: trustPerson(run, 'q'),
-  v2: trustPerson(run, 'r'),
+/** Given names of the suite's persons: distinct, so the MPI never links two of them. */
+const GIVEN: Record<string, string> = {
+  a: 'Amadea',
+  b: 'Bertolt',
+  c: 'Cosima',
+  d: 'Dariusz',
+  e: 'Elowen',
+  f: 'Fenna',
+  g: 'Gideon',
+  h: 'Hollis',
+  i: 'Ilsabet',
+  m: 'Mattis',
+  n: 'Nuria',
+  p: 'Philippa',
+  q: 'Quirin',
+  r: 'Rosalind',
 };
+const person = (key: string): TrustPerson => trustPerson(run, key, GIVEN[key]);
+const people = {
+  admitted: person('a'),
+  downB: person('b'),
+  downC: person('c'),
+  crash: ['d', 'e', 'f', 'g', 'h', 'i'].map(person),
+  rccOwn: person('m'),
+  staOther: person('n'),
+  labelled: person('p'),
+  emergency: person('q'),
+  v2: person('r'),
+};
+/** Address and phone are the same for every person of a run: never sent here. */
+const NO_CONTACT = { contact: false } as const;
 const staId = (p: TrustPerson) => ({ system: STA_SYSTEM, value: p.staMrn });
 
 /** Subscription ids by name, and Riverside's roster. */
@@ -254,8 +274,8 @@ describe('encounter notifications through the running region', () => {
     wrap(async () => {
       const p = people.admitted;
       await send('sta', [
-        adt('sta', 'A04', p, `${p.tag}-a04`),
-        adt('sta', 'A01', p, `${p.tag}-a01`, {}, new Date(), inpatient(p.tag)),
+        adt('sta', 'A04', p, `${p.tag}-a04`, NO_CONTACT),
+        adt('sta', 'A01', p, `${p.tag}-a01`, NO_CONTACT, new Date(), inpatient(p.tag)),
       ]);
       const eid = await eidOf(p);
       await webhook.until(
@@ -294,7 +314,7 @@ describe('encounter notifications through the running region', () => {
       expect(consent.status).toBe(201);
       const eid = await eidOf(p);
       await send('sta', [
-        adt('sta', 'A03', p, `${p.tag}-a03`, {}, new Date(), {
+        adt('sta', 'A03', p, `${p.tag}-a03`, NO_CONTACT, new Date(), {
           ...inpatient(p.tag),
           dischargedAt: new Date(),
         }),
@@ -320,13 +340,13 @@ describe('encounter notifications through the running region', () => {
       for (const p of [people.downB, people.downC]) {
         const at = Date.now();
         await send('sta', [
-          adt('sta', 'A04', p, `${p.tag}-a04`, {}, new Date(at)),
-          adt('sta', 'A01', p, `${p.tag}-a01`, {}, new Date(at + 1000), inpatient(p.tag)),
-          adt('sta', 'A02', p, `${p.tag}-a02`, {}, new Date(at + 2000), {
+          adt('sta', 'A04', p, `${p.tag}-a04`, NO_CONTACT, new Date(at)),
+          adt('sta', 'A01', p, `${p.tag}-a01`, NO_CONTACT, new Date(at + 1000), inpatient(p.tag)),
+          adt('sta', 'A02', p, `${p.tag}-a02`, NO_CONTACT, new Date(at + 2000), {
             ...inpatient(p.tag),
             location: 'ICU',
           }),
-          adt('sta', 'A03', p, `${p.tag}-a03`, {}, new Date(at + 3000), {
+          adt('sta', 'A03', p, `${p.tag}-a03`, NO_CONTACT, new Date(at + 3000), {
             ...inpatient(p.tag),
             location: 'ICU',
             dischargedAt: new Date(at + 3000),
@@ -372,8 +392,8 @@ describe('encounter notifications through the running region', () => {
       const eids: string[] = [];
       for (const p of people.crash)
         await send('sta', [
-          adt('sta', 'A04', p, `${p.tag}-a04`),
-          adt('sta', 'A01', p, `${p.tag}-a01`, {}, new Date(), inpatient(p.tag)),
+          adt('sta', 'A04', p, `${p.tag}-a04`, NO_CONTACT),
+          adt('sta', 'A01', p, `${p.tag}-a01`, NO_CONTACT, new Date(), inpatient(p.tag)),
         ]);
       for (const p of people.crash) eids.push(await eidOf(p));
       const admissions = () =>
@@ -404,8 +424,8 @@ describe('encounter notifications through the running region', () => {
     wrap(async () => {
       const own = people.rccOwn;
       const other = people.staOther;
-      await send('rcc', [adt('rcc', 'A04', own, `${own.tag}-a04`)]);
-      await send('sta', [adt('sta', 'A04', other, `${other.tag}-a04`)]);
+      await send('rcc', [adt('rcc', 'A04', own, `${own.tag}-a04`, NO_CONTACT)]);
+      await send('sta', [adt('sta', 'A04', other, `${other.tag}-a04`, NO_CONTACT)]);
       const survivor = await eidOf(own, 'rcc');
       const merged = await eidOf(other, 'sta');
       expect(merged).not.toBe(survivor);
@@ -424,7 +444,9 @@ describe('encounter notifications through the running region', () => {
       });
       expect(merge.status).toBe(201);
       await linkEventsPublished(linksBefore);
-      await send('sta', [adt('sta', 'A01', other, `${other.tag}-a01`, {}, new Date(), inpatient(other.tag))]);
+      await send('sta', [
+        adt('sta', 'A01', other, `${other.tag}-a01`, NO_CONTACT, new Date(), inpatient(other.tag)),
+      ]);
       await webhook.until(
         () => notificationsFor(subs['rccAdmission'] ?? '', survivor).length === 1,
         90_000,
@@ -444,7 +466,7 @@ describe('encounter notifications through the running region', () => {
       expect(unmerge.status).toBe(200);
       await linkEventsPublished(linksAfterMerge);
       await send('sta', [
-        adt('sta', 'A03', other, `${other.tag}-a03`, {}, new Date(), {
+        adt('sta', 'A03', other, `${other.tag}-a03`, NO_CONTACT, new Date(), {
           ...inpatient(other.tag),
           dischargedAt: new Date(),
         }),
@@ -470,13 +492,15 @@ describe('encounter notifications through the running region', () => {
     wrap(async () => {
       const p = people.labelled;
       await send('sta', [
-        adt('sta', 'A04', p, `${p.tag}-a04`),
+        adt('sta', 'A04', p, `${p.tag}-a04`, NO_CONTACT),
         mdmT02('sta', p, `${p.tag}-psy`, `PSY-${p.tag}`, {
+          ...NO_CONTACT,
           documentType: 'CN',
           observation: '34788-0^Psychiatry Consult note^LN',
           kind: 'text',
         }),
         mdmT02('sta', p, `${p.tag}-dis`, `DOC-${p.tag}`, {
+          ...NO_CONTACT,
           documentType: 'DS',
           observation: '18842-5^Discharge summary^LN',
           kind: 'text',
@@ -508,7 +532,7 @@ describe('encounter notifications through the running region', () => {
     wrap(async () => {
       const p = people.emergency;
       await send('sta', [
-        adt('sta', 'A04', p, `${p.tag}-a04`, {}, new Date(), {
+        adt('sta', 'A04', p, `${p.tag}-a04`, NO_CONTACT, new Date(), {
           patientClass: 'E',
           number: `E-${p.tag}`,
           location: 'ED',
@@ -554,8 +578,8 @@ describe('encounter notifications through the running region', () => {
         channel: 'hl7v2-mllp',
       });
       await send('sta', [
-        adt('sta', 'A04', p, `${p.tag}-a04`),
-        adt('sta', 'A01', p, `${p.tag}-a01`, {}, new Date(), inpatient(p.tag)),
+        adt('sta', 'A04', p, `${p.tag}-a04`, NO_CONTACT),
+        adt('sta', 'A01', p, `${p.tag}-a01`, NO_CONTACT, new Date(), inpatient(p.tag)),
       ]);
       const messages = await hapi.waitForMessages(2, 120_000);
       const admits = messages.filter((m) => m.messageType?.startsWith('ADT^A01') === true);
@@ -577,5 +601,71 @@ describe('encounter notifications through the running region', () => {
       ]);
     }),
     240_000,
+  );
+
+  it(
+    "a hostile institution can neither use nor see another's roster or subscription; bad input is named",
+    wrap(async () => {
+      const riverside = subs['rccAdmission'] ?? '';
+      // St Aurelia subscribes with Riverside's roster: refused (the roster is not its own).
+      const stolen = await region.call('sta-ehr', '/fhir/Subscription', {
+        method: 'POST',
+        body: subscriptionOf({ topic: 'admission', roster: rosterId, endpoint: `${webhookUrl}/thief` }),
+      });
+      expect([
+        stolen.status,
+        (stolen.json['issue'] as { expression?: string[] }[] | undefined)?.[0]?.expression,
+      ]).toEqual([422, ['Subscription.criteria']]);
+      for (const [method, path] of [
+        ['GET', `/fhir/Subscription/${riverside}/$events`],
+        ['GET', `/fhir/Subscription/${riverside}/$status`],
+        ['GET', `/fhir/Subscription/${riverside}/$deliveries`],
+        ['POST', `/fhir/Subscription/${riverside}/$rotate-secret`],
+        ['POST', `/fhir/Subscription/${riverside}/$redrive`],
+        ['GET', `/fhir/Group/${rosterId}`],
+      ] as const)
+        expect({
+          path: path.replace(/[0-9a-f-]{36}/, '<id>'),
+          status: (await region.call('sta-ehr', path, { method })).status,
+        }).toEqual({
+          path: path.replace(/[0-9a-f-]{36}/, '<id>'),
+          status: 404,
+        });
+      const replaced = await region.call('sta-ehr', `/fhir/Group/${rosterId}`, {
+        method: 'PUT',
+        rawBody: `system,value\r\n${STA_SYSTEM},X1\r\n`,
+        headers: { 'content-type': 'text/csv' },
+      });
+      expect(replaced.status).toBe(404);
+      // St Aurelia's list of subscriptions holds only its own.
+      const listed = await region.call('sta-ehr', '/fhir/Subscription');
+      const ids = ((listed.json['entry'] as { resource?: { id?: string } }[] | undefined) ?? []).map(
+        (e) => e.resource?.id,
+      );
+      expect(ids).not.toContain(riverside);
+      expect(ids).toContain(subs['staDischarge']);
+      // A plain-HTTP webhook off loopback is refused, naming the element.
+      const insecure = await region.call('riverside-ehr', '/fhir/Subscription', {
+        method: 'POST',
+        body: subscriptionOf({
+          topic: 'admission',
+          roster: rosterId,
+          endpoint: 'http://hooks.example.org/in',
+        }),
+      });
+      expect([
+        insecure.status,
+        (insecure.json['issue'] as { expression?: string[] }[] | undefined)?.[0]?.expression,
+      ]).toEqual([400, ['Subscription.channel.endpoint']]);
+      // A CSV roster with a bad row is refused as a whole, naming the line.
+      const csv = await region.call('riverside-ehr', '/fhir/Group', {
+        method: 'POST',
+        rawBody: `system,value\r\n${STA_SYSTEM},X1\r\n${STA_SYSTEM},\r\n`,
+        headers: { 'content-type': 'text/csv' },
+      });
+      expect(csv.status).toBe(400);
+      expect(JSON.stringify(csv.json)).toContain('line 3');
+    }),
+    120_000,
   );
 });

@@ -46,8 +46,12 @@ export interface BuiltMessage {
   readonly document?: TrustDocument;
 }
 
-/** `run` (lower-case letters and digits) + a person key → a person no one else sends. */
-export function trustPerson(run: string, key: string): TrustPerson {
+/**
+ * `run` (lower-case letters and digits) + a person key → a person no one else sends. Persons of one
+ * run share a family-name stem, address and phone: a suite with many persons gives each a given
+ * name of its own (and sends no contact details) so the MPI never takes two of them for one.
+ */
+export function trustPerson(run: string, key: string, given?: string): TrustPerson {
   if (!/^[a-z0-9]{4,40}$/.test(run) || !/^[a-z]{1,4}$/.test(key)) throw new Error('run / key malformed');
   const letters = `${run}${key}`.replace(/\d/g, (d) => 'abcdefghij'[Number(d)] ?? 'a').slice(-10);
   const tag = `${run}${key}`.toUpperCase();
@@ -57,7 +61,7 @@ export function trustPerson(run: string, key: string): TrustPerson {
   return {
     tag,
     family: `Vantorre${letters}`,
-    given: key === 'b' ? 'Odalys' : 'Henrike',
+    given: given ?? (key === 'b' ? 'Odalys' : 'Henrike'),
     birthDate: `19${60 + ((digest[3] ?? 0) % 35)}0${1 + ((digest[4] ?? 0) % 9)}1${(digest[5] ?? 0) % 9}`,
     sex: 'F',
     ssn: `9${String((digest[6] ?? 0) % 100).padStart(2, '0')}${group}${serial}`,
