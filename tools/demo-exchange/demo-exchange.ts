@@ -382,17 +382,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   }
 
-  const admitting = loadInstitutions(institutionsFile).find((i) => i.id === HOLDER.institution);
-  if (admitting !== undefined)
-    await notificationTour({
-      call: (client, path, init) => exchange.call(client, path, init),
-      step,
-      subscriber: { client: ASKER.client, patient: { system: askerSystem, value: person.asker.localId } },
-      admitting: { institution: admitting, localId: person.holder.localId },
-      mllp: { host: '127.0.0.1', port: mllpPort },
-      waitSeconds: 60,
-    });
-
   if (consentId !== '') {
     const withdrawn = await exchange.call(HOLDER.client, `/fhir/Consent/${consentId}`, {
       method: 'PUT',
@@ -409,6 +398,18 @@ export async function main(argv: readonly string[]): Promise<number> {
       ok: withdrawn.status === 200,
     });
   }
+
+  // After the withdrawal: while the patient opted out, Riverside is (rightly) told nothing of St Aurelia's visits.
+  const admitting = loadInstitutions(institutionsFile).find((i) => i.id === HOLDER.institution);
+  if (admitting !== undefined)
+    await notificationTour({
+      call: (client, path, init) => exchange.call(client, path, init),
+      step,
+      subscriber: { client: ASKER.client, patient: { system: askerSystem, value: person.asker.localId } },
+      admitting: { institution: admitting, localId: person.holder.localId },
+      mllp: { host: '127.0.0.1', port: mllpPort },
+      waitSeconds: 60,
+    });
 
   const failed = steps.filter((s) => !s.ok).length;
   console.log(

@@ -150,7 +150,7 @@ export async function notificationTour(input: NotificationTourInput): Promise<vo
       ack = `no ACK: ${(error as Error).message}`;
     }
     step({
-      what: `${input.admitting.institution.name} admits the patient (ADT^A01)`,
+      what: `${input.admitting.institution.id} admits the patient (ADT^A01 over MLLP)`,
       who: input.admitting.institution.id,
       purpose: '-',
       status: 0,
