@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 
 /**
- * The deployment descriptions (Dockerfile + .dockerignore, docker-compose.yml, k8s/) checked against
- * the services as `npm start` runs them (scripts/lib/services.mjs) and the variables the services
- * actually read (the *.config.ts files). No Docker engine or cluster here: the manifests are parsed,
- * and rendered with `kubectl kustomize` when kubectl is installed.
+ * The deployment descriptions (Dockerfile + .dockerignore, docker-compose.yml and its Podman
+ * override, k8s/) checked against the services as `npm start` runs them (scripts/lib/services.mjs)
+ * and the variables the services actually read (the *.config.ts files). `npm run compose:check`
+ * runs the compose file for real; the Kubernetes manifests are parsed, and rendered with
+ * `kubectl kustomize` when kubectl is installed.
  */
 
 const root = join(__dirname, '..', '..');
@@ -61,6 +62,7 @@ interface ComposeService {
   readonly depends_on?: Record<string, { condition: string }>;
   readonly healthcheck?: { readonly test?: string[]; readonly disable?: boolean };
   readonly command?: string[];
+  readonly init?: boolean;
 }
 
 // ------------------------------------------------------------------ k8s types (the parts we read)
@@ -91,16 +93,50 @@ interface PodSpec {
 interface K8sObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Record<string, string> };
   readonly spec?: {
-    readonly selector?: unknown;
+    readonly selector?: { readonly matchLabels?: Record<string, string> } & Record<string, unknown>;
+    readonly template?: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
+    readonly scaleTargetRef?: { readonly name: string; readonly kind?: string };
+    readonly maxReplicaCount?: number;
+    readonly minReplicaCount?: number;
+    readonly triggers?: { type: string; metadata: Record<string, string> }[];
+    readonly podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: LabelExpression[] };
+    readonly policyTypes?: string[];
+    readonly ingress?: PolicyRule[];
+    readonly egress?: PolicyRule[];
+    readonly backup?: {
+      readonly retentionPolicy?: string;
+      readonly barmanObjectStore?: {
+        readonly destinationPath: string;
+        readonly s3Credentials?: Record<string, { name: string; key: string }>;
+        readonly wal?: Record<string, unknown>;
+      };
+    };
+    readonly cluster?: { readonly name: string };
+    readonly schedule?: string;
     readonly ports?: { port: number; targetPort: string }[];
-    readonly template?: { spec: PodSpec };
     readonly minAvailable?: number;
     readonly bootstrap?: { initdb?: { postInitSQL?: string[] } };
   };
   readonly data?: Record<string, string>;
   readonly stringData?: Record<string, string>;
+}
+
+interface LabelExpression {
+  readonly key: string;
+  readonly operator: string;
+  readonly values?: string[];
+}
+interface PolicyPeer {
+  readonly podSelector?: { matchLabels?: Record<string, string>; matchExpressions?: LabelExpression[] };
+  readonly namespaceSelector?: unknown;
+  readonly ipBlock?: { cidr: string };
+}
+interface PolicyRule {
+  readonly from?: PolicyPeer[];
+  readonly to?: PolicyPeer[];
+  readonly ports?: { port: number; endPort?: number; protocol: string }[];
 }
 
 function parseDocuments(text: string): K8sObject[] {
@@ -131,6 +167,12 @@ function find(objects: K8sObject[], kind: string, name: string): K8sObject {
 const envOf = (container: Container): Map<string, EnvVar> =>
   new Map((container.env ?? []).map((e) => [e.name, e]));
 
+/** `"${HOST_PORT_X:-8082}:8082"` -> { host: 8082, container: 8082 } (the default host port). */
+function hostPortDefault(mapping: string): { host: number; container: number } | null {
+  const match = /^(?:127\.0\.0\.1:)?\$\{HOST_PORT_[A-Z]+:-(\d+)\}:(\d+)$/.exec(mapping);
+  return match === null ? null : { host: Number(match[1]), container: Number(match[2]) };
+}
+
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml'), { merge: true }) as {
     services: Record<string, ComposeService>;
@@ -148,7 +190,8 @@ describe('docker-compose.yml', () => {
         DB_NAME: service.database,
         PGHOST: 'postgres',
       });
-      expect(s.ports).toContain(`${service.port}:${service.port}`);
+      // Host port movable (HOST_PORT_*: compose:check publishes beside a running `npm start`).
+      expect(s.ports?.map(hostPortDefault)).toContainEqual({ host: service.port, container: service.port });
       expect(s.depends_on?.['init']).toEqual({ condition: 'service_completed_successfully' });
       for (const infra of ['postgres', 'redis', 'kafka'])
         expect(s.depends_on?.[infra]).toEqual({ condition: 'service_healthy' });
@@ -221,10 +264,63 @@ describe('docker-compose.yml', () => {
   it('opens the gateway MLLP port without authentication only explicitly, published on loopback', () => {
     const gateway = compose.services['interop-gateway'];
     expect(gateway.environment).toMatchObject({
-      MLLP_HOST: '0.0.0.0',
+      MLLP_HOST: '${MLLP_HOST:-0.0.0.0}',
       MLLP_SHARED_PORT_UNAUTHENTICATED: 'true',
     });
-    expect(gateway.ports).toContain('127.0.0.1:2575:2575');
+    expect(gateway.ports).toContain('127.0.0.1:${HOST_PORT_MLLP:-2575}:2575');
+  });
+
+  it('publishes every host port through a HOST_PORT_* variable, each a different one', () => {
+    const mappings = Object.values(compose.services).flatMap((svc) => svc.ports ?? []);
+    expect(mappings.filter((m) => hostPortDefault(m) === null)).toEqual([]);
+    const variables = mappings.map((m) => /HOST_PORT_[A-Z]+/.exec(m)![0]);
+    expect(new Set(variables).size).toBe(variables.length);
+    // scripts/compose-check.mjs moves each of them; a port it does not know would collide with npm start.
+    const script = read('scripts/compose-check.mjs');
+    for (const variable of variables) expect(script).toMatch(new RegExp(`${variable}: \\d+`));
+  });
+
+  it('works under podman-compose too: an init process, shell-form healthchecks without exec-form quoting', () => {
+    for (const service of [...SERVICES.map((s) => s.name), 'init']) {
+      expect({ service, init: compose.services[service].init }).toEqual({ service, init: true });
+    }
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const test = svc.healthcheck?.test;
+      if (test === undefined) continue;
+      // podman-compose 1.0.3 re-quotes exec-form arrays and breaks on quotes and parentheses.
+      if (test[0] === 'CMD') expect({ name, plain: test.slice(1).every((a) => !/["'()]/.test(a)) }).toEqual({ name, plain: true });
+      else expect({ name, form: test[0] }).toEqual({ name, form: 'CMD-SHELL' });
+    }
+  });
+
+  describe('the Podman override (deploy/containers/compose.podman.yml)', () => {
+    const override = parse(read('deploy/containers/compose.podman.yml')) as {
+      services: Record<string, { image?: string; environment?: Record<string, string> }>;
+    };
+
+    it('swaps the infrastructure images for ones built here from Debian packages and Maven Central', () => {
+      const swapped = Object.entries(override.services).filter(([, svc]) => svc.image !== undefined);
+      expect(swapped.map(([name]) => name).sort()).toEqual(['kafka', 'postgres', 'redis']);
+      for (const [name, svc] of swapped) {
+        expect(Object.keys(svc)).toEqual(['image']);
+        expect(svc.image).toMatch(new RegExp(`^localhost/tessera/${name}:`));
+        // The same version as the registry image it stands in for.
+        expect(svc.image!.split(':')[1]).toBe(compose.services[name].image!.split(':')[1]);
+        expect(existsSync(join(root, `deploy/containers/${name}/Containerfile`))).toBe(true);
+        expect(read('scripts/compose-check.mjs')).toContain(`'${svc.image!}'`);
+      }
+    });
+
+    it('restates every empty-default variable (podman-compose 1.0.3 leaves ${VAR:-} as text), nothing else', () => {
+      for (const [name, svc] of Object.entries(compose.services)) {
+        const emptyDefaults = Object.entries(svc.environment ?? {})
+          .filter(([, value]) => /\$\{[A-Z0-9_]+:-\}/.test(String(value)))
+          .map(([variable]) => variable);
+        const restated = override.services[name]?.environment ?? {};
+        expect({ name, restated: Object.keys(restated).sort() }).toEqual({ name, restated: emptyDefaults.sort() });
+        for (const variable of emptyDefaults) expect(restated[variable]).toBe(`\${${variable}}`);
+      }
+    });
   });
 
   it('sets only variables a config namespace declares', () => {
