@@ -453,13 +453,10 @@ async function exercise() {
   }
 }
 
-const SERVICE_PORTS = [
-  'HOST_PORT_GATEWAY',
-  'HOST_PORT_MPI',
-  'HOST_PORT_CONSENT',
-  'HOST_PORT_REGISTRY',
-  'HOST_PORT_EXCHANGE',
-];
+/** The services' HTTP ports (every published port but MLLP and the infrastructure's). */
+const SERVICE_PORTS = Object.keys(HOST_PORTS).filter(
+  (name) => !['HOST_PORT_MLLP', 'HOST_PORT_POSTGRES', 'HOST_PORT_REDIS', 'HOST_PORT_KAFKA'].includes(name),
+);
 
 /** Main-topic lag of every consumer group, from the services' own metrics: { 'group topic': lag }. */
 async function consumerLag() {
