@@ -15,8 +15,12 @@
 # signing key is mounted at run time (EXCHANGE_SIGNING_KEY_FILE; docker-compose.yml,
 # k8s/base/exchange.yaml). Kubernetes mounts its own region files from a ConfigMap.
 
-# The Node.js version pinned in package.json (`tessera.node.version`): the same runtime as
-# `npm start` / `npm test` (scripts/bootstrap.mjs), checked by tools/platform/deployment-manifests.spec.ts.
+# The base, chosen with a build argument: by default the registry's Node image of the version pinned
+# in package.json (`tessera.node.version`), the same runtime as `npm start` / `npm test`
+# (scripts/bootstrap.mjs), checked by tools/platform/deployment-manifests.spec.ts. Where no registry
+# is reachable, any image with node, npm and the user `node` (uid 1000) serves, e.g. the one
+# `npm run compose:check` builds from Debian packages (deploy/containers/node/Containerfile):
+#   podman build --build-arg NODE_IMAGE=localhost/tessera/node:24.22.3-bookworm --build-arg SERVICE=mpi ...
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 ############################ build ############################

@@ -1,11 +1,14 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Counter, Registry } from 'prom-client';
 import type { DataSource, EntityManager } from 'typeorm';
 import { attributesFromHeaders, deadLetterTopic, EventValidationError, retryTopic, validateEventData } from '@tessera/contracts';
 import type { CloudEvent, CloudEventAttributes, EventDefinition } from '@tessera/contracts';
 import type { EventProducer, OutgoingRecord } from './event.producer';
 import { INBOX_TABLE } from './messaging-tables.migration';
 import type { MessagingLogger } from './messaging-logger';
+import { consumerRecordsCounter } from './messaging.metrics';
+import type { RecordOutcome } from './messaging.metrics';
 import { MessagingAttributes, messagingTracer, traceContextFrom } from './messaging.tracing';
 import { decodeHeaders } from './record-headers.util';
 import type { DecodedHeaders } from './record-headers.util';
@@ -59,6 +62,8 @@ export interface ConsumerRunnerOptions {
    * outside `tx`: a record of a failed group is handled a second time, alone.)
    */
   readonly transactionBatchSize?: number;
+  /** Where `tessera_kafka_consumer_records_total` is counted (messaging.metrics.ts); none when absent. */
+  readonly metrics?: Registry;
 }
 
 export interface ConsumerHealth {
@@ -90,7 +95,7 @@ class RecordFailure extends Error {
   }
 }
 
-type Outcome = 'processed' | 'duplicate' | 'retried' | 'dead-lettered';
+type Outcome = RecordOutcome;
 
 /**
  * Runs one consumer group over the topics of its registered event types and their retry topics
@@ -113,8 +118,11 @@ export class ConsumerRunner {
   private lastBatchAt: string | null = null;
   private readonly counters = { processed: 0, duplicates: 0, retried: 0, deadLettered: 0 };
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly recordsCounter: Counter<'consumer_group' | 'outcome'> | null;
 
-  constructor(private readonly options: ConsumerRunnerOptions) {}
+  constructor(private readonly options: ConsumerRunnerOptions) {
+    this.recordsCounter = options.metrics === undefined ? null : consumerRecordsCounter(options.metrics);
+  }
 
   get groupId(): string {
     return this.options.groupId;
@@ -140,6 +148,11 @@ export class ConsumerRunner {
   /** Main topics of the registered event types. */
   get topics(): string[] {
     return [...new Set([...this.registrations.values()].map((r) => r.definition.topic))].sort();
+  }
+
+  /** The main topics and their retry topics: what the group reads, and where its lag is measured. */
+  get consumedTopics(): string[] {
+    return this.topics.flatMap((topic) => [topic, retryTopic(topic, this.groupId)]);
   }
 
   /** `{ id, topics }` for `allTopicSpecs(partitions, extraGroups)`, which derives retry and DLQ topics. */
@@ -286,6 +299,7 @@ export class ConsumerRunner {
   }
 
   private count(outcome: Outcome): void {
+    this.recordsCounter?.inc({ consumer_group: this.groupId, outcome });
     switch (outcome) {
       case 'processed':
         this.counters.processed += 1;

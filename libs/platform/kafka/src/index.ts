@@ -2,6 +2,7 @@ export * from './consumer.runner';
 export * from './event.producer';
 export * from './kafka-client.factory';
 export * from './messaging-logger';
+export * from './messaging.metrics';
 export * from './messaging-tables.migration';
 export * from './messaging.tracing';
 export * from './record-headers.util';

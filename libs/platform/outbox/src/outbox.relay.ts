@@ -1,4 +1,6 @@
 import { Client } from 'pg';
+import { Counter, Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { OUTBOX_CHANNEL, OUTBOX_TABLE } from '@tessera/platform-kafka';
 import type { EventProducer, MessagingLogger, OutgoingRecord } from '@tessera/platform-kafka';
 import type { PostgresSettings } from '@tessera/platform-persistence';
@@ -36,7 +38,13 @@ export interface OutboxRelayOptions {
   /** Advisory lock key; one relay per database holds it (default: a fixed key for the outbox). */
   readonly lockKey?: number;
   readonly hooks?: OutboxRelayHooks;
+  /** Where the relay's Prometheus metrics are registered (see `registerOutboxMetrics`); none when absent. */
+  readonly metrics?: Registry;
 }
+
+export const OUTBOX_BACKLOG_METRIC = 'tessera_outbox_backlog';
+export const OUTBOX_OLDEST_METRIC = 'tessera_outbox_oldest_unpublished_seconds';
+export const OUTBOX_PUBLISHED_METRIC = 'tessera_outbox_published_total';
 
 export interface OutboxRelayHealth {
   readonly running: boolean;
@@ -79,8 +87,47 @@ export class OutboxRelay {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private woken = false;
+  private readonly publishedCounter: Counter | null;
 
-  constructor(private readonly options: OutboxRelayOptions) {}
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.publishedCounter = options.metrics === undefined ? null : this.registerMetrics(options.metrics);
+  }
+
+  /**
+   * `tessera_outbox_backlog` (rows not yet published) and `tessera_outbox_oldest_unpublished_seconds`
+   * (how long the oldest has waited), read from the database at scrape time, so every replica, leader
+   * or standby, reports the same truth; `tessera_outbox_published_total` counts what this replica sent.
+   * A growing backlog with a flat published counter is a relay that cannot reach Kafka.
+   */
+  private registerMetrics(registry: Registry): Counter {
+    // One query serves both gauges of a scrape (prom-client collects them concurrently).
+    let reading: { at: number; result: Promise<{ pending: number; oldestSeconds: number }> } | null = null;
+    const read = (): Promise<{ pending: number; oldestSeconds: number }> => {
+      if (reading === null || Date.now() - reading.at > 1000) reading = { at: Date.now(), result: this.backlog() };
+      return reading.result;
+    };
+    const gauge = (name: string, help: string, pick: (r: { pending: number; oldestSeconds: number }) => number): Gauge =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.reset();
+          try {
+            this.set(pick(await read()));
+          } catch {
+            // Database unreachable: no series this scrape (absent, never a false zero); /health says why.
+          }
+        },
+      });
+    gauge(OUTBOX_BACKLOG_METRIC, 'Outbox rows not yet published to Kafka', (r) => r.pending);
+    gauge(OUTBOX_OLDEST_METRIC, 'Age of the oldest outbox row not yet published (0 when none)', (r) => r.oldestSeconds);
+    return new Counter({
+      name: OUTBOX_PUBLISHED_METRIC,
+      help: 'Outbox rows this replica published to Kafka',
+      registers: [registry],
+    });
+  }
 
   get isLeader(): boolean {
     return this.leader;
@@ -122,6 +169,22 @@ export class OutboxRelay {
     try {
       const result = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${OUTBOX_TABLE} WHERE published_at IS NULL`);
       return Number(result.rows[0]?.n ?? 0);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Unpublished rows and the age of the oldest, in one query (for the metrics). */
+  async backlog(): Promise<{ pending: number; oldestSeconds: number }> {
+    const client = this.newClient();
+    await client.connect();
+    try {
+      const result = await client.query<{ n: string; age: string | null }>(
+        `SELECT count(*)::text AS n, extract(epoch FROM now() - min(created_at))::text AS age
+           FROM ${OUTBOX_TABLE} WHERE published_at IS NULL`,
+      );
+      const row = result.rows[0];
+      return { pending: Number(row?.n ?? 0), oldestSeconds: Math.max(0, Number(row?.age ?? 0)) };
     } finally {
       await client.end();
     }
@@ -257,6 +320,7 @@ export class OutboxRelay {
       rows.map((row) => row.id),
     ]);
     this.published += rows.length;
+    this.publishedCounter?.inc(rows.length);
     this.lastPublishedAt = new Date().toISOString();
     return rows.length;
   }

@@ -1,16 +1,17 @@
 import type { OnApplicationBootstrap } from '@nestjs/common';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { deadLetterTopic, retryTopic } from '@tessera/contracts';
-import { ConsumerRunner, ensureTopics } from '@tessera/platform-kafka';
+import { ConsumerRunner, ensureTopics, registerConsumerLagMetric } from '@tessera/platform-kafka';
 import type { ConsumerRunnerOptions, EventProducer } from '@tessera/platform-kafka';
 import { OutboxRelay } from '@tessera/platform-outbox';
 import { HealthRegistry } from './health.registry';
 import { LifecycleService } from './lifecycle.service';
 import type { PlatformSettings } from './platform-settings';
-import { EVENT_PRODUCER, KAFKA, LOGGER, PLATFORM_SETTINGS } from './tokens';
+import { EVENT_PRODUCER, KAFKA, KAFKA_ADMIN, LOGGER, METRICS_REGISTRY, PLATFORM_SETTINGS } from './tokens';
 
 /** Drain order on shutdown: consumers first (they may enqueue), then the relay flushes the outbox. */
 const CONSUMER_STAGE = 10;
@@ -31,6 +32,8 @@ export class MessagingService implements OnApplicationBootstrap {
     @Inject(EVENT_PRODUCER) private readonly producer: EventProducer,
     @Inject(PLATFORM_SETTINGS) private readonly settings: PlatformSettings,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(METRICS_REGISTRY) private readonly metrics: Registry,
+    @Inject(KAFKA_ADMIN) admin: Admin,
     private readonly dataSource: DataSource,
     private readonly lifecycle: LifecycleService,
     private readonly health: HealthRegistry,
@@ -40,6 +43,13 @@ export class MessagingService implements OnApplicationBootstrap {
       database: settings.service.DB_NAME,
       producer,
       logger,
+      metrics,
+    });
+    // Consumer lag, outbox backlog and record outcomes: what the autoscalers and alerts read.
+    registerConsumerLagMetric({
+      registry: metrics,
+      admin: () => admin,
+      groups: () => this.runners.map((runner) => ({ id: runner.groupId, topics: runner.consumedTopics })),
     });
     lifecycle.register({ name: 'outbox-relay', stage: RELAY_STAGE, drain: () => this.relay.stop() });
     health.add({
@@ -63,6 +73,7 @@ export class MessagingService implements OnApplicationBootstrap {
       producer: this.producer,
       retry: { attempts: this.settings.kafka.KAFKA_RETRY_ATTEMPTS, backoffMs: this.settings.kafka.KAFKA_RETRY_BACKOFF_MS },
       logger: this.logger,
+      metrics: this.metrics,
       ...overrides,
     });
     this.runners.push(runner);
