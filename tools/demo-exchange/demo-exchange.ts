@@ -13,6 +13,7 @@ import type { TourPerson } from './tour-plan';
 /*
  * A tour of the exchange API after the demo feed (run by `npm start`):
  *   node dist/tools/demo-exchange/demo-exchange.js [--url http://127.0.0.1:8080] [--gateway http://127.0.0.1:8081] [--wait-s 120]
+ *     [--mllp-port 2575] [--skip-notifications]
  * A clinician at Riverside reads a St Aurelia patient's documents; the patient opts out at St Aurelia
  * and Riverside no longer sees them; North Valley breaks the glass in an emergency; St Aurelia asks
  * who accessed the record; a call without a token is refused. The opt-out is withdrawn at the end,
@@ -142,6 +143,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'wait-s': { type: 'string' },
       institutions: { type: 'string' },
       'mllp-port': { type: 'string' },
+      'skip-notifications': { type: 'boolean', default: false },
     },
   });
   const mllpPort = Number(values['mllp-port'] ?? '2575');
@@ -401,7 +403,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   // After the withdrawal: while the patient opted out, Riverside is (rightly) told nothing of St Aurelia's visits.
   const admitting = loadInstitutions(institutionsFile).find((i) => i.id === HOLDER.institution);
-  if (admitting !== undefined)
+  if (admitting !== undefined && values['skip-notifications'] !== true)
     await notificationTour({
       call: (client, path, init) => exchange.call(client, path, init),
       step,

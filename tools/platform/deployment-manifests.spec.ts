@@ -581,6 +581,7 @@ describe('k8s/ (kustomize: base + the demo-region overlay)', () => {
     const partitions = Number(platformEnv['KAFKA_TOPIC_PARTITIONS']);
     /** The Deployment that runs a consumer group (the gateway's mapper role holds the gateway's group). */
     const deploymentOfGroup = (group: string): string => {
+      if (group === ConsumerGroups.exchangeNotify.id) return 'exchange-notify';
       const service = group.split('.')[0];
       return service === 'interop-gateway' ? 'interop-gateway-mapper' : service;
     };
