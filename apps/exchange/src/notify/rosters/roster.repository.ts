@@ -143,10 +143,12 @@ export class RosterRepository {
     value: string,
   ): Promise<string[]> {
     const rows = await tx.query<{ roster_id: string }[]>(
-      `SELECT DISTINCT m.roster_id FROM notify_roster_members m
-        WHERE (m.system, m.value) IN (
-                SELECT l.system, l.value FROM notify_links l WHERE l.enterprise_id = $1 AND l.state = 'MATCH')
-           OR (m.system = $2 AND m.value = $3)`,
+      // Two index lookups (links by person, members by identifier), not an OR that scans every member.
+      `SELECT m.roster_id FROM notify_links l
+         JOIN notify_roster_members m ON m.system = l.system AND m.value = l.value
+        WHERE l.enterprise_id = $1 AND l.state = 'MATCH'
+       UNION
+       SELECT m.roster_id FROM notify_roster_members m WHERE m.system = $2 AND m.value = $3`,
       [enterpriseId, system, value],
     );
     return rows.map((r) => r.roster_id);
