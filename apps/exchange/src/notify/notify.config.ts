@@ -52,7 +52,7 @@ export const notifyConfig = defineConfig(
     ),
     NOTIFY_BREAKER_MAX_COOLDOWN_MS: positiveInt(300_000, 'longest wait between probes of a dead endpoint'),
     NOTIFY_CONCURRENCY_PER_DESTINATION: positiveInt(
-      4,
+      16,
       'notifications in flight to one endpoint at once (different patients; one patient is always one at a time)',
     ),
     NOTIFY_DELIVERY_TIMEOUT_MS: positiveInt(10_000, 'timeout of one webhook POST or MLLP exchange'),

@@ -19,6 +19,19 @@ import { SubscriptionHandler } from '../subscriptions/subscription.handler';
 
 export const WEBHOOK_SECRET_HEADER = 'X-Tessera-Webhook-Secret';
 
+const READ = { subtype: 'read', action: 'R' } as const;
+const SEARCH = { subtype: 'search-type', action: 'E' } as const;
+const WRITE = { subtype: 'create', action: 'C' } as const;
+const UPDATE = { subtype: 'update', action: 'U' } as const;
+const OPERATION = { subtype: 'operation', action: 'E' } as const;
+const CHANGE = { subtype: 'operation', action: 'U' } as const;
+
+/** A FHIR JSON answer, with its version as the ETag when it has one. */
+function sendFhir(response: Response, status: number, body: unknown, version?: number): void {
+  if (version !== undefined) response.setHeader('ETag', `W/"${version}"`);
+  response.status(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
 function checkedId(id: string, what: string): string {
   if (!FHIR_ID.test(id)) throw outcomeError(400, 'value', `the ${what} id is malformed`, 'id');
   return id;
@@ -71,20 +84,15 @@ export class NotifyController {
       resource: topicResource(topic),
       search: { mode: 'match' as const },
     }));
-    response
-      .status(200)
-      .type(FHIR_JSON)
-      .send(JSON.stringify({ resourceType: 'Bundle', type: 'searchset', total: entry.length, entry }));
+    sendFhir(response, 200, { resourceType: 'Bundle', type: 'searchset', total: entry.length, entry });
   }
 
   @Post('Group')
   @RequireScopes('system/Group.write')
   @ExchangeRoute('group-create')
   async createGroup(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'group-create');
-    await this.run(caller, { subtype: 'create', action: 'C', entities: [{ type: 'Group' }] }, async () => {
-      const summary = await this.rosters.create(institutionOf(caller.principal), uploadOf(request));
+    await this.handle(request, 'group-create', { type: 'Group' }, WRITE, async (owner) => {
+      const summary = await this.rosters.create(owner, uploadOf(request));
       return () => {
         response.setHeader('Location', `${this.fhirBase()}/Group/${summary.id}/_history/${summary.version}`);
         this.sendRosterSummary(response, 201, summary);
@@ -100,24 +108,10 @@ export class NotifyController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'group-update');
-    checkedId(id, 'Group');
-    await this.run(
-      caller,
-      { subtype: 'update', action: 'U', entities: [{ type: 'Group', reference: `Group/${id}` }] },
-      async () => {
-        const summary = await this.rosters.replace(
-          institutionOf(caller.principal),
-          id,
-          uploadOf(request),
-          ifMatchOf(request),
-        );
-        return () => {
-          this.sendRosterSummary(response, 200, summary);
-        };
-      },
-    );
+    await this.handle(request, 'group-update', { type: 'Group', id }, UPDATE, async (owner) => {
+      const summary = await this.rosters.replace(owner, id, uploadOf(request), ifMatchOf(request));
+      return () => this.sendRosterSummary(response, 200, summary);
+    });
   }
 
   @Get('Group/:id')
@@ -128,38 +122,20 @@ export class NotifyController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'group-read');
-    checkedId(id, 'Group');
-    await this.run(
-      caller,
-      { subtype: 'read', action: 'R', entities: [{ type: 'Group', reference: `Group/${id}` }] },
-      async () => {
-        const { group, version } = await this.rosters.read(institutionOf(caller.principal), id);
-        return () => {
-          response.setHeader('ETag', `W/"${version}"`);
-          response.status(200).type(FHIR_JSON).send(JSON.stringify(group));
-        };
-      },
-    );
+    await this.handle(request, 'group-read', { type: 'Group', id }, READ, async (owner) => {
+      const { group, version } = await this.rosters.read(owner, id);
+      return () => sendFhir(response, 200, group, version);
+    });
   }
 
   @Get('Group')
   @RequireScopes('system/Group.read')
   @ExchangeRoute('group-search')
   async searchGroups(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'group-search');
-    await this.run(
-      caller,
-      { subtype: 'search-type', action: 'E', entities: [{ type: 'Group' }] },
-      async () => {
-        const bundle = await this.rosters.list(institutionOf(caller.principal), this.fhirBase());
-        return () => {
-          response.status(200).type(FHIR_JSON).send(JSON.stringify(bundle));
-        };
-      },
-    );
+    await this.handle(request, 'group-search', { type: 'Group' }, SEARCH, async (owner) => {
+      const bundle = await this.rosters.list(owner, this.fhirBase());
+      return () => sendFhir(response, 200, bundle);
+    });
   }
 
   @Post('Group/:id/$member-add')
@@ -188,16 +164,16 @@ export class NotifyController {
   @RequireScopes('system/Subscription.write')
   @ExchangeRoute('subscription-create')
   async createSubscription(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'subscription-create');
     const body = jsonBody(request, 'Subscription');
-    await this.run(
-      caller,
-      { subtype: 'create', action: 'C', entities: [{ type: 'Subscription' }] },
-      async () => {
+    await this.handle(
+      request,
+      'subscription-create',
+      { type: 'Subscription' },
+      WRITE,
+      async (owner, caller) => {
         const created = await this.subscriptions.create(
           {
-            institutionId: institutionOf(caller.principal),
+            institutionId: owner,
             clientId: caller.principal.clientId,
             purposeOfUse: caller.context?.purposeOfUse ?? 'TREAT',
           },
@@ -205,10 +181,9 @@ export class NotifyController {
         );
         return () => {
           response.setHeader('Location', `${this.fhirBase()}/Subscription/${created.resource.id ?? ''}`);
-          response.setHeader('ETag', `W/"${created.version}"`);
           if (created.secret !== undefined) response.setHeader(WEBHOOK_SECRET_HEADER, created.secret);
           response.setHeader('Cache-Control', 'no-store');
-          response.status(201).type(FHIR_JSON).send(JSON.stringify(created.resource));
+          sendFhir(response, 201, created.resource, created.version);
         };
       },
     );
@@ -222,51 +197,25 @@ export class NotifyController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'subscription-update');
-    checkedId(id, 'Subscription');
     const body = jsonBody(request, 'Subscription');
-    await this.run(
-      caller,
-      {
-        subtype: 'update',
-        action: 'U',
-        entities: [{ type: 'Subscription', reference: `Subscription/${id}` }],
-      },
-      async () => {
-        const { resource, version } = await this.subscriptions.update(
-          institutionOf(caller.principal),
-          id,
-          body,
-          ifMatchOf(request),
-        );
-        return () => {
-          response.setHeader('ETag', `W/"${version}"`);
-          response.status(200).type(FHIR_JSON).send(JSON.stringify(resource));
-        };
-      },
-    );
+    await this.handle(request, 'subscription-update', { type: 'Subscription', id }, UPDATE, async (owner) => {
+      const { resource, version } = await this.subscriptions.update(owner, id, body, ifMatchOf(request));
+      return () => sendFhir(response, 200, resource, version);
+    });
   }
 
   @Get('Subscription/:id/$status')
   @RequireScopes('system/Subscription.read')
   @ExchangeRoute('subscription-status')
   async status(@Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'subscription-status');
-    checkedId(id, 'Subscription');
-    await this.run(
-      caller,
-      {
-        subtype: 'operation',
-        action: 'E',
-        entities: [{ type: 'Subscription', reference: `Subscription/${id}` }],
-      },
-      async () => {
-        const bundle = await this.subscriptions.status(institutionOf(caller.principal), id, this.fhirBase());
-        return () => {
-          response.status(200).type(FHIR_JSON).send(JSON.stringify(bundle));
-        };
+    await this.handle(
+      request,
+      'subscription-status',
+      { type: 'Subscription', id },
+      OPERATION,
+      async (owner) => {
+        const bundle = await this.subscriptions.status(owner, id, this.fhirBase());
+        return () => sendFhir(response, 200, bundle);
       },
     );
   }
@@ -282,8 +231,7 @@ export class NotifyController {
     const until = integerParam(params, 'eventsUntilNumber', undefined, 1, Number.MAX_SAFE_INTEGER);
     const content = params.get('content') ?? undefined;
     const base: AuditFacts = {
-      subtype: 'operation',
-      action: 'E',
+      ...OPERATION,
       entities: [{ type: 'Subscription', reference: `Subscription/${id}` }],
     };
     await audited(this.audit, caller, base, async () => {
@@ -310,7 +258,7 @@ export class NotifyController {
           })),
         ],
       });
-      response.status(200).type(FHIR_JSON).send(JSON.stringify(answer.bundle));
+      sendFhir(response, 200, answer.bundle);
     });
   }
 
@@ -322,36 +270,22 @@ export class NotifyController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    const params = checkedQuery(request, 'subscription-rotate-secret');
-    checkedId(id, 'Subscription');
-    const retire = params.get('retireOld');
-    if (retire !== null && retire !== 'true' && retire !== 'false')
-      throw outcomeError(400, 'value', 'retireOld must be true or false', 'retireOld');
-    await this.run(
-      caller,
-      {
-        subtype: 'operation',
-        action: 'U',
-        entities: [{ type: 'Subscription', reference: `Subscription/${id}` }],
-      },
-      async () => {
-        const secret = await this.subscriptions.rotateSecret(
-          institutionOf(caller.principal),
-          id,
-          retire === 'true',
-        );
+    await this.handle(
+      request,
+      'subscription-rotate-secret',
+      { type: 'Subscription', id },
+      CHANGE,
+      async (owner, _caller, params) => {
+        const retire = params.get('retireOld');
+        if (retire !== null && retire !== 'true' && retire !== 'false')
+          throw outcomeError(400, 'value', 'retireOld must be true or false', 'retireOld');
+        const secret = await this.subscriptions.rotateSecret(owner, id, retire === 'true');
         return () => {
           response.setHeader('Cache-Control', 'no-store');
-          response
-            .status(200)
-            .type(FHIR_JSON)
-            .send(
-              JSON.stringify({
-                resourceType: 'Parameters',
-                parameter: [{ name: 'secret', valueString: secret }],
-              }),
-            );
+          sendFhir(response, 200, {
+            resourceType: 'Parameters',
+            parameter: [{ name: 'secret', valueString: secret }],
+          });
         };
       },
     );
@@ -361,30 +295,18 @@ export class NotifyController {
   @RequireScopes('system/Subscription.write')
   @ExchangeRoute('subscription-redrive')
   async redrive(@Param('id') id: string, @Req() request: Request, @Res() response: Response): Promise<void> {
-    const caller = callerOf(request);
-    const params = checkedQuery(request, 'subscription-redrive');
-    checkedId(id, 'Subscription');
-    const notification = params.get('notification') ?? undefined;
-    await this.run(
-      caller,
-      {
-        subtype: 'operation',
-        action: 'U',
-        entities: [{ type: 'Subscription', reference: `Subscription/${id}` }],
-      },
-      async () => {
-        const count = await this.subscriptions.redrive(institutionOf(caller.principal), id, notification);
-        return () => {
-          response
-            .status(200)
-            .type(FHIR_JSON)
-            .send(
-              JSON.stringify({
-                resourceType: 'Parameters',
-                parameter: [{ name: 'redriven', valueInteger: count }],
-              }),
-            );
-        };
+    await this.handle(
+      request,
+      'subscription-redrive',
+      { type: 'Subscription', id },
+      CHANGE,
+      async (owner, _caller, params) => {
+        const count = await this.subscriptions.redrive(owner, id, params.get('notification') ?? undefined);
+        return () =>
+          sendFhir(response, 200, {
+            resourceType: 'Parameters',
+            parameter: [{ name: 'redriven', valueInteger: count }],
+          });
       },
     );
   }
@@ -397,28 +319,22 @@ export class NotifyController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    const params = checkedQuery(request, 'subscription-deliveries');
-    checkedId(id, 'Subscription');
-    const count = integerParam(params, '_count', 50, 1, 200) ?? 50;
-    const offset = integerParam(params, '_offset', 0, 0, 1_000_000) ?? 0;
-    const status = params.get('status') ?? undefined;
-    await this.run(
-      caller,
-      {
-        subtype: 'operation',
-        action: 'E',
-        entities: [{ type: 'Subscription', reference: `Subscription/${id}` }],
-      },
-      async () => {
-        const entries = await this.subscriptions.deliveries(institutionOf(caller.principal), id, {
+    await this.handle(
+      request,
+      'subscription-deliveries',
+      { type: 'Subscription', id },
+      OPERATION,
+      async (owner, _caller, params) => {
+        const count = integerParam(params, '_count', 50, 1, 200) ?? 50;
+        const offset = integerParam(params, '_offset', 0, 0, 1_000_000) ?? 0;
+        const status = params.get('status') ?? undefined;
+        const entries = await this.subscriptions.deliveries(owner, id, {
           ...(status === undefined ? {} : { status }),
           count,
           offset,
         });
-        return () => {
+        return () =>
           response.status(200).json({ subscription: id, offset, count: entries.length, deliveries: entries });
-        };
       },
     );
   }
@@ -431,40 +347,28 @@ export class NotifyController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, 'subscription-read');
-    checkedId(id, 'Subscription');
-    await this.run(
-      caller,
-      { subtype: 'read', action: 'R', entities: [{ type: 'Subscription', reference: `Subscription/${id}` }] },
-      async () => {
-        const { resource, version } = await this.subscriptions.read(institutionOf(caller.principal), id);
-        return () => {
-          response.setHeader('ETag', `W/"${version}"`);
-          response.status(200).type(FHIR_JSON).send(JSON.stringify(resource));
-        };
-      },
-    );
+    await this.handle(request, 'subscription-read', { type: 'Subscription', id }, READ, async (owner) => {
+      const { resource, version } = await this.subscriptions.read(owner, id);
+      return () => sendFhir(response, 200, resource, version);
+    });
   }
 
   @Get('Subscription')
   @RequireScopes('system/Subscription.read')
   @ExchangeRoute('subscription-search')
   async searchSubscriptions(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const caller = callerOf(request);
-    const params = checkedQuery(request, 'subscription-search');
-    await this.run(
-      caller,
-      { subtype: 'search-type', action: 'E', entities: [{ type: 'Subscription' }] },
-      async () => {
+    await this.handle(
+      request,
+      'subscription-search',
+      { type: 'Subscription' },
+      SEARCH,
+      async (owner, _caller, params) => {
         const bundle = await this.subscriptions.list(
-          institutionOf(caller.principal),
+          owner,
           params.get('status') ?? undefined,
           this.fhirBase(),
         );
-        return () => {
-          response.status(200).type(FHIR_JSON).send(JSON.stringify(bundle));
-        };
+        return () => sendFhir(response, 200, bundle);
       },
     );
   }
@@ -475,20 +379,39 @@ export class NotifyController {
     request: Request,
     response: Response,
   ): Promise<void> {
-    const caller = callerOf(request);
-    checkedQuery(request, op === 'add' ? 'group-member-add' : 'group-member-remove');
-    checkedId(id, 'Group');
     const body = jsonBody(request, 'Parameters');
-    await this.run(
-      caller,
-      { subtype: 'operation', action: 'U', entities: [{ type: 'Group', reference: `Group/${id}` }] },
-      async () => {
-        const summary = await this.rosters.change(institutionOf(caller.principal), id, op, body);
-        return () => {
-          this.sendRosterSummary(response, 200, summary, summary.changed);
-        };
-      },
-    );
+    const route = op === 'add' ? 'group-member-add' : 'group-member-remove';
+    await this.handle(request, route, { type: 'Group', id }, CHANGE, async (owner) => {
+      const summary = await this.rosters.change(owner, id, op, body);
+      return () => this.sendRosterSummary(response, 200, summary, summary.changed);
+    });
+  }
+
+  /**
+   * The preamble every route shares: the caller, the query hygiene of its route, a well-formed id;
+   * then the use case (with the caller's institution, taken from its token), its audit record, and
+   * only then the answer.
+   */
+  private async handle(
+    request: Request,
+    routeId: string,
+    target: { readonly type: 'Group' | 'Subscription'; readonly id?: string },
+    audit: Pick<AuditFacts, 'subtype' | 'action'>,
+    work: (owner: string, caller: Caller, params: URLSearchParams) => Promise<() => void>,
+  ): Promise<void> {
+    const caller = callerOf(request);
+    const params = checkedQuery(request, routeId);
+    if (target.id !== undefined) checkedId(target.id, target.type);
+    const facts: AuditFacts = {
+      ...audit,
+      entities: [
+        {
+          type: target.type,
+          ...(target.id === undefined ? {} : { reference: `${target.type}/${target.id}` }),
+        },
+      ],
+    };
+    await this.run(caller, facts, () => work(institutionOf(caller.principal), caller, params));
   }
 
   /** A roster change answers with its id, version and counts (resolved / not yet) as Parameters. */

@@ -61,16 +61,7 @@ export class DeliveryChannels {
     if (target.channelType === 'hl7v2-mllp') return this.sendV2(target, subscription, row, options);
     const type = row.kind === 'handshake' ? 'handshake' : 'event-notification';
     const events = row.kind === 'handshake' ? [] : [notificationEventOf(row, options.fhirBase)];
-    const body = JSON.stringify(bundleFor(subscription, type, events, options.fhirBase));
-    return sendWebhook({
-      endpoint: target.endpoint,
-      body,
-      secrets: options.secrets,
-      notificationId: row.id,
-      headers: subscription.channelHeaders,
-      timeoutMs: options.timeoutMs,
-      nowSeconds: Math.floor(Date.now() / 1000),
-    });
+    return this.post(target, subscription, options, type, events, row.id);
   }
 
   /** A heartbeat (rest-hook) or a connection check (MLLP: v2 has no empty message). */
@@ -79,36 +70,41 @@ export class DeliveryChannels {
     subscription: SubscriptionRow,
     options: SendOptions,
   ): Promise<SendResult> {
-    if (target.channelType === 'hl7v2-mllp') {
-      const started = performance.now();
-      try {
-        const client = await MllpClient.connect({
-          ...endpointOf(target.endpoint),
-          connectTimeoutMs: options.timeoutMs,
-        });
-        await client.close();
-        return {
-          ok: true,
-          endpointFault: false,
-          httpStatus: null,
-          error: null,
-          latencyMs: performance.now() - started,
-        };
-      } catch (error) {
-        return {
-          ok: false,
-          endpointFault: true,
-          httpStatus: null,
-          error: (error as Error).name,
-          latencyMs: performance.now() - started,
-        };
-      }
+    if (target.channelType === 'rest-hook')
+      return this.post(
+        target,
+        subscription,
+        options,
+        'heartbeat',
+        [],
+        `heartbeat-${subscription.id}-${Date.now()}`,
+      );
+    const started = performance.now();
+    try {
+      const client = await MllpClient.connect({
+        ...endpointOf(target.endpoint),
+        connectTimeoutMs: options.timeoutMs,
+      });
+      await client.close();
+      return succeeded(performance.now() - started);
+    } catch (error) {
+      return failed((error as Error).name, true, performance.now() - started);
     }
+  }
+
+  private post(
+    target: DeliveryTarget,
+    subscription: SubscriptionRow,
+    options: SendOptions,
+    type: 'handshake' | 'heartbeat' | 'event-notification',
+    events: ReturnType<typeof notificationEventOf>[],
+    notificationId: string,
+  ): Promise<SendResult> {
     return sendWebhook({
       endpoint: target.endpoint,
-      body: JSON.stringify(bundleFor(subscription, 'heartbeat', [], options.fhirBase)),
+      body: JSON.stringify(bundleFor(subscription, type, events, options.fhirBase)),
       secrets: options.secrets,
-      notificationId: `heartbeat-${subscription.id}-${Date.now()}`,
+      notificationId,
       headers: subscription.channelHeaders,
       timeoutMs: options.timeoutMs,
       nowSeconds: Math.floor(Date.now() / 1000),
@@ -125,15 +121,8 @@ export class DeliveryChannels {
     // A handshake has no v2 form: the endpoint answering a connection is the handshake.
     if (row.kind === 'handshake') return this.heartbeat(target, subscription, options);
     const trigger = V2_TRIGGER[row.topic ?? ''];
-    if (trigger === undefined || row.focusType !== 'Encounter' || row.snapshot === null) {
-      return {
-        ok: false,
-        endpointFault: false,
-        httpStatus: null,
-        error: 'topic has no HL7 v2 ADT form',
-        latencyMs: 0,
-      };
-    }
+    if (trigger === undefined || row.focusType !== 'Encounter' || row.snapshot === null)
+      return failed('topic has no HL7 v2 ADT form', false, 0);
     const message = buildAdtNotification({
       trigger,
       // MSH-10 is at most 20 characters in HL7 v2.5.1: the key's first 20 (120 random bits) identify it.
@@ -157,28 +146,15 @@ export class DeliveryChannels {
       const ack = await client.send(message, { timeoutMs: options.timeoutMs });
       const disposition = readAckDisposition(ack.text, v2ControlId(row.id));
       const latencyMs = performance.now() - started;
-      if (disposition.kind === 'accepted')
-        return { ok: true, endpointFault: false, httpStatus: null, error: null, latencyMs };
+      if (disposition.kind === 'accepted') return succeeded(latencyMs);
       // AE/CE: the receiver refuses this message (resending it as is will not help); AR/CR: not now.
       const error =
         disposition.kind === 'invalid'
           ? `invalid ACK: ${disposition.reason}`
           : `${disposition.code} ${disposition.error ?? ''}`.trim();
-      return {
-        ok: false,
-        endpointFault: disposition.kind !== 'rejected',
-        httpStatus: null,
-        error,
-        latencyMs,
-      };
+      return failed(error, disposition.kind !== 'rejected', latencyMs);
     } catch (error) {
-      return {
-        ok: false,
-        endpointFault: true,
-        httpStatus: null,
-        error: (error as Error).name,
-        latencyMs: performance.now() - started,
-      };
+      return failed((error as Error).name, true, performance.now() - started);
     } finally {
       await client?.close().catch(() => client?.destroy());
     }
@@ -231,6 +207,14 @@ export class DeliveryChannels {
 /** The notification's MSH-10: its idempotency key cut to the 20 characters HL7 v2.5.1 allows. */
 export function v2ControlId(notificationId: string): string {
   return notificationId.slice(0, 20);
+}
+
+function succeeded(latencyMs: number): SendResult {
+  return { ok: true, endpointFault: false, httpStatus: null, error: null, latencyMs };
+}
+
+function failed(error: string, endpointFault: boolean, latencyMs: number): SendResult {
+  return { ok: false, endpointFault, httpStatus: null, error, latencyMs };
 }
 
 /** `mllp://host:port` or `mllps://host:port` → connection options (TLS for mllps). */

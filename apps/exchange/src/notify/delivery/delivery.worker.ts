@@ -57,6 +57,8 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   private listener: Client | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private ticking = false;
+  private again = false;
   private lastError: string | null = null;
   private delivered = 0;
 
@@ -130,14 +132,24 @@ export class DeliveryWorker implements OnApplicationBootstrap {
     this.listener = client;
   }
 
+  /**
+   * One claim at a time: a wake-up (pg_notify for every queued notification) while a claim runs only
+   * asks for one more afterwards, so a busy feed never piles claims up on the connection pool.
+   */
   private schedule(delayMs: number): void {
     if (this.stopping) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.tick(), delayMs);
     this.timer.unref();
   }
 
   private async tick(): Promise<void> {
+    this.ticking = true;
+    this.again = false;
     try {
       const claimed = await this.claim();
       for (const destination of claimed) {
@@ -159,8 +171,10 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         { err: { name: (error as Error).name, message: (error as Error).message } },
         'claiming destinations failed',
       );
+    } finally {
+      this.ticking = false;
     }
-    this.schedule(this.settings.NOTIFY_POLL_MS);
+    this.schedule(this.again ? 0 : this.settings.NOTIFY_POLL_MS);
   }
 
   /** Destinations with due work (or a due probe/heartbeat) whose lease is free, expired or ours. */

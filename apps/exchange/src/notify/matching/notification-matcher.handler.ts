@@ -64,6 +64,7 @@ export class NotificationMatcher {
   ) {}
 
   async onClinicalEvent(event: ClinicalEvent, tx: EntityManager): Promise<void> {
+    await this.links.lockRecord(tx, event.system, event.value);
     const happenings = await this.happeningsOf(event, tx);
     if (happenings.length === 0) return;
     const person = await this.links.personOf(tx, event.system, event.value);
@@ -76,6 +77,7 @@ export class NotificationMatcher {
   }
 
   async onLinkDecision(decision: LinkDecision, tx: EntityManager): Promise<void> {
+    await this.links.lockRecord(tx, decision.system, decision.value);
     const { applied, after } = await this.links.apply(tx, decision);
     if (!applied || after === null) return;
     for (const waiting of await this.state.release(tx, decision.system, decision.value)) {

@@ -20,6 +20,18 @@ export interface LinkDecision {
  */
 @Injectable()
 export class NotifyLinkRepository {
+  /**
+   * Serializes the work on one source record across the consumer's concurrent partitions: a
+   * clinical event that finds no link (and waits) and the link decision that releases waiting
+   * events must not pass each other, or the event would wait for a link that already came.
+   */
+  async lockRecord(tx: Queryable, system: string, value: string): Promise<void> {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext('notify-record'), hashtext($1 || '|' || $2))", [
+      system,
+      value,
+    ]);
+  }
+
   /** Applies a decision when it is the newest for its record; returns the enterprise ids it left and joined. */
   async apply(
     tx: Queryable,

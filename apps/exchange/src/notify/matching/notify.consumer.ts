@@ -48,7 +48,8 @@ export class NotifyConsumer {
     if (!matches(settings)) return;
     const rules = loadLabelingRules(settings.NOTIFY_LABELING_RULES_FILE);
     this.runner = messaging
-      .consumer(settings.NOTIFY_GROUP)
+      // Partitions in parallel (a person's events share a partition, so their order holds).
+      .consumer(settings.NOTIFY_GROUP, { partitionsConsumedConcurrently: 4 })
       .on(EncounterUpserted, (event, tx) =>
         matcher.onClinicalEvent(encounterEvent(event.id, event.time, event.data, rules), tx),
       )

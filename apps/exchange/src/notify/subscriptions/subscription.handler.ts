@@ -22,6 +22,7 @@ import type { NotifySettings } from '../notify.config';
 import { NotificationRepository } from '../notifications/notification.repository';
 import type {
   DeliveryLogEntry,
+  NewNotification,
   NotificationRow,
   NotificationStatus,
 } from '../notifications/notification.repository';
@@ -104,24 +105,7 @@ export class SubscriptionHandler {
         secret: { secret, createdAt: new Date().toISOString() },
       });
       // The handshake (IG "Handshake"): the endpoint proves it answers before any event goes to it.
-      await this.notifications.enqueue(tx, {
-        id: `handshake-${id}`,
-        subscriptionId: id,
-        destinationId,
-        kind: 'handshake',
-        enterpriseId: null,
-        topic: null,
-        focusType: null,
-        focusId: null,
-        trigger: null,
-        sourceInstitution: null,
-        sourceEventId: null,
-        snapshot: null,
-        labels: [],
-        closedByRule: false,
-        eventTime: new Date().toISOString(),
-        coalesceMs: 0,
-      });
+      await this.notifications.enqueue(tx, handshakeOf(id, destinationId, `handshake-${id}`));
     });
     const row = await this.owned(this.dataSource.manager, subscriber.institutionId, id);
     return {
@@ -180,24 +164,10 @@ export class SubscriptionHandler {
         b.status === 'off' ? 'off' : row.status === 'off' ? 'requested' : row.status;
       await this.subscriptions.update(tx, id, { status: next, endAt: (b.end as string | undefined) ?? null });
       if (row.status === 'off' && next === 'requested')
-        await this.notifications.enqueue(tx, {
-          id: `handshake-${id}-${row.version + 1}`,
-          subscriptionId: id,
-          destinationId: row.destinationId,
-          kind: 'handshake',
-          enterpriseId: null,
-          topic: null,
-          focusType: null,
-          focusId: null,
-          trigger: null,
-          sourceInstitution: null,
-          sourceEventId: null,
-          snapshot: null,
-          labels: [],
-          closedByRule: false,
-          eventTime: new Date().toISOString(),
-          coalesceMs: 0,
-        });
+        await this.notifications.enqueue(
+          tx,
+          handshakeOf(id, row.destinationId, `handshake-${id}-${row.version + 1}`),
+        );
     });
     return this.read(owner, id);
   }
@@ -362,6 +332,28 @@ export class SubscriptionHandler {
       eventsSinceSubscriptionStart: row.eventsSinceStart,
     });
   }
+}
+
+/** The handshake (IG "Handshake") of a subscription: queued like a notification, ahead of any event. */
+function handshakeOf(subscriptionId: string, destinationId: string, id: string): NewNotification {
+  return {
+    id,
+    subscriptionId,
+    destinationId,
+    kind: 'handshake',
+    enterpriseId: null,
+    topic: null,
+    focusType: null,
+    focusId: null,
+    trigger: null,
+    sourceInstitution: null,
+    sourceEventId: null,
+    snapshot: null,
+    labels: [],
+    closedByRule: false,
+    eventTime: new Date().toISOString(),
+    coalesceMs: 0,
+  };
 }
 
 /** One destination per (institution, channel, endpoint): its id is derived, so concurrent creates agree. */
