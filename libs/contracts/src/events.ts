@@ -253,3 +253,56 @@ export const AuditRecorded = defineEvent(
     detail: z.string().max(1000).optional(),
   }),
 );
+
+/**
+ * A replay of a stored message (docs/identity-corrections.md) mapped it to another source record
+ * than before: the prior record (a provisional assigning authority, a facility registered to the
+ * wrong institution, an older mapper) never existed at the hospital. The MPI retires the prior
+ * record into the corrected one (a source-side merge: links, the registry's projection and consent
+ * coverage follow it); the consent service moves what is anchored on the prior record. Keyed like
+ * the corrected record's own events, after its PatientUpserted, so the MPI knows it already.
+ */
+export const PatientIdentityCorrected = defineEvent(
+  'org.tessera.patient.identity-corrected',
+  1,
+  Topics.patient,
+  sourceProvenance.extend({
+    /** The corrected Patient (as the replay mapped it). */
+    patient: fhirResource<Patient>('Patient'),
+    priorInstitutionId: z.string().min(1),
+    priorPatientSystem: z.string().min(1),
+    priorLocalPatientId: z.string().min(1),
+    /** Why, for link history and operators: names the replay and the ledger message; never patient data. */
+    reason: z.string().min(1).max(500),
+    correctedAt: isoInstant,
+  }),
+);
+
+/**
+ * Items a replay no longer produces (their id changed with the institution, the patient identity or
+ * the mapper version): the registry moves them out of current results, so only the replay's items
+ * remain. On hie.document because the registry's group reads it for every kind of item it indexes.
+ * Keyed by the prior patient's key (institution|local id).
+ */
+export const ResourcesWithdrawn = defineEvent(
+  'org.tessera.resources.withdrawn',
+  1,
+  Topics.document,
+  z.object({
+    /** The institution the withdrawn items were indexed for. */
+    institutionId: z.string().min(1),
+    resources: z
+      .array(
+        z.object({
+          resourceType: z.enum(['Encounter', 'DocumentReference', 'DiagnosticReport', 'Observation']),
+          id: z.string().min(1),
+        }),
+      )
+      .min(1),
+    /** The gateway's ledger id of the replayed message. */
+    sourceMessageId: z.string().min(1),
+    mapperVersion: z.string().min(1),
+    reason: z.string().min(1).max(500),
+    withdrawnAt: isoInstant,
+  }),
+);
