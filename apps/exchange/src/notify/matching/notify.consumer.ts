@@ -5,6 +5,7 @@ import {
   EncounterUpserted,
   MpiLinkChanged,
   ObservationReported,
+  ResourcesWithdrawn,
 } from '@tessera/contracts';
 import { parseLabelingRules } from '@tessera/consent-policy';
 import type { LabelingRules } from '@tessera/consent-policy';
@@ -48,8 +49,9 @@ export class NotifyConsumer {
     if (!matches(settings)) return;
     const rules = loadLabelingRules(settings.NOTIFY_LABELING_RULES_FILE);
     this.runner = messaging
-      // Partitions in parallel (a person's events share a partition, so their order holds).
-      .consumer(settings.NOTIFY_GROUP, { partitionsConsumedConcurrently: 4 })
+      // Partitions in parallel (a person's events share a partition, so their order holds), and up
+      // to 50 records per transaction (a failed group is applied again one record at a time).
+      .consumer(settings.NOTIFY_GROUP, { partitionsConsumedConcurrently: 4, transactionBatchSize: 50 })
       .on(EncounterUpserted, (event, tx) =>
         matcher.onClinicalEvent(encounterEvent(event.id, event.time, event.data, rules), tx),
       )
@@ -59,6 +61,9 @@ export class NotifyConsumer {
       .on(ObservationReported, (event, tx) =>
         matcher.onClinicalEvent(resultEvent(event.id, event.time, event.data, rules), tx),
       )
+      // A replay withdrawing what an old mapping produced announces nothing: subscribers read the
+      // items through the exchange, which no longer shows them. Handled, so it never dead-letters.
+      .on(ResourcesWithdrawn, async () => undefined)
       .on(MpiLinkChanged, (event, tx) =>
         matcher.onLinkDecision(
           {
