@@ -995,9 +995,16 @@ describe('public documents', () => {
       'DiagnosticReport',
       'DocumentReference',
       'Encounter',
+      'Group',
       'Observation',
       'Patient',
+      'Subscription',
     ]);
+    // The topics of topic-based subscriptions, as the Backport IG advertises them in R4.
+    const subscription = rest.resource.find((r: { type: string }) => r.type === 'Subscription');
+    expect(subscription.extension.map((e: { valueCanonical: string }) => e.valueCanonical)).toContain(
+      'urn:tessera:subscription-topic:admission',
+    );
     const docRef = rest.resource.find((r: { type: string }) => r.type === 'DocumentReference');
     expect(docRef.searchParam.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['patient', 'date', 'type', 'status', '_count']),

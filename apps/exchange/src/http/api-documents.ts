@@ -1,5 +1,6 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import { PURPOSES_OF_USE } from '@tessera/consent-policy';
+import { capabilityTopicExtensions } from '@tessera/subscriptions';
 import { ROUTES } from './route-table';
 import type { RouteSpec } from './route-table';
 
@@ -32,6 +33,8 @@ export function capabilityStatement(publicBase: string, now = new Date()): Capab
     }
     const operations = routes.filter((r) => r.operation !== undefined);
     return {
+      // Topic-based subscriptions (Backport IG): the topics' canonicals on the Subscription entry.
+      ...(type === 'Subscription' ? { extension: capabilityTopicExtensions() } : {}),
       type,
       interaction: interactions.map((code) => ({ code })),
       ...(params.size === 0

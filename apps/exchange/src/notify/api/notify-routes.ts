@@ -15,11 +15,11 @@ export const NOTIFY_ROUTES: readonly RouteSpec[] = [
     id: 'topic-search',
     method: 'GET',
     path: '/fhir/SubscriptionTopic',
-    summary: 'the topics an institution can subscribe to',
+    // R4 has no SubscriptionTopic type: the topics come back as Basic resources (the IG's R4 form),
+    // and the CapabilityStatement names their canonicals on its Subscription entry.
+    summary: 'the topics an institution can subscribe to (Bundle of Basic, the Backport IG R4 form)',
     access: SUBSCRIPTION_READ,
     purposeRequired: false,
-    resourceType: 'SubscriptionTopic',
-    interaction: 'search-type',
     produces: 'fhir',
   },
   {
