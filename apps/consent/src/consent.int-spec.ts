@@ -15,7 +15,6 @@ import {
   AuditRecorded,
   deadLetterTopic,
   MpiLinkChanged,
-  PatientIdentityCorrected,
   PatientUpserted,
   retryTopic,
   Topics,
@@ -797,113 +796,6 @@ describe('PD1-12 from hie.patient', () => {
     );
     expect(rows).toEqual([{ status: 'inactive', version: 2 }]);
     expect(await dbVersion(eid)).toBe(before + 2);
-  });
-});
-
-/** Publishes what a gateway replay says when a message now maps to `corrected` instead of `prior`. */
-async function sendCorrection(prior: SourceRecord, corrected: SourceRecord): Promise<string> {
-  const sent = await producer.publish(PatientIdentityCorrected, {
-    key: `${corrected.institutionId}|${corrected.value}`,
-    source: '/tessera/interop-gateway',
-    data: {
-      senderAuthentication: 'tls-client-certificate',
-      institutionId: corrected.institutionId,
-      patientSystem: corrected.system,
-      localPatientId: corrected.value,
-      sourceMessageId: uniqueTestId('msg'),
-      mapperVersion: '1.0.0',
-      channel: 'hl7v2',
-      patient: {
-        resourceType: 'Patient',
-        identifier: [{ system: corrected.system, value: corrected.value }],
-      },
-      priorInstitutionId: prior.institutionId,
-      priorPatientSystem: prior.system,
-      priorLocalPatientId: prior.value,
-      reason: 'identity corrected by replay of ledger message L-1 (mapper 1.0.0)',
-      correctedAt: new Date().toISOString(),
-    },
-  });
-  return sent.id;
-}
-
-async function anchorOf(
-  id: string,
-): Promise<{ anchor_system: string; anchor_value: string; status: string; version: number }> {
-  const rows = await dataSource.query<
-    { anchor_system: string; anchor_value: string; status: string; version: number }[]
-  >('SELECT anchor_system, anchor_value, status, version FROM consent_directives WHERE id = $1', [id]);
-  if (rows[0] === undefined) throw new Error(`no directive ${id}`);
-  return rows[0];
-}
-
-describe('identity corrections from hie.patient', () => {
-  it("moves what was consented on a corrected record onto the corrected one; the corrected record's own feed directive wins", async () => {
-    const eid = uniqueTestId('E');
-    const institutionId = uniqueTestId('H');
-    const prior: SourceRecord = {
-      ...sourceRecord(institutionId),
-      system: `urn:tessera:aa:${institutionId}:NEW`,
-    };
-    const corrected = sourceRecord(institutionId);
-    await holdRecord(prior, eid);
-    await sendPatient(prior, { protection: true });
-    const [optOut] = await waitFor(
-      'the opt-out on the prior record',
-      async () => (await policyOf(eid)).directives,
-      (d) => d.length === 1,
-    );
-    const id = optOut?.id ?? '';
-
-    await applied('patient', await sendCorrection(prior, corrected));
-    expect(await anchorOf(id)).toEqual({
-      anchor_system: corrected.system,
-      anchor_value: corrected.value,
-      status: 'active',
-      version: 2,
-    });
-    const history = await dataSource.query<{ revision_reason: string | null }[]>(
-      'SELECT revision_reason FROM consent_directive_history WHERE id = $1 AND version = 2',
-      [id],
-    );
-    expect(history[0]?.revision_reason).toContain('replay of ledger message L-1');
-    // Once the MPI links the corrected record, the opt-out reaches the person through it.
-    await holdRecord(corrected, eid);
-    const directives = (await policyOf(eid)).directives;
-    expect(directives).toEqual([
-      expect.objectContaining({
-        id,
-        anchor: { kind: 'source', system: corrected.system, value: corrected.value },
-      }),
-    ]);
-
-    // A corrected record that already has its own feed directive keeps it; the prior one's becomes inactive.
-    const eid2 = uniqueTestId('E');
-    const prior2: SourceRecord = {
-      ...sourceRecord(institutionId),
-      system: `urn:tessera:aa:${institutionId}:OLD`,
-    };
-    const corrected2 = sourceRecord(institutionId);
-    await holdRecord(prior2, eid2);
-    await holdRecord(corrected2, eid2);
-    await sendPatient(prior2, { protection: true });
-    await sendPatient(corrected2, { protection: true });
-    const both = await waitFor(
-      'both feed opt-outs',
-      async () => (await policyOf(eid2)).directives,
-      (d) => d.length === 2,
-    );
-    await applied('patient', await sendCorrection(prior2, corrected2));
-    const byAnchor = new Map(both.map((d) => [d.anchor.kind === 'source' ? d.anchor.system : '', d.id]));
-    expect(await anchorOf(byAnchor.get(prior2.system) ?? '')).toMatchObject({
-      anchor_system: prior2.system,
-      status: 'inactive',
-    });
-    expect(await anchorOf(byAnchor.get(corrected2.system) ?? '')).toMatchObject({
-      anchor_system: corrected2.system,
-      status: 'active',
-      version: 1,
-    });
   });
 });
 

@@ -18,7 +18,6 @@ import { CONSENT_CONSUMER_OPTIONS, ConsentLinksConsumer } from './links/consent-
 import type { ConsentConsumerOptions } from './links/consent-links.consumer';
 import { LinkChangedHandler } from './links/link-changed.handler';
 import { ConsentPatientConsumer } from './patient-feed/consent-patient.consumer';
-import { IdentityCorrectionHandler } from './patient-feed/identity-correction.handler';
 import { PatientProtectionHandler } from './patient-feed/patient-protection.handler';
 import { InternalPolicyController } from './policy/internal-policy.controller';
 import { PatientPolicyService } from './policy/patient-policy.service';
@@ -74,7 +73,6 @@ import { WatchRepository } from './watch/watch.repository';
     LinkChangedHandler,
     ConsentLinksConsumer,
     PatientProtectionHandler,
-    IdentityCorrectionHandler,
     ConsentPatientConsumer,
     WatchRepository,
     PatternWatchHandler,

@@ -24,7 +24,6 @@ import {
   EncounterUpserted,
   MpiLinkChanged,
   ObservationReported,
-  ResourcesWithdrawn,
   retryTopic,
   Topics,
 } from '@tessera/contracts';
@@ -1234,51 +1233,5 @@ describe('a report carries the labels of the results it lists', () => {
       items: [{ securityLabels: [{ system: ACT_CODE, code: 'HIV' }] }],
     });
     expect((await relabel(app.get(DataSource), current)).find((s) => s.table === 'results')?.changed).toBe(0);
-  });
-});
-
-describe('items a gateway replay no longer produces', () => {
-  it('withdraws them from current results as entered-in-error (history kept); only their institution can', async () => {
-    const W = {
-      institutionId: `hosp-w-${RUN}`,
-      system: `urn:oid:2.999.${Date.now()}.9`,
-      mrn: `MRN-W-${RUN}`,
-    };
-    const EW = `EW-${RUN}`;
-    const byW = `patient=${encodeURIComponent(`${W.system}|${W.mrn}`)}`;
-    await publishLink(W, EW, new Date().toISOString());
-    for (const n of [91, 92]) {
-      await producer.publish(EncounterUpserted, {
-        key: `${W.institutionId}|${W.mrn}`,
-        source: SOURCE,
-        data: { ...provenance(W, `msg-${RUN}-${n}`), encounter: encounter(n, 'finished') },
-      });
-    }
-    await waitForIds(`/Encounter?${byW}`, [`Encounter/${id('enc', 91)}`, `Encounter/${id('enc', 92)}`], EW);
-    const withdrawal = (institutionId: string, n: number) =>
-      producer.publish(ResourcesWithdrawn, {
-        key: `${institutionId}|${W.mrn}`,
-        source: SOURCE,
-        data: {
-          institutionId,
-          resources: [{ resourceType: 'Encounter', id: id('enc', n) }],
-          sourceMessageId: `msg-${RUN}-${n}`,
-          mapperVersion: '1.1.0',
-          reason: 'no longer produced by replay of ledger message L-1 (mapper 1.1.0)',
-          withdrawnAt: new Date().toISOString(),
-        },
-      });
-    const foreign = await withdrawal(`hosp-x-${RUN}`, 92);
-    const own = await withdrawal(W.institutionId, 91);
-    await applied([foreign.id, own.id]);
-    await waitForIds(`/Encounter?${byW}`, [`Encounter/${id('enc', 92)}`], EW);
-    await waitForIds(`/Encounter?${byW}&status=entered-in-error`, [`Encounter/${id('enc', 91)}`], EW);
-    const history = await app
-      .get(DataSource)
-      .query<{ status: string }[]>(
-        `SELECT status FROM resource_history WHERE resource_type = 'Encounter' AND resource_id = $1 ORDER BY version`,
-        [id('enc', 91)],
-      );
-    expect(history.map((h) => h.status)).toEqual(['finished', 'entered-in-error']);
   });
 });

@@ -7,7 +7,7 @@ import type { Patient } from '@medplum/fhirtypes';
 import { DataSource } from 'typeorm';
 import { Partitioners } from 'kafkajs';
 import type { Kafka } from 'kafkajs';
-import { deadLetterTopic, PatientIdentityCorrected, PatientMerged, PatientUpserted, retryTopic, Topics } from '@tessera/contracts';
+import { deadLetterTopic, PatientMerged, PatientUpserted, retryTopic, Topics } from '@tessera/contracts';
 import type { EventProducer } from '@tessera/platform-kafka';
 import { EVENT_PRODUCER, loadPlatformSettings, migrateService } from '@tessera/platform-service';
 import { parseHl7 } from '@tessera/hl7v2';
@@ -386,47 +386,6 @@ describe('matching', () => {
     await waitFor('the late update to be stored', () => versionOf(h1, 'OLD-1'), (v) => v === 3);
     expect(await linkOf(h1, 'OLD-1')).toEqual({ enterprise_id: surviving.enterprise_id, state: 'NO_MATCH', origin: 'AUTO' });
   });
-  it('retires a corrected record into the corrected one: matched without it, never resolved again', async () => {
-    const dave = person();
-    const provisional: Institution = { id: h1.id, system: `urn:tessera:aa:${h1.id}:NEW` };
-    await producer.publish(PatientUpserted, upserted(h2, 'D-2', patientOf(dave, h2, 'D-2')));
-    const other = await waitForLink(h2, 'D-2');
-    await producer.publish(PatientUpserted, upserted(provisional, 'D-1', patientOf(dave, provisional, 'D-1')));
-    expect((await waitForLink(provisional, 'D-1')).enterprise_id).toBe(other.enterprise_id);
-    const corrected = upserted(h1, 'D-1', patientOf(dave, h1, 'D-1'));
-    await producer.publish(PatientIdentityCorrected, {
-      ...corrected,
-      data: {
-        ...corrected.data,
-        priorInstitutionId: h1.id,
-        priorPatientSystem: provisional.system,
-        priorLocalPatientId: 'D-1',
-        reason: 'identity corrected by replay of ledger message L-1 (mapper 1.0.0)',
-        correctedAt: new Date().toISOString(),
-      },
-    });
-    expect((await waitForLink(h1, 'D-1')).enterprise_id).toBe(other.enterprise_id);
-    const retired = await waitFor('the provisional record to be retired', () => linkOf(provisional, 'D-1'), (l) => l?.state === 'NO_MATCH');
-    expect(retired?.enterprise_id).toBe(other.enterprise_id);
-    const [event] = await links.waitFor(
-      (r) => r.key === `${provisional.system}|D-1` && parsed(r)['state'] === 'NO_MATCH' && ours(r, other.enterprise_id),
-    );
-    expect(parsed(event)['reason']).toBe('retired: identity corrected by replay of ledger message L-1 (mapper 1.0.0)');
-    // The provisional identifier never existed at the hospital: unknown to PIXm, absent from answers.
-    const pixOf = (id: string, target = '') =>
-      http(`/Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(id)}${target === '' ? '' : `&targetSystem=${encodeURIComponent(target)}`}`);
-    expect((await pixOf(`${provisional.system}|D-1`)).status).toBe(404);
-    expect((await pixOf(`${h2.system}|D-2`, provisional.system)).status).toBe(403);
-    const pix = await pixOf(`${h2.system}|D-2`);
-    expect(pix.json['parameter']).toEqual(
-      expect.arrayContaining([{ name: 'targetIdentifier', valueIdentifier: { system: h1.system, value: 'D-1' } }]),
-    );
-    expect(JSON.stringify(pix.json)).not.toContain(provisional.system);
-    // Operators still read its history.
-    const history = await http(`/mpi/links/history?system=${encodeURIComponent(provisional.system)}&value=D-1`);
-    expect(history.status).toBe(200);
-  });
-
   async function reviewTasksOf(at: Institution, localId: string): Promise<{ kind: string; status: string; enterprise_ids: string[] }[]> {
     return dataSource.query(
       `SELECT t.kind, t.status, t.enterprise_ids FROM review_tasks t JOIN source_records sr ON sr.id = t.source_record_id

@@ -123,56 +123,6 @@ export class DirectiveRepository {
     await this.history(tx, directive, resource, revision);
   }
 
-  /**
-   * Moves a source-anchored directive onto another source record (an identity correction): the
-   * next version with the new anchor, in the row and in its history.
-   */
-  async reanchor(
-    tx: EntityManager,
-    directive: ConsentDirective,
-    resource: Consent,
-    revision: Revision,
-  ): Promise<void> {
-    const [kind, eid, system, value] = anchorColumns(directive.anchor);
-    await tx.query(
-      `UPDATE consent_directives SET anchor_kind = $2, anchor_eid = $3, anchor_system = $4, anchor_value = $5,
-              version = $6, resource = $7::jsonb, compiled = $8::jsonb, updated_at = now()
-        WHERE id = $1`,
-      [
-        directive.id,
-        kind,
-        eid,
-        system,
-        value,
-        directive.version,
-        JSON.stringify(resource),
-        JSON.stringify(directive),
-      ],
-    );
-    await this.history(tx, directive, resource, revision);
-  }
-
-  /**
-   * The coverage of eid-anchored directives moves from one source record to another (an identity
-   * correction); a directive already covering the target keeps one row.
-   */
-  async moveCoverage(
-    tx: EntityManager,
-    from: { system: string; value: string },
-    to: { system: string; value: string },
-  ): Promise<number> {
-    const moved = await tx.query<[unknown[], number]>(
-      `WITH gone AS (
-         DELETE FROM consent_directive_coverage WHERE system = $1 AND value = $2 RETURNING directive_id, covered_at)
-       INSERT INTO consent_directive_coverage (directive_id, system, value, covered_at)
-       SELECT directive_id, $3, $4, covered_at FROM gone
-       ON CONFLICT (directive_id, system, value) DO NOTHING
-       RETURNING directive_id`,
-      [from.system, from.value, to.system, to.value],
-    );
-    return Array.isArray(moved[0]) ? moved[0].length : 0;
-  }
-
   private async history(
     tx: EntityManager,
     directive: ConsentDirective,

@@ -118,46 +118,6 @@ export class IndexResourceHandler {
     if (replacement[0] !== undefined) await this.supersede(tx, row.id, replacement[0].replaced_by);
   }
 
-  /**
-   * Items a gateway replay no longer produces (ResourcesWithdrawn, docs/identity-corrections.md):
-   * their ids changed with the institution, the patient identity or the mapper, and the replay
-   * indexed them anew. Each moves out of current results as `entered-in-error` with a history row
-   * (rows are never deleted); only the institution that indexed an item can withdraw it.
-   */
-  async withdraw(
-    institutionId: string,
-    resources: readonly { readonly resourceType: string; readonly id: string }[],
-    sourceMessageId: string,
-    eventId: string,
-    tx: EntityManager,
-  ): Promise<number> {
-    let withdrawn = 0;
-    for (const { resourceType, id } of resources) {
-      const table: Table =
-        resourceType === 'Encounter'
-          ? 'encounters'
-          : resourceType === 'DocumentReference'
-            ? 'documents'
-            : 'results';
-      const updated = await tx.query<[Array<{ version: number; resource: unknown }>, number]>(
-        `UPDATE ${table} SET status = 'entered-in-error', is_current = false, version = version + 1,
-           event_id = $3, source_message_id = $4, updated_at = now()
-         WHERE id = $1 AND institution_id = $2 AND status <> 'entered-in-error'
-         RETURNING version, resource`,
-        [id, institutionId, eventId, sourceMessageId],
-      );
-      for (const row of updated[0]) {
-        withdrawn += 1;
-        await tx.query(
-          `INSERT INTO resource_history (resource_type, resource_id, version, status, event_id, source_message_id, resource)
-           VALUES ($1, $2, $3, 'entered-in-error', $4, $5, $6) ON CONFLICT DO NOTHING`,
-          [resourceType, id, row.version, eventId, sourceMessageId, JSON.stringify(row.resource)],
-        );
-      }
-    }
-    return withdrawn;
-  }
-
   private async supersede(tx: EntityManager, id: string, by: string): Promise<void> {
     const updated = await tx.query<[unknown[], number]>(
       `UPDATE documents SET status = 'superseded', is_current = false, superseded_by = $2,

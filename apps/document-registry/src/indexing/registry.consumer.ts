@@ -5,7 +5,6 @@ import {
   EncounterUpserted,
   MpiLinkChanged,
   ObservationReported,
-  ResourcesWithdrawn,
 } from '@tessera/contracts';
 import type { ConsumerRunner } from '@tessera/platform-kafka';
 import { MessagingService } from '@tessera/platform-service';
@@ -65,7 +64,7 @@ export class RegistryConsumer {
   }
 }
 
-/** The registry's event handlers on `runner` (also used to rebuild an index from a replay). */
+/** The registry's four event handlers on `runner` (also used to rebuild an index from a replay). */
 export function registerRegistryHandlers(
   runner: ConsumerRunner,
   index: IndexResourceHandler,
@@ -94,14 +93,5 @@ export function registerRegistryHandlers(
     })
     .on(MpiLinkChanged, async (event, tx) => {
       await links.apply(event.data, event.id, tx);
-    })
-    .on(ResourcesWithdrawn, async (event, tx) => {
-      await index.withdraw(
-        event.data.institutionId,
-        event.data.resources,
-        event.data.sourceMessageId,
-        event.id,
-        tx,
-      );
     });
 }

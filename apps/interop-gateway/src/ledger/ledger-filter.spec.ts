@@ -5,7 +5,6 @@ import {
   filterKey,
   filterSql,
   filterToJson,
-  isReplayable,
   parseReplayFilter,
   parseSearchQuery,
 } from './ledger-filter';
@@ -71,16 +70,12 @@ describe('cursor', () => {
 });
 
 describe('parseReplayFilter', () => {
-  it('defaults to every accepted state, takes rejected when named and refuses unparseable', () => {
+  it('defaults to every replayable state and refuses states never accepted', () => {
     expect(parseReplayFilter({ institution: 'st-aurelia' })).toEqual({
       ok: true,
       value: { institution: 'st-aurelia', states: ['published', 'mapped', 'failed'] },
     });
     expect(parseReplayFilter({ state: 'rejected' })).toEqual({
-      ok: true,
-      value: { states: ['rejected'] },
-    });
-    expect(parseReplayFilter({ state: 'unparseable' })).toEqual({
       ok: false,
       issues: [expect.objectContaining({ expression: 'state' })],
     });
@@ -88,19 +83,6 @@ describe('parseReplayFilter', () => {
       ok: false,
       issues: [expect.objectContaining({ expression: 'limit' })],
     });
-  });
-});
-
-describe('isReplayable', () => {
-  const row = { state: 'rejected', ack_code: 'AE', sender_refused: false, institution_id: 'sta' };
-  it('replays accepted messages and content rejections (AE), never a refused sender or an AR', () => {
-    expect(isReplayable({ ...row, state: 'mapped', ack_code: 'AA' })).toBe(true);
-    expect(isReplayable({ ...row, state: 'failed', ack_code: 'CA' })).toBe(true);
-    expect(isReplayable(row)).toBe(true);
-    expect(isReplayable({ ...row, ack_code: 'AR' })).toBe(false);
-    expect(isReplayable({ ...row, sender_refused: true })).toBe(false);
-    expect(isReplayable({ ...row, institution_id: null })).toBe(false);
-    expect(isReplayable({ ...row, state: 'unparseable' })).toBe(false);
   });
 });
 

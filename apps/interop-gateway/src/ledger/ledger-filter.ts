@@ -11,38 +11,8 @@ export const LEDGER_STATES: readonly LedgerState[] = [
   'rejected',
   'unparseable',
 ];
-/** States a replay re-maps unless told otherwise: the message was accepted (ACKed positively) and is on Kafka. */
+/** States a replay may re-map: the message was accepted (ACKed positively) and is on Kafka. */
 export const REPLAYABLE_STATES: readonly LedgerState[] = ['published', 'mapped', 'failed'];
-/**
- * States an operator may name for a replay: also `rejected`, of which only messages answered AE
- * (or CE) for their content are taken — content the mapper could not map under the configuration of
- * the time (e.g. an assigning authority registered to the wrong institution), which a fix of that
- * configuration can make mappable. Never a message refused because of its sender (AR): who sent it
- * was not established, so no replay may speak for it. Opt-in, because the sender may have corrected
- * and resent it since.
- */
-export const NAMEABLE_REPLAY_STATES: readonly LedgerState[] = [...REPLAYABLE_STATES, 'rejected'];
-
-/** The ledger columns that decide whether one message may be replayed. */
-export interface ReplayableRow {
-  readonly state: string;
-  readonly ack_code: string | null;
-  readonly sender_refused: boolean;
-  readonly institution_id: string | null;
-}
-
-/** Whether a ledger row may be replayed (see NAMEABLE_REPLAY_STATES); REPLAYABLE_SQL says the same in SQL. */
-export function isReplayable(row: ReplayableRow): boolean {
-  if ((REPLAYABLE_STATES as readonly string[]).includes(row.state)) return true;
-  return (
-    row.state === 'rejected' &&
-    !row.sender_refused &&
-    row.institution_id !== null &&
-    (row.ack_code === 'AE' || row.ack_code === 'CE')
-  );
-}
-
-export const REPLAYABLE_SQL = `(state IN ('published', 'mapped', 'failed') OR (state = 'rejected' AND NOT sender_refused AND institution_id IS NOT NULL AND ack_code IN ('AE', 'CE')))`;
 
 /** Which ledger messages an operator means (search and filtered replay share it). */
 export interface LedgerFilter {
@@ -195,12 +165,12 @@ export function parseReplayFilter(body: unknown): Parsed<LedgerFilter> {
   if (!result.success) return { ok: false, issues: issuesFromZod(result.error, '') };
   const filter = toFilter(result.data);
   const issues = rangeIssues(filter);
-  const notReplayable = (filter.states ?? []).filter((s) => !NAMEABLE_REPLAY_STATES.includes(s));
+  const notReplayable = (filter.states ?? []).filter((s) => !REPLAYABLE_STATES.includes(s));
   if (notReplayable.length > 0) {
     issues.push({
       code: 'invalid',
       expression: 'state',
-      diagnostics: `only ${NAMEABLE_REPLAY_STATES.join(', ')} messages can be replayed (of rejected ones, only those answered AE for their content; unparseable ones have nothing to map)`,
+      diagnostics: `only ${REPLAYABLE_STATES.join(', ')} messages can be replayed (rejected and unparseable ones were never accepted)`,
     });
   }
   if (issues.length > 0) return { ok: false, issues };

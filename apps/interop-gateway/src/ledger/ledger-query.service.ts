@@ -51,25 +51,6 @@ export interface LedgerDetail extends Omit<LedgerListItem, 'replays'> {
   readonly rawAccesses: ReadonlyArray<{ readonly operator: string; readonly at: string }>;
 }
 
-/**
- * Source records the mapper keeps under a provisional system (`urn:tessera:aa:<institution>:<namespace>`,
- * warning UNKNOWN_ASSIGNING_AUTHORITY) because an assigning authority was not registered: what an
- * operator registers before replaying. Systems and counts only; the ledger ids open the messages.
- */
-export interface ProvisionalIdentities {
-  readonly institutionId: string;
-  readonly system: string;
-  /** The mapper warnings the messages were mapped with (UNKNOWN_ASSIGNING_AUTHORITY among them). */
-  readonly warnings: readonly string[];
-  /** Distinct source records (local ids) under the system. */
-  readonly records: number;
-  readonly messages: number;
-  readonly firstReceivedAt: string;
-  readonly lastReceivedAt: string;
-  /** The most recent messages mapped so (at most 20). */
-  readonly ledgerIds: readonly string[];
-}
-
 export interface RawMessage {
   readonly text: string;
   readonly contentType: string;
@@ -143,49 +124,6 @@ export class LedgerQueryService {
           ? null
           : encodeCursor({ receivedAt: last['received_at_text'] as string, id: last['id'] as string }),
     };
-  }
-
-  /** Provisional identities per institution (all, or one institution's), as the last mapping of each message left them. */
-  async provisionalIdentities(institution: string | undefined): Promise<ProvisionalIdentities[]> {
-    const rows = await this.dataSource.query<
-      Array<{
-        institution_id: string;
-        system: string;
-        warnings: string[] | null;
-        records: number;
-        messages: number;
-        first_at: Date;
-        last_at: Date;
-        ledger_ids: string[];
-      }>
-    >(
-      `WITH provisional AS (
-         SELECT id, institution_id, received_at, mapped_identity #>> '{patient,system}' AS system,
-                mapped_identity #>> '{patient,localId}' AS local_id, mapped_identity -> 'warnings' AS warnings
-           FROM ledger_messages
-          WHERE mapped_identity #>> '{patient,system}' LIKE 'urn:tessera:aa:%' AND state = 'mapped'
-            AND ($1::text IS NULL OR institution_id = $1))
-       SELECT institution_id, system,
-              (SELECT array_agg(DISTINCT w ORDER BY w) FROM provisional p2, jsonb_array_elements_text(p2.warnings) w
-                WHERE p2.institution_id = p.institution_id AND p2.system = p.system) AS warnings,
-              count(DISTINCT local_id)::int AS records, count(*)::int AS messages,
-              min(received_at) AS first_at, max(received_at) AS last_at,
-              (array_agg(id::text ORDER BY received_at DESC))[1:20] AS ledger_ids
-         FROM provisional p
-        GROUP BY institution_id, system
-        ORDER BY institution_id, system`,
-      [institution ?? null],
-    );
-    return rows.map((r) => ({
-      institutionId: r.institution_id,
-      system: r.system,
-      warnings: r.warnings ?? [],
-      records: r.records,
-      messages: r.messages,
-      firstReceivedAt: r.first_at.toISOString(),
-      lastReceivedAt: r.last_at.toISOString(),
-      ledgerIds: r.ledger_ids,
-    }));
   }
 
   async detail(id: string): Promise<LedgerDetail | undefined> {

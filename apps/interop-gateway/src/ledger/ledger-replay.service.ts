@@ -10,21 +10,9 @@ import { decideFhirBundle } from '../fhir/fhir-bundle.converter';
 import { InstitutionRegistry } from '../institutions/institution.registry';
 import { MapMessageHandler } from '../mapping/map-message.handler';
 import type { AppliedMapping } from '../mapping/map-message.handler';
-import type { MappedIdentity } from '../mapping/mapped-identity.policy';
-import { correctionOf, mappedIdentityFromJson, mappedIdentityOf } from '../mapping/mapped-identity.policy';
 import type { MappingDecision } from '../mapping/mapping-outcome.policy';
 import type { LedgerFilter } from './ledger-filter';
-import {
-  filterFromJson,
-  filterKey,
-  filterSql,
-  filterToJson,
-  isReplayable,
-  REPLAYABLE_SQL,
-} from './ledger-filter';
-import { attributionOnReplay } from './replay-attribution.policy';
-import type { ReplayPreview } from './replay-preview.projection';
-import { ReplayPreviewBuilder } from './replay-preview.projection';
+import { filterFromJson, filterKey, filterSql, filterToJson, REPLAYABLE_STATES } from './ledger-filter';
 import { decodeRaw } from './ledger-query.service';
 
 export const REPLAY_BATCH = 200;
@@ -37,16 +25,7 @@ interface StoredRow {
   readonly institution_id: string | null;
   readonly sender_authentication: string | null;
   readonly received_at: Date;
-  readonly state: string;
-  readonly ack_code: string | null;
-  readonly sender_refused: boolean;
-  readonly sending_facility: string;
-  readonly mapped_identity: unknown;
-  readonly control_id: string;
-  readonly content_sha256: string;
 }
-const STORED_COLUMNS = `raw, charset, channel, institution_id, sender_authentication, received_at, state, ack_code,
-  sender_refused, sending_facility, mapped_identity, control_id, content_sha256`;
 /** A running job whose replica stopped heart-beating this long ago is resumed by another replica. */
 const ORPHAN_AFTER_MS = 60_000;
 const SWEEP_INTERVAL_MS = 30_000;
@@ -54,9 +33,7 @@ const SWEEP_INTERVAL_MS = 30_000;
 export type ReplayOneResult =
   | ({ readonly status: 'replayed'; readonly id: string } & AppliedMapping)
   | { readonly status: 'not-found' }
-  | { readonly status: 'not-replayable'; readonly state: string }
-  /** Re-attributed to an institution that has since received the same message itself (ledger id `by`). */
-  | { readonly status: 'received-again'; readonly institutionId: string; readonly by: string };
+  | { readonly status: 'not-replayable'; readonly state: string };
 
 export interface ReplayJob {
   readonly id: string;
@@ -66,8 +43,6 @@ export interface ReplayJob {
   readonly total: number;
   readonly done: number;
   readonly failed: number;
-  /** Messages whose replay retired a prior source record into the corrected one. */
-  readonly corrected: number;
   readonly createdAt: string;
   readonly startedAt: string | null;
   readonly finishedAt: string | null;
@@ -82,7 +57,6 @@ interface JobRow {
   total: number;
   done: number;
   failed: number;
-  corrected: number;
   snapshot_at: Date;
   cursor_received_at: string | null;
   cursor_id: string | null;
@@ -101,7 +75,6 @@ function toJob(r: JobRow): ReplayJob {
     total: r.total,
     done: r.done,
     failed: r.failed,
-    corrected: r.corrected,
     createdAt: r.created_at.toISOString(),
     startedAt: r.started_at?.toISOString() ?? null,
     finishedAt: r.finished_at?.toISOString() ?? null,
@@ -148,95 +121,20 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
   }
 
   private async replayIn(tx: EntityManager, id: string, by: string): Promise<ReplayOneResult> {
-    const [row] = await tx.query<StoredRow[]>(
-      `SELECT ${STORED_COLUMNS} FROM ledger_messages WHERE id = $1 FOR UPDATE`,
+    const [row] = await tx.query<Array<StoredRow & { state: string }>>(
+      `SELECT raw, charset, channel, institution_id, sender_authentication, received_at, state FROM ledger_messages WHERE id = $1 FOR UPDATE`,
       [id],
     );
     if (row === undefined) return { status: 'not-found' };
-    if (!isReplayable(row)) return { status: 'not-replayable', state: row.state };
-    const { decision, institutionId, previous } = this.decideReplay(id, row);
-    if (institutionId !== null && institutionId !== row.institution_id) {
-      // The ledger keeps one row per (institution, facility, MSH-10, content): a resend that the
-      // right institution received since already stands for this message.
-      const [again] = await tx.query<Array<{ id: string }>>(
-        `SELECT id FROM ledger_messages WHERE institution_id = $1 AND sending_facility = $2 AND control_id = $3
-           AND content_sha256 = $4 AND NOT sender_refused AND id <> $5`,
-        [institutionId, row.sending_facility, row.control_id, row.content_sha256, id],
-      );
-      if (again !== undefined) return { status: 'received-again', institutionId, by: again.id };
-    }
-    const applied = await this.mapper.apply(tx, id, decision, {
-      by,
-      at: new Date(),
-      previous,
-      ...(institutionId === row.institution_id || institutionId === null ? {} : { institutionId }),
-    });
+    if (!(REPLAYABLE_STATES as readonly string[]).includes(row.state))
+      return { status: 'not-replayable', state: row.state };
+    const decision = this.decide(id, row);
+    const applied = await this.mapper.apply(tx, id, decision, { by, at: new Date() });
     return { status: 'replayed', id, ...applied };
   }
 
-  /**
-   * The replay of one stored row under today's registrations: the institution it is attributed to
-   * now (replay-attribution.policy), the decision, and what its previous mapping produced.
-   */
-  private decideReplay(
-    id: string,
-    row: StoredRow,
-  ): { decision: MappingDecision; institutionId: string | null; previous: MappedIdentity | null } {
-    const institutionId = attributionOnReplay(
-      {
-        channel: row.channel,
-        institutionId: row.institution_id,
-        senderAuthentication: row.sender_authentication,
-        sendingFacility: row.sending_facility,
-      },
-      (facility) => this.institutions.byFacilityCode(facility)?.id,
-    );
-    return {
-      decision: this.decide(id, { ...row, institution_id: institutionId }),
-      institutionId,
-      previous: mappedIdentityFromJson(row.mapped_identity),
-    };
-  }
-
-  /**
-   * What replaying every message matching `filter` would change, without changing anything: the
-   * same decisions a replay job makes, compared with what each message's previous mapping produced.
-   */
-  async preview(filter: LedgerFilter): Promise<ReplayPreview> {
-    const report = new ReplayPreviewBuilder();
-    const snapshot = new Date();
-    let cursor: { receivedAt: string; id: string } | undefined;
-    for (;;) {
-      const { conditions, params } = filterSql(filter, 2);
-      const keyset: unknown[] = [];
-      if (cursor !== undefined) {
-        keyset.push(cursor.receivedAt, cursor.id);
-        conditions.push(
-          `(received_at, id) > ($${params.length + 2}::timestamptz, $${params.length + 3}::uuid)`,
-        );
-      }
-      const batch = await this.dataSource.query<Array<StoredRow & { id: string; received_at_text: string }>>(
-        `SELECT id, ${STORED_COLUMNS},
-                to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_at_text
-         FROM ledger_messages WHERE received_at <= $1 AND ${REPLAYABLE_SQL} ${conditions.map((c) => `AND ${c}`).join(' ')}
-         ORDER BY received_at, id LIMIT ${REPLAY_BATCH}`,
-        [snapshot, ...params, ...keyset],
-      );
-      for (const row of batch) {
-        const { decision, previous } = this.decideReplay(row.id, row);
-        const next = mappedIdentityOf(decision);
-        report.add(row.id, decision, next, correctionOf(previous, next));
-        cursor = { receivedAt: row.received_at_text, id: row.id };
-      }
-      if (batch.length < REPLAY_BATCH) return report.build();
-    }
-  }
-
   /** The message through the current mapper; its events keep how the original sender was authenticated. */
-  private decide(
-    id: string,
-    row: Omit<StoredRow, 'institution_id'> & { institution_id: string | null },
-  ): MappingDecision {
+  private decide(id: string, row: StoredRow): MappingDecision {
     const recorded = SenderAuthentication.safeParse(row.sender_authentication);
     const senderAuthentication = recorded.success ? recorded.data : undefined;
     if (row.channel === 'http') {
@@ -276,7 +174,7 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
     const inserted = await this.dataSource.query<JobRow[]>(
       `INSERT INTO ledger_replay_jobs (id, filter, filter_key, requested_by, status, total, snapshot_at)
        SELECT $${params.length + 2}, $${params.length + 3}::jsonb, $${params.length + 4}, $${params.length + 5}, 'queued', count(*), $1
-       FROM ledger_messages WHERE received_at <= $1 AND ${REPLAYABLE_SQL} ${conditions.map((c) => `AND ${c}`).join(' ')}
+       FROM ledger_messages WHERE received_at <= $1 ${conditions.map((c) => `AND ${c}`).join(' ')}
        ON CONFLICT (filter_key) WHERE status IN ('queued', 'running') DO NOTHING
        RETURNING *`,
       [new Date(), ...params, id, JSON.stringify(filterToJson(filter)), key, by],
@@ -347,7 +245,6 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       job.cursor_id === null ? undefined : { receivedAt: job.cursor_received_at ?? '', id: job.cursor_id };
     let done = job.done;
     let failed = job.failed;
-    let corrected = job.corrected;
     for (;;) {
       if (this.stopping) return;
       const { conditions, params } = filterSql(filter, 2);
@@ -360,7 +257,7 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       }
       const batch = await this.dataSource.query<Array<{ id: string; received_at_text: string }>>(
         `SELECT id, to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS received_at_text
-         FROM ledger_messages WHERE received_at <= $1 AND ${REPLAYABLE_SQL} ${conditions.map((c) => `AND ${c}`).join(' ')}
+         FROM ledger_messages WHERE received_at <= $1 ${conditions.map((c) => `AND ${c}`).join(' ')}
          ORDER BY received_at, id LIMIT ${REPLAY_BATCH}`,
         [job.snapshot_at, ...params, ...keyset],
       );
@@ -370,7 +267,6 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
           const result = await this.replayOne(message.id, job.requested_by);
           if (result.status === 'replayed' && result.state === 'mapped') done += 1;
           else failed += 1;
-          if (result.status === 'replayed' && result.correction.prior !== null) corrected += 1;
         } catch (error) {
           this.logger.warn({ err: error, jobId: id, ledgerId: message.id }, 'replay of one message failed');
           failed += 1;
@@ -379,12 +275,12 @@ export class LedgerReplayService implements OnModuleInit, OnApplicationShutdown 
       }
       const finished = batch.length < REPLAY_BATCH && !this.stopping;
       await this.dataSource.query(
-        `UPDATE ledger_replay_jobs SET done = $2::int, failed = $3::int, corrected = $7::int, cursor_received_at = $4::timestamptz, cursor_id = $5::uuid,
+        `UPDATE ledger_replay_jobs SET done = $2::int, failed = $3::int, cursor_received_at = $4::timestamptz, cursor_id = $5::uuid,
            heartbeat_at = now(), status = CASE WHEN $6::boolean THEN 'done' ELSE status END,
            finished_at = CASE WHEN $6::boolean THEN now() ELSE finished_at END,
            total = CASE WHEN $6::boolean THEN $2::int + $3::int ELSE total END
          WHERE id = $1`,
-        [id, done, failed, cursor?.receivedAt ?? null, cursor?.id ?? null, finished, corrected],
+        [id, done, failed, cursor?.receivedAt ?? null, cursor?.id ?? null, finished],
       );
       if (finished) {
         this.logger.info({ jobId: id, done, failed }, 'replay job finished');

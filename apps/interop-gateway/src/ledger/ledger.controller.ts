@@ -18,10 +18,9 @@ import type { LedgerFilter } from './ledger-filter';
 import { isUuid, parseReplayFilter, parseSearchQuery } from './ledger-filter';
 import type { Parsed } from './ledger-filter';
 import { LedgerQueryService } from './ledger-query.service';
-import type { LedgerDetail, LedgerListItem, ProvisionalIdentities } from './ledger-query.service';
+import type { LedgerDetail, LedgerListItem } from './ledger-query.service';
 import { LedgerReplayService } from './ledger-replay.service';
 import type { ReplayJob } from './ledger-replay.service';
-import type { ReplayPreview } from './replay-preview.projection';
 import { LedgerRetentionService } from './ledger-retention.service';
 import type { PruneResult } from './ledger-retention.service';
 
@@ -43,19 +42,6 @@ function scopedFilter(filter: LedgerFilter, principal: Principal): LedgerFilter 
     ]);
   }
   return { ...filter, institution: scope };
-}
-
-/** `dryRun` (a boolean, default false) apart from the filter fields of a replay request. */
-function splitDryRun(body: unknown): { dryRun: boolean; filterBody: unknown } {
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('dryRun' in body))
-    return { dryRun: false, filterBody: body };
-  const { dryRun, ...rest } = body as Record<string, unknown>;
-  if (typeof dryRun !== 'boolean') {
-    throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
-      { code: 'invalid', expression: 'dryRun', diagnostics: 'expected true or false' },
-    ]);
-  }
-  return { dryRun, filterBody: rest };
 }
 
 function visibleTo(principal: Principal, institutionId: string | null): boolean {
@@ -103,22 +89,6 @@ export class LedgerController {
     return this.query.search(scopedFilter(filter, principal), page);
   }
 
-  /** Provisional identities per institution (an analyst sees only their own): what to register before a replay. */
-  @Get('provisional-identities')
-  @RequireRoles('ledger.read')
-  async provisional(
-    @Query('institution') institution: unknown,
-    @CurrentPrincipal() principal: Principal,
-  ): Promise<{ items: ProvisionalIdentities[] }> {
-    if (institution !== undefined && (typeof institution !== 'string' || institution.trim() === '')) {
-      throw new OperationOutcomeException(HttpStatus.BAD_REQUEST, [
-        { code: 'invalid', expression: 'institution', diagnostics: 'expected one institution id' },
-      ]);
-    }
-    const filter = scopedFilter(institution === undefined ? {} : { institution: institution.trim() }, principal);
-    return { items: await this.query.provisionalIdentities(filter.institution) };
-  }
-
   @Get('messages/:id')
   @RequireRoles('ledger.read')
   async detail(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<LedgerDetail> {
@@ -155,14 +125,7 @@ export class LedgerController {
         throw new OperationOutcomeException(HttpStatus.CONFLICT, [
           {
             code: 'business-rule',
-            diagnostics: `A ${result.state} message cannot be replayed: only accepted messages (published, mapped, failed) and messages rejected for their content (AE) can be mapped again; a message refused because of its sender never can.`,
-          },
-        ]);
-      case 'received-again':
-        throw new OperationOutcomeException(HttpStatus.CONFLICT, [
-          {
-            code: 'duplicate',
-            diagnostics: `Its sending facility now belongs to institution ${result.institutionId}, which has received the same message since (ledger message ${result.by}): replay that one instead.`,
+            diagnostics: `A ${result.state} message cannot be replayed: only published, mapped and failed messages were accepted and can be mapped again.`,
           },
         ]);
       case 'replayed':
@@ -172,30 +135,18 @@ export class LedgerController {
           detail: result.detail,
           mapperVersion: result.mapperVersion,
           events: result.eventIds.length,
-          identityCorrected: result.correction.prior !== null,
-          withdrawn: result.correction.withdrawn.length,
         };
     }
   }
 
-  /**
-   * A filtered replay. With `"dryRun": true` it changes nothing and answers 200 with what the replay
-   * would change (identities corrected, items withdrawn and indexed, source records whose consents
-   * follow); without, it starts (202) or returns (200) the background job for the filter.
-   */
   @Post('replays')
   @RequireRoles('ledger.replay')
   async startReplay(
     @Body() body: unknown,
     @CurrentPrincipal() principal: Principal,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<ReplayJob | ReplayPreview> {
-    const { dryRun, filterBody } = splitDryRun(body);
-    const filter: LedgerFilter = scopedFilter(valid(parseReplayFilter(filterBody)), principal);
-    if (dryRun) {
-      response.status(HttpStatus.OK);
-      return this.replays.preview(filter);
-    }
+  ): Promise<ReplayJob> {
+    const filter: LedgerFilter = scopedFilter(valid(parseReplayFilter(body)), principal);
     const { job, created } = await this.replays.startJob(filter, principal.clientId);
     response.status(created ? HttpStatus.ACCEPTED : HttpStatus.OK);
     response.setHeader('Location', `/ledger/replays/${job.id}`);

@@ -3,16 +3,13 @@ import {
   DocumentPublished,
   EncounterUpserted,
   ObservationReported,
-  PatientIdentityCorrected,
   PatientMerged,
   PatientUpserted,
-  ResourcesWithdrawn,
 } from '@tessera/contracts';
 import type { DataOf, SenderAuthentication } from '@tessera/contracts';
 import type { OutboxWriter } from '@tessera/platform-outbox';
 import { v2DateTimeToFhir } from '@tessera/v2-fhir';
 import type { MappingResult } from '@tessera/v2-fhir';
-import type { IdentityCorrection, MappedIdentity } from './mapped-identity.policy';
 
 export type PatientUpsertedData = DataOf<typeof PatientUpserted>;
 export type PatientMergedData = DataOf<typeof PatientMerged>;
@@ -183,76 +180,4 @@ export async function enqueueCanonicalEvents(
     ids.push(id);
   }
   return ids;
-}
-
-/**
- * A replay's identity correction (docs/identity-corrections.md), written to the outbox BEFORE the
- * replay's own events, in the same transaction and keyed like them: the MPI retires the prior record
- * and matches the corrected one without it, as if the prior record had never been, and the
- * corrected record's own PatientUpserted that follows is then an update.
- */
-export async function enqueueIdentityCorrection(
-  outbox: OutboxWriter,
-  tx: EntityManager,
-  events: readonly CanonicalEvent[],
-  correction: IdentityCorrection,
-  replay: { readonly ledgerId: string; readonly at: Date },
-): Promise<string[]> {
-  const patientEvent = events.find((e) => e.kind === 'patient-upserted' || e.kind === 'patient-merged');
-  const prior = correction.prior;
-  if (prior === null || patientEvent === undefined) return [];
-  const { data } = patientEvent;
-  const { patient } = data;
-  const event = await outbox.enqueue(tx, PatientIdentityCorrected, {
-    key: patientKey(data.institutionId, data.localPatientId),
-    subject: `Patient/${patient.id ?? ''}`,
-    source: GATEWAY_SOURCE,
-    data: {
-      institutionId: data.institutionId,
-      patientSystem: data.patientSystem,
-      localPatientId: data.localPatientId,
-      sourceMessageId: data.sourceMessageId,
-      mapperVersion: data.mapperVersion,
-      channel: data.channel,
-      ...(data.senderAuthentication === undefined ? {} : { senderAuthentication: data.senderAuthentication }),
-      ...(data.messageTime === undefined ? {} : { messageTime: data.messageTime }),
-      patient,
-      priorInstitutionId: prior.institutionId,
-      priorPatientSystem: prior.system,
-      priorLocalPatientId: prior.localId,
-      reason: `identity corrected by replay of ledger message ${replay.ledgerId} (mapper ${data.mapperVersion})`,
-      correctedAt: replay.at.toISOString(),
-    },
-  });
-  return [event.id];
-}
-
-/**
- * The items a replay no longer produces, withdrawn from the registry (after the replay's events,
- * keyed like the events that indexed them).
- */
-export async function enqueueWithdrawal(
-  outbox: OutboxWriter,
-  tx: EntityManager,
-  previousOwner: { readonly institutionId: string; readonly localId: string },
-  identity: MappedIdentity,
-  correction: IdentityCorrection,
-  replay: { readonly ledgerId: string; readonly at: Date },
-): Promise<string[]> {
-  const [first, ...rest] = correction.withdrawn;
-  if (first === undefined) return [];
-  const event = await outbox.enqueue(tx, ResourcesWithdrawn, {
-    key: patientKey(previousOwner.institutionId, previousOwner.localId),
-    subject: `${first.resourceType}/${first.id}`,
-    source: GATEWAY_SOURCE,
-    data: {
-      institutionId: previousOwner.institutionId,
-      resources: [first, ...rest],
-      sourceMessageId: replay.ledgerId,
-      mapperVersion: identity.mapperVersion,
-      reason: `no longer produced by replay of ledger message ${replay.ledgerId} (mapper ${identity.mapperVersion})`,
-      withdrawnAt: replay.at.toISOString(),
-    },
-  });
-  return [event.id];
 }

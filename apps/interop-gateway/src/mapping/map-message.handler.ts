@@ -5,9 +5,7 @@ import { OutboxWriter } from '@tessera/platform-outbox';
 import { LOGGER } from '@tessera/platform-service';
 import { MAPPER_VERSION } from '@tessera/v2-fhir';
 import { InstitutionRegistry } from '../institutions/institution.registry';
-import { enqueueCanonicalEvents, enqueueIdentityCorrection, enqueueWithdrawal } from './canonical-events';
-import type { IdentityCorrection, MappedIdentity } from './mapped-identity.policy';
-import { correctionOf, mappedIdentityOf, NO_CORRECTION } from './mapped-identity.policy';
+import { enqueueCanonicalEvents } from './canonical-events';
 import type { MappingDecision, StoredHl7Message } from './mapping-outcome.policy';
 import { decideMapping } from './mapping-outcome.policy';
 
@@ -19,20 +17,6 @@ export interface ReplayRecord {
   readonly outcome: 'mapped' | 'failed';
   readonly detail: string | null;
   readonly events: number;
-  /** The message now maps to another source record: the prior one was retired into it. */
-  readonly identityCorrected?: boolean;
-  /** Items of the previous mapping withdrawn from the registry. */
-  readonly withdrawn?: number;
-}
-
-/** What a replay knows beyond the decision: who asked, and what the previous mapping produced. */
-export interface ReplayContext {
-  readonly by: string;
-  readonly at: Date;
-  /** The previous successful mapping of the message (null: never mapped, or before it was recorded). */
-  readonly previous: MappedIdentity | null;
-  /** The institution the message is attributed to now, when the replay re-attributed it. */
-  readonly institutionId?: string;
 }
 
 export interface AppliedMapping {
@@ -40,7 +24,6 @@ export interface AppliedMapping {
   readonly detail: string | null;
   readonly mapperVersion: string;
   readonly eventIds: readonly string[];
-  readonly correction: IdentityCorrection;
 }
 
 /**
@@ -89,33 +72,17 @@ export class MapMessageHandler {
   }
 
   /**
-   * Enqueues the decision's events and records the outcome and what it produced (`mapped_identity`)
-   * on the ledger row; with `replay`, also appends {at, by, mapperVersion, outcome} to its replays
-   * and, when the message now maps to another source record, enqueues the identity correction before
-   * the events and, for items it no longer produces, their withdrawal after them
-   * (docs/identity-corrections.md).
+   * Enqueues the decision's events and records the outcome on the ledger row; with `replay`, also
+   * appends {at, by, mapperVersion, outcome} to its replays.
    */
   async apply(
     tx: EntityManager,
     ledgerId: string,
     decision: MappingDecision,
-    replay?: ReplayContext,
+    replay?: { readonly by: string; readonly at: Date },
   ): Promise<AppliedMapping> {
-    const identity = mappedIdentityOf(decision);
-    const correction = replay === undefined ? NO_CORRECTION : correctionOf(replay.previous, identity);
-    const eventIds: string[] = [];
-    if (decision.status === 'mapped') {
-      const at = { ledgerId, at: replay?.at ?? new Date() };
-      eventIds.push(...(await enqueueIdentityCorrection(this.outbox, tx, decision.events, correction, at)));
-      eventIds.push(...(await enqueueCanonicalEvents(this.outbox, tx, decision.events)));
-      if (identity !== null && replay !== undefined && replay.previous !== null) {
-        const owner = {
-          institutionId: replay.previous.institutionId,
-          localId: replay.previous.patient.localId,
-        };
-        eventIds.push(...(await enqueueWithdrawal(this.outbox, tx, owner, identity, correction, at)));
-      }
-    }
+    const eventIds =
+      decision.status === 'mapped' ? await enqueueCanonicalEvents(this.outbox, tx, decision.events) : [];
     const record: ReplayRecord | null =
       replay === undefined
         ? null
@@ -126,8 +93,6 @@ export class MapMessageHandler {
             outcome: decision.status,
             detail: decision.detail,
             events: eventIds.length,
-            identityCorrected: correction.prior !== null,
-            withdrawn: correction.withdrawn.length,
           };
     await tx.query(
       `UPDATE ledger_messages SET
@@ -136,9 +101,7 @@ export class MapMessageHandler {
          mapper_version = $4,
          mapped_at = CASE WHEN $2 = 'mapped' THEN now() ELSE mapped_at END,
          published_at = CASE WHEN channel = 'mllp' THEN COALESCE(published_at, now()) ELSE published_at END,
-         replays = CASE WHEN $5::jsonb IS NULL THEN replays ELSE replays || jsonb_build_array($5::jsonb) END,
-         mapped_identity = COALESCE($6::jsonb, mapped_identity),
-         institution_id = COALESCE($7, institution_id)
+         replays = CASE WHEN $5::jsonb IS NULL THEN replays ELSE replays || jsonb_build_array($5::jsonb) END
        WHERE id = $1`,
       [
         ledgerId,
@@ -146,9 +109,6 @@ export class MapMessageHandler {
         decision.detail,
         decision.mapperVersion,
         record === null ? null : JSON.stringify(record),
-        // A failed replay keeps what the last successful mapping produced: it still stands downstream.
-        identity === null ? null : JSON.stringify(identity),
-        replay?.institutionId ?? null,
       ],
     );
     return {
@@ -156,7 +116,6 @@ export class MapMessageHandler {
       detail: decision.detail,
       mapperVersion: decision.mapperVersion,
       eventIds,
-      correction,
     };
   }
 }

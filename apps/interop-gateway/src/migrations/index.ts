@@ -3,7 +3,6 @@ import { GatewayLedger1732233600000 } from './1732233600000-gateway-ledger';
 import { GatewayLedgerOperations1732406400000 } from './1732406400000-gateway-ledger-operations';
 import { LedgerSenderAuthentication1765152000000 } from './1765152000000-ledger-sender-authentication';
 import { LedgerDedupeBySender1796601600000 } from './1796601600000-ledger-dedupe-by-sender';
-import { LedgerMappedIdentity1796700000000 } from './1796700000000-ledger-mapped-identity';
 
 /** Migrations of the interop-gateway database, in order. Never `synchronize`: the schema changes only through these. */
 export const migrations = [
@@ -12,5 +11,4 @@ export const migrations = [
   GatewayLedgerOperations1732406400000,
   LedgerSenderAuthentication1765152000000,
   LedgerDedupeBySender1796601600000,
-  LedgerMappedIdentity1796700000000,
 ];

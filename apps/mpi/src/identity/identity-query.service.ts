@@ -66,17 +66,12 @@ export interface PatientSearch {
 export class IdentityQueryService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /**
-   * The link of a source record. A record retired by an identity correction never existed at its
-   * hospital: it resolves to nothing, unless `includeCorrected` (operators reading its history).
-   */
-  async resolve(system: string, localId: string, includeCorrected = false): Promise<ResolvedSource | null> {
+  async resolve(system: string, localId: string): Promise<ResolvedSource | null> {
     const rows = await this.dataSource.query<ResolvedSource[]>(
       `SELECT sr.id AS "sourceRecordId", l.enterprise_id AS "enterpriseId", l.version AS "linkVersion"
          FROM source_records sr JOIN links l ON l.source_record_id = sr.id
-        WHERE sr.system = $1 AND sr.local_id = $2
-          AND ($3::boolean OR sr.retired_kind IS DISTINCT FROM 'corrected')`,
-      [system, localId, includeCorrected],
+        WHERE sr.system = $1 AND sr.local_id = $2`,
+      [system, localId],
     );
     return rows[0] ?? null;
   }
@@ -94,12 +89,9 @@ export class IdentityQueryService {
     return rows[0] ?? null;
   }
 
-  /** Whether any source record was ever received from this assigning authority (corrected ones never existed). */
+  /** Whether any source record was ever received from this assigning authority. */
   async knownSystem(system: string): Promise<boolean> {
-    const rows = await this.dataSource.query<unknown[]>(
-      `SELECT 1 FROM source_records WHERE system = $1 AND retired_kind IS DISTINCT FROM 'corrected' LIMIT 1`,
-      [system],
-    );
+    const rows = await this.dataSource.query<unknown[]>('SELECT 1 FROM source_records WHERE system = $1 LIMIT 1', [system]);
     return rows.length > 0;
   }
 

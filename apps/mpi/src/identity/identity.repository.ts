@@ -209,31 +209,9 @@ export class IdentityRepository {
     );
   }
 
-  async retire(
-    tx: EntityManager,
-    sourceRecordId: string,
-    survivorId: string,
-    kind: 'merged' | 'corrected' = 'merged',
-  ): Promise<void> {
-    await tx.query('UPDATE source_records SET retired_into = $2, retired_kind = $3 WHERE id = $1', [
-      sourceRecordId,
-      survivorId,
-      kind,
-    ]);
-    await this.dropBlockingKeys(tx, sourceRecordId);
-  }
-
-  /** A record without blocking keys is no candidate for any match. */
-  async dropBlockingKeys(tx: EntityManager, sourceRecordId: string): Promise<void> {
+  async retire(tx: EntityManager, sourceRecordId: string, survivorId: string): Promise<void> {
+    await tx.query('UPDATE source_records SET retired_into = $2 WHERE id = $1', [sourceRecordId, survivorId]);
     await tx.query('DELETE FROM blocking_keys WHERE source_record_id = $1', [sourceRecordId]);
-  }
-
-  /** Records retired into `from` now redirect to `to` (a corrected record's own merged-away ids follow it). */
-  async redirectRetired(tx: EntityManager, from: string, to: string): Promise<void> {
-    await tx.query('UPDATE source_records SET retired_into = $2 WHERE retired_into = $1 AND id <> $2', [
-      from,
-      to,
-    ]);
   }
 
   async findLink(tx: EntityManager, sourceRecordId: string): Promise<LinkRow | null> {

@@ -47,7 +47,7 @@ export class LinksController {
         { code: 'required', diagnostics: 'system and value (the source record identifier) are required once each' },
       ]);
     }
-    const resolved = await this.identities.resolve(system, value, true);
+    const resolved = await this.identities.resolve(system, value);
     if (resolved === null) {
       throw new OperationOutcomeException(HttpStatus.NOT_FOUND, [{ code: 'not-found', diagnostics: 'source record not known to the MPI' }]);
     }

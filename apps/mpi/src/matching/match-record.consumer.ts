@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConsumerGroups, PatientIdentityCorrected, PatientMerged, PatientUpserted } from '@tessera/contracts';
+import { ConsumerGroups, PatientMerged, PatientUpserted } from '@tessera/contracts';
 import type { ConsumerRunner, ConsumerRunnerOptions } from '@tessera/platform-kafka';
 import { MessagingService } from '@tessera/platform-service';
 import { MatchRecordHandler } from './match-record.handler';
@@ -19,8 +19,8 @@ export const DEFAULT_MATCH_CONSUMER_OPTIONS: MatchConsumerOptions = {
 };
 
 /**
- * Consumer group `mpi` on hie.patient: a thin adapter from PatientUpserted / PatientMerged /
- * PatientIdentityCorrected to MatchRecordHandler, which writes through the runner's inbox transaction.
+ * Consumer group `mpi` on hie.patient: a thin adapter from PatientUpserted / PatientMerged to
+ * MatchRecordHandler, which writes through the runner's inbox transaction.
  */
 @Injectable()
 export class MatchRecordConsumer {
@@ -67,21 +67,6 @@ export class MatchRecordConsumer {
             localId: event.data.priorLocalPatientId,
             patient: event.data.priorPatient,
           },
-          tx,
-        );
-      })
-      .on(PatientIdentityCorrected, async (event, tx) => {
-        await handler.correct(
-          {
-            institutionId: event.data.institutionId,
-            system: event.data.patientSystem,
-            localId: event.data.localPatientId,
-            patient: event.data.patient,
-            sourceMessageId: event.data.sourceMessageId,
-            channel: event.data.channel,
-          },
-          { system: event.data.priorPatientSystem, localId: event.data.priorLocalPatientId },
-          event.data.reason,
           tx,
         );
       });

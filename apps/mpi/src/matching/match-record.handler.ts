@@ -296,51 +296,6 @@ export class MatchRecordHandler {
     return { surviving: outcome, priorSourceRecordId: priorId };
   }
 
-  /**
-   * An identity correction (PatientIdentityCorrected, docs/identity-corrections.md): a gateway replay
-   * maps the prior record's message to the corrected record, so the prior record never existed at
-   * its hospital. A source-side merge that leaves the region as if the corrected record had always
-   * been there: the prior record stops being a candidate first, the corrected record is matched
-   * without it (so it links where it would have), then the prior record is retired into it
-   * (`corrected`: it no longer resolves, PIXm/PDQm never show it), redirected with NO_MATCH to the
-   * corrected record's enterprise id with `reason`, its open review tasks closed. Everything that
-   * follows links (the registry's projection, consent) follows it. A prior record already retired
-   * into the corrected one (another message of the same correction) is left as it is.
-   */
-  async correct(
-    corrected: SourceRecordInput,
-    prior: { readonly system: string; readonly localId: string },
-    reason: string,
-    tx: EntityManager,
-  ): Promise<{ readonly corrected: MatchOutcome; readonly priorSourceRecordId: string | null }> {
-    const priorRow = await this.repository.findSourceRecord(tx, prior.system, prior.localId);
-    if (priorRow !== null) await this.repository.dropBlockingKeys(tx, priorRow.id);
-    const outcome = await this.upsert(corrected, tx, [recordLockKey(prior.system, prior.localId)]);
-    if (priorRow === null || priorRow.id === outcome.sourceRecordId) {
-      return { corrected: outcome, priorSourceRecordId: null };
-    }
-    if (priorRow.retiredInto === outcome.sourceRecordId) {
-      return { corrected: outcome, priorSourceRecordId: priorRow.id };
-    }
-    const at = new Date();
-    await this.repository.retire(tx, priorRow.id, outcome.sourceRecordId, 'corrected');
-    await this.repository.redirectRetired(tx, priorRow.id, outcome.sourceRecordId);
-    await this.repository.closeReviewTasks(tx, priorRow.id, at);
-    const link = await this.repository.findLink(tx, priorRow.id);
-    await this.links.write(tx, { id: priorRow.id, system: prior.system, localId: prior.localId }, link, {
-      enterpriseId: outcome.enterpriseId,
-      state: 'NO_MATCH',
-      origin: 'AUTO',
-      score: null,
-      comparisons: [],
-      ruleSetVersion: this.ruleSet.version,
-      reason: `retired: ${reason}`,
-      decidedBy: null,
-      at,
-    });
-    return { corrected: outcome, priorSourceRecordId: priorRow.id };
-  }
-
   /** An existing enterprise id the Patient claims as an identifier in the enterprise-id system (checked by decideLink). */
   private async assertedEnterpriseId(tx: EntityManager, patient: Patient): Promise<string | null> {
     const value = patient.identifier?.find((i) => i.system === ENTERPRISE_ID_SYSTEM)?.value;

@@ -4,7 +4,6 @@ import { MpiOperatorDecisions1732600000000 } from './1732600000000-mpi-operator-
 import { MpiEnterpriseMerges1732700000000 } from './1732700000000-mpi-enterprise-merges';
 import { MpiRematchJobs1732800000000 } from './1732800000000-mpi-rematch-jobs';
 import { MpiPdqContactSearch1732900000000 } from './1732900000000-mpi-pdq-contact-search';
-import { MpiIdentityCorrections1733000000000 } from './1733000000000-mpi-identity-corrections';
 
 /** Migrations of the mpi database, in order. Never `synchronize` (docs/conventions.md §10). */
 export const migrations = [
@@ -14,5 +13,4 @@ export const migrations = [
   MpiEnterpriseMerges1732700000000,
   MpiRematchJobs1732800000000,
   MpiPdqContactSearch1732900000000,
-  MpiIdentityCorrections1733000000000,
 ];
