@@ -5,7 +5,6 @@ import {
   EncounterUpserted,
   MpiLinkChanged,
   ObservationReported,
-  ResourcesWithdrawn,
 } from '@tessera/contracts';
 import { parseLabelingRules } from '@tessera/consent-policy';
 import type { LabelingRules } from '@tessera/consent-policy';
@@ -61,9 +60,6 @@ export class NotifyConsumer {
       .on(ObservationReported, (event, tx) =>
         matcher.onClinicalEvent(resultEvent(event.id, event.time, event.data, rules), tx),
       )
-      // A replay withdrawing what an old mapping produced announces nothing: subscribers read the
-      // items through the exchange, which no longer shows them. Handled, so it never dead-letters.
-      .on(ResourcesWithdrawn, async () => undefined)
       .on(MpiLinkChanged, (event, tx) =>
         matcher.onLinkDecision(
           {
