@@ -45,6 +45,7 @@ export class Notify1765000000000 implements MigrationInterface {
     // Clinical events whose source record had no link yet: matched when the link arrives.
     await q.query(`
       CREATE TABLE notify_waiting_events (
+        seq bigserial,
         event_id text PRIMARY KEY,
         system text NOT NULL,
         value text NOT NULL,

@@ -101,17 +101,18 @@ export class MatchStateRepository {
     );
   }
 
-  /** The events that waited for this source record, oldest first, removed from the waiting list. */
+  /**
+   * The events that waited for this source record, in the order they arrived (a sequence, not a
+   * time: events of one consumer transaction share its timestamp), removed from the waiting list.
+   */
   async release(tx: Queryable, system: string, value: string): Promise<ClinicalEvent[]> {
-    const rows = returnedRows<{ payload: ClinicalEvent; received_at: Date; event_id: string }>(
+    const rows = returnedRows<{ payload: ClinicalEvent; seq: string }>(
       await tx.query(
-        `DELETE FROM notify_waiting_events WHERE system = $1 AND value = $2 RETURNING payload, received_at, event_id`,
+        `DELETE FROM notify_waiting_events WHERE system = $1 AND value = $2 RETURNING payload, seq`,
         [system, value],
       ),
     );
-    return rows
-      .sort((a, b) => a.received_at.getTime() - b.received_at.getTime() || (a.event_id < b.event_id ? -1 : 1))
-      .map((r) => r.payload);
+    return rows.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1)).map((r) => r.payload);
   }
 
   /** Visits opened before `openedBefore` with one of `classCodes` and never closed (oldest first). */
