@@ -228,17 +228,17 @@ export class DeliveryWorker implements OnApplicationBootstrap {
         this.settings.NOTIFY_CONCURRENCY_PER_DESTINATION,
       );
       if (due.length === 0) break;
-      const results = await Promise.all(due.map((row) => this.deliverOne(destination, row)));
-      for (const result of results) {
-        if (result === undefined) continue;
-        destination.breaker =
-          result.ok || !result.endpointFault
-            ? breakerOnSuccess(destination.breaker)
-            : breakerOnFailure(destination.breaker, Date.now(), {
-                failureThreshold: this.settings.NOTIFY_BREAKER_FAILURES,
-                maxCoolDownMs: this.settings.NOTIFY_BREAKER_MAX_COOLDOWN_MS,
-              });
-      }
+      // One read per subscription per round, not one per notification.
+      const subscriptions = new Map<string, Promise<SubscriptionRow | undefined>>();
+      const subscriptionOf = (id: string) => {
+        if (!subscriptions.has(id))
+          subscriptions.set(id, this.subscriptions.find(this.dataSource.manager, id));
+        return subscriptions.get(id) as Promise<SubscriptionRow | undefined>;
+      };
+      const results = await Promise.all(
+        due.map(async (row) => this.deliverOne(destination, row, await subscriptionOf(row.subscriptionId))),
+      );
+      for (const result of results) if (result !== undefined) this.recordOutcome(destination, result);
       await this.saveBreaker(destination);
       if (!(await this.renewLease(destination.id))) return;
     }
@@ -249,9 +249,9 @@ export class DeliveryWorker implements OnApplicationBootstrap {
   private async deliverOne(
     destination: ClaimedDestination,
     row: NotificationRow,
+    subscription: SubscriptionRow | undefined,
   ): Promise<SendResult | undefined> {
     const manager = this.dataSource.manager;
-    const subscription = await this.subscriptions.find(manager, row.subscriptionId);
     if (
       subscription === undefined ||
       subscription.status === 'off' ||
@@ -363,14 +363,23 @@ export class DeliveryWorker implements OnApplicationBootstrap {
       secrets: activeSecrets(subscription.secrets, new Date()),
       timeoutMs: this.settings.NOTIFY_DELIVERY_TIMEOUT_MS,
     });
-    destination.breaker = result.ok
-      ? breakerOnSuccess(destination.breaker)
-      : breakerOnFailure(destination.breaker, Date.now(), {
-          failureThreshold: this.settings.NOTIFY_BREAKER_FAILURES,
-          maxCoolDownMs: this.settings.NOTIFY_BREAKER_MAX_COOLDOWN_MS,
-        });
+    this.recordOutcome(destination, { ok: result.ok, endpointFault: true });
     await this.saveBreaker(destination);
     return result.ok;
+  }
+
+  /** The breaker after an attempt: a refusal of one notification is not the endpoint's fault. */
+  private recordOutcome(
+    destination: ClaimedDestination,
+    result: Pick<SendResult, 'ok' | 'endpointFault'>,
+  ): void {
+    destination.breaker =
+      result.ok || !result.endpointFault
+        ? breakerOnSuccess(destination.breaker)
+        : breakerOnFailure(destination.breaker, Date.now(), {
+            failureThreshold: this.settings.NOTIFY_BREAKER_FAILURES,
+            maxCoolDownMs: this.settings.NOTIFY_BREAKER_MAX_COOLDOWN_MS,
+          });
   }
 
   /** Persists the breaker; its state shows in the subscriptions' status (error while open). */
